@@ -1,0 +1,163 @@
+//! The schema phase: the document against the generated schema, each error mapped to a line and column.
+//!
+//! A section entry matches a `oneOf` over the plugins of its kind. jsonschema reports a failed `oneOf` as one
+//! error holding every branch's errors; we report the errors of the branch whose `type` the entry names, since
+//! "matches none of 9 schemas" helps nobody.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, ValidationError, Validator};
+use serde_json::Value;
+
+use super::Findings;
+use crate::diagnostic::Code;
+use crate::plugin::{PluginKind, plugins_of};
+use crate::schema::pipeline_schema;
+use crate::spec::NAME_PATTERN;
+use crate::suggest::did_you_mean;
+use crate::units::{BYTE_SIZE_PATTERN, DURATION_PATTERN};
+use crate::yaml::escape_pointer_segment;
+
+fn validator() -> Result<&'static Validator, &'static str> {
+    static VALIDATOR: OnceLock<Result<Validator, String>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| {
+            jsonschema::options()
+                .with_draft(Draft::Draft202012)
+                .build(pipeline_schema())
+                .map_err(|e| format!("internal error: the generated schema does not compile: {e}"))
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// Reports every schema error outside the entries in `skip`; returns whether there were none at all.
+pub(super) fn check(out: &mut Findings<'_>, skip: &[String]) -> bool {
+    let validator = match validator() {
+        Ok(v) => v,
+        Err(message) => {
+            out.value_error("", Code::InvalidValue, message, None);
+            return false;
+        }
+    };
+    let mut clean = true;
+    for error in validator.iter_errors(&out.doc.value) {
+        clean = false;
+        let pointer = error.instance_path().as_str();
+        if skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/"))) {
+            continue;
+        }
+        report(out, &error);
+    }
+    clean
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn type_name(kind: &TypeKind) -> String {
+    let one = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+        "object" => "a mapping".to_owned(),
+        "array" => "a list".to_owned(),
+        "integer" => "an integer".to_owned(),
+        other => format!("a {other}"),
+    };
+    match kind {
+        TypeKind::Single(t) => one(t),
+        TypeKind::Multiple(ts) => ts.iter().map(|t| one(&t)).collect::<Vec<_>>().join(" or "),
+    }
+}
+
+/// The keys the schema object containing `keyword_path` allows, for "did you mean".
+fn allowed_keys(keyword_path: &str) -> Vec<&'static str> {
+    let parent = keyword_path.rsplit_once('/').map_or("", |(p, _)| p);
+    pipeline_schema()
+        .pointer(&format!("{parent}/properties"))
+        .and_then(Value::as_object)
+        .map(|props| props.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// The branch of a section entry's `oneOf` that its `type` selects.
+fn selected_branch(pointer: &str, instance: &Value) -> Option<usize> {
+    let mut segments = pointer.split('/').skip(1);
+    let section = segments.next()?;
+    segments.next()?;
+    if segments.next().is_some() {
+        return None;
+    }
+    let kind = PluginKind::ALL.into_iter().find(|k| k.section() == section)?;
+    let type_name = instance.get("type")?.as_str()?;
+    plugins_of(kind).position(|p| p.name == type_name)
+}
+
+fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
+    let pointer = error.instance_path().as_str();
+    let instance = error.instance();
+    match error.kind() {
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            match selected_branch(pointer, &instance).and_then(|i| context.get(i)) {
+                Some(branch) => branch.iter().for_each(|e| report(out, e)),
+                None => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
+            }
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = allowed_keys(error.schema_path().as_str());
+            for key in unexpected {
+                let help = did_you_mean(key, allowed.iter().copied()).or_else(|| {
+                    (!allowed.is_empty()).then(|| format!("allowed keys: {}", allowed.join(", ")))
+                });
+                let at = format!("{pointer}/{}", escape_pointer_segment(key));
+                out.key_error(&at, Code::UnknownKey, format!("unknown key `{key}`"), help);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let key = property.as_str().unwrap_or_default();
+            out.value_error(pointer, Code::MissingKey, format!("missing required key `{key}`"), None);
+        }
+        ValidationErrorKind::Type { kind } => {
+            let message = format!("expected {}, found {}", type_name(kind), describe(&instance));
+            out.value_error(pointer, Code::WrongType, message, None);
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            let text = instance.as_str().unwrap_or_default();
+            if pattern == DURATION_PATTERN {
+                let message = text.parse::<crate::units::Duration>().err().map_or_else(|| format!("invalid duration `{text}`"), |e| e.to_string());
+                out.value_error(pointer, Code::InvalidDuration, message, None);
+            } else if pattern == BYTE_SIZE_PATTERN {
+                let message = text.parse::<crate::units::ByteSize>().err().map_or_else(|| format!("invalid size `{text}`"), |e| e.to_string());
+                out.value_error(pointer, Code::InvalidSize, message, None);
+            } else if pattern == NAME_PATTERN {
+                let at = format!("{pointer}/{}", escape_pointer_segment(text));
+                let message = format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
+                out.key_error(&at, Code::InvalidValue, message, None);
+            } else {
+                out.value_error(pointer, Code::InvalidValue, format!("`{text}` does not match the pattern `{pattern}`"), None);
+            }
+        }
+        ValidationErrorKind::Enum { options } => {
+            let choices: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
+            let help = did_you_mean(&found, choices.iter().copied());
+            let listing = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+            out.value_error(pointer, Code::InvalidValue, format!("`{found}` is not one of {listing}"), help);
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            out.value_error(pointer, Code::OutOfRange, format!("{instance} is below the minimum of {limit}"), None);
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            out.value_error(pointer, Code::OutOfRange, format!("{instance} is above the maximum of {limit}"), None);
+        }
+        _ => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
+    }
+}

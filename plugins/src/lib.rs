@@ -1,0 +1,3 @@
+//! Built-in plugins.
+/// Forces the linker to keep this crate, so its registrations reach the registry.
+pub fn link() {}
