@@ -101,6 +101,27 @@ fn selected_branch(pointer: &str, instance: &Value) -> Option<usize> {
     plugins_of(kind).position(|p| p.name == type_name)
 }
 
+/// The allowed values of a `oneOf` whose branches are all constants (how schemars writes documented enums).
+fn constants<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<Vec<&'a str>> {
+    context
+        .iter()
+        .map(|branch| match branch.as_slice() {
+            [only] => match only.kind() {
+                ValidationErrorKind::Constant { expected_value } => expected_value.as_str(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn not_one_of(out: &mut Findings<'_>, pointer: &str, instance: &Value, choices: &[&str]) {
+    let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
+    let help = did_you_mean(&found, choices.iter().copied());
+    let listing = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+    out.value_error(pointer, Code::InvalidValue, format!("`{found}` is not one of {listing}"), help);
+}
+
 fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
     let pointer = error.instance_path().as_str();
     let instance = error.instance();
@@ -108,7 +129,10 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             match selected_branch(pointer, &instance).and_then(|i| context.get(i)) {
                 Some(branch) => branch.iter().for_each(|e| report(out, e)),
-                None => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
+                None => match constants(context) {
+                    Some(choices) => not_one_of(out, pointer, &instance, &choices),
+                    None => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
+                },
             }
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -147,10 +171,7 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         }
         ValidationErrorKind::Enum { options } => {
             let choices: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
-            let help = did_you_mean(&found, choices.iter().copied());
-            let listing = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-            out.value_error(pointer, Code::InvalidValue, format!("`{found}` is not one of {listing}"), help);
+            not_one_of(out, pointer, &instance, &choices);
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.value_error(pointer, Code::OutOfRange, format!("{instance} is below the minimum of {limit}"), None);

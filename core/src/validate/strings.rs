@@ -70,9 +70,15 @@ fn check_string(out: &mut Findings<'_>, text: &str, pointer: &str, key: Option<&
     } else if let Some(key) = key {
         let normal = key.to_ascii_lowercase().replace('-', "_");
         if SECRET_KEYS.contains(&normal.as_str()) && references.is_empty() && !text.is_empty() {
-            out.value_error(pointer, Code::LiteralSecret, format!("literal secret in `{key}`: pipeline files live in git"), Some(format!("use `${{{}}}` or the AWS credential chain", normal.to_ascii_uppercase())));
+            out.value_error(pointer, Code::LiteralSecret, format!("literal secret in `{key}`: pipeline files live in git"), Some(format!("use `${{{}}}` or the AWS credential chain", env_name(&normal))));
         }
     }
+}
+
+/// The conventional environment variable for a secret key name (`secret_access_key` -> `AWS_SECRET_ACCESS_KEY`).
+fn env_name(key: &str) -> String {
+    let upper = key.to_ascii_uppercase();
+    if upper.starts_with("AWS_") || !matches!(key, "secret_access_key" | "session_token") { upper } else { format!("AWS_{upper}") }
 }
 
 /// Character offset of an AWS access key id (`AKIA`/`ASIA`... and 16 upper-case letters or digits) in `text`.

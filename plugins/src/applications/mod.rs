@@ -1,0 +1,3 @@
+//! Applications: read a stream, transform it, feed destinations.
+
+pub mod sql;

@@ -1,0 +1,3 @@
+//! Streams: durable, sharded logs of records.
+
+pub mod embedded;
