@@ -55,40 +55,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn lookup_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-/// Exit 0 when valid, 1 when invalid, 2 on a usage or I/O error.
 fn validate_command(paths: Vec<PathBuf>, env: bool) -> ExitCode {
-    let paths = if paths.is_empty() { vec![PathBuf::from("pipelines")] } else { paths };
-    let options = ValidateOptions { env: env.then_some(&lookup_env as &dyn Fn(&str) -> Option<String>) };
-    match validate::validate_paths(&paths, options) {
-        Ok(report) => {
-            let text = report.render();
-            if report.error_count() == 0 {
-                print!("{text}");
-                ExitCode::SUCCESS
-            } else {
-                eprint!("{text}");
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    ExitCode::from(validate::run(&paths, ValidateOptions::from_env_flag(env)))
 }
 
 fn run_command(pipeline: PathBuf) -> ExitCode {
-    let report = match validate::validate_paths(std::slice::from_ref(&pipeline), ValidateOptions::default()) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let report =
+        match validate::validate_paths(std::slice::from_ref(&pipeline), ValidateOptions::default())
+        {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
     if report.error_count() > 0 {
         eprint!("{}", report.render());
         return ExitCode::from(1);
@@ -108,8 +88,13 @@ fn run_command(pipeline: PathBuf) -> ExitCode {
     let mut failed = false;
     for kind in PluginKind::ALL {
         for (name, entry) in spec.section(kind) {
-            let Some(plugin) = find(kind, &entry.type_name) else { continue };
-            let cx = BuildContext { base_dir: base_dir.clone(), name: name.clone() };
+            let Some(plugin) = find(kind, &entry.type_name) else {
+                continue;
+            };
+            let cx = BuildContext {
+                base_dir: base_dir.clone(),
+                name: name.clone(),
+            };
             match plugin.build(&entry.config, &cx) {
                 Ok(built) => match built {},
                 Err(e) => {
@@ -120,7 +105,10 @@ fn run_command(pipeline: PathBuf) -> ExitCode {
         }
     }
     if failed {
-        eprintln!("sluice {}: the pipeline is valid, but this version cannot run it yet", env!("CARGO_PKG_VERSION"));
+        eprintln!(
+            "sluice {}: the pipeline is valid, but this version cannot run it yet",
+            env!("CARGO_PKG_VERSION")
+        );
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

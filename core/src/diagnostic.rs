@@ -107,7 +107,11 @@ pub struct Position {
 impl Position {
     /// A position with a one-character caret.
     pub const fn at(line: u32, column: u32) -> Self {
-        Position { line, column, len: 1 }
+        Position {
+            line,
+            column,
+            len: 1,
+        }
     }
 }
 
@@ -168,14 +172,23 @@ impl Diagnostic {
     pub fn render(&self, source: Option<&str>) -> String {
         let mut out = self.headline();
         out.push('\n');
-        if let Some(line) = source.and_then(|s| s.lines().nth(self.position.line.saturating_sub(1) as usize)) {
+        if let Some(line) =
+            source.and_then(|s| s.lines().nth(self.position.line.saturating_sub(1) as usize))
+        {
             let number = self.position.line.to_string();
             let gutter = " ".repeat(number.len());
             // Tabs would shift the caret; show them as one space each, as they count as one column.
-            let shown: String = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let shown: String = line
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
             let width = shown.chars().count() as u32;
             let start = self.position.column.saturating_sub(1).min(width);
-            let len = self.position.len.max(1).min(width.saturating_sub(start).max(1));
+            let len = self
+                .position
+                .len
+                .max(1)
+                .min(width.saturating_sub(start).max(1));
             let _ = writeln!(out, "{gutter} |");
             let _ = writeln!(out, "{number} | {shown}");
             let _ = writeln!(
@@ -200,7 +213,11 @@ mod tests {
     fn renders_headline_source_line_and_caret() {
         let d = Diagnostic::error(
             "p.yaml",
-            Position { line: 2, column: 3, len: 4 },
+            Position {
+                line: 2,
+                column: 3,
+                len: 4,
+            },
             Code::UnknownKey,
             "unknown key `evry`",
         )
@@ -214,7 +231,16 @@ mod tests {
 
     #[test]
     fn caret_stays_inside_the_line() {
-        let d = Diagnostic::error("p", Position { line: 1, column: 40, len: 9 }, Code::Io, "m");
+        let d = Diagnostic::error(
+            "p",
+            Position {
+                line: 1,
+                column: 40,
+                len: 9,
+            },
+            Code::Io,
+            "m",
+        );
         assert!(d.render(Some("ab")).ends_with("  |   ^\n"));
     }
 }

@@ -28,7 +28,10 @@ enum Piece<'a> {
 
 fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn pieces(text: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
@@ -44,7 +47,10 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
             2
         } else if let Some(body) = after.strip_prefix('{') {
             let Some(end) = body.find('}') else {
-                return Err(SyntaxError { offset, message: "`${` is never closed with `}`".into() });
+                return Err(SyntaxError {
+                    offset,
+                    message: "`${` is never closed with `}`".into(),
+                });
             };
             let inner = &body[..end];
             let (name, default) = match inner.split_once(":-") {
@@ -55,7 +61,9 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
                 let message = if name.is_empty() {
                     "empty variable name in `${}`".to_owned()
                 } else {
-                    format!("`{name}` is not a variable name: use letters, digits and `_`, not starting with a digit (`${{NAME}}` or `${{NAME:-default}}`)")
+                    format!(
+                        "`{name}` is not a variable name: use letters, digits and `_`, not starting with a digit (`${{NAME}}` or `${{NAME:-default}}`)"
+                    )
                 };
                 return Err(SyntaxError { offset, message });
             }
@@ -90,7 +98,10 @@ pub fn references(text: &str) -> Result<Vec<VarRef<'_>>, SyntaxError> {
 pub struct Unset(pub String);
 
 /// `text` with every reference replaced, looking variables up with `lookup`.
-pub fn resolve(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ResolveError> {
+pub fn resolve(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ResolveError> {
     let mut out = String::with_capacity(text.len());
     for piece in pieces(text).map_err(ResolveError::Syntax)? {
         match piece {
@@ -116,11 +127,18 @@ pub enum ResolveError {
 }
 
 /// Resolves every string in `value` in place (run time, after validation).
-pub fn resolve_value(value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ResolveError> {
+pub fn resolve_value(
+    value: &mut Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ResolveError> {
     match value {
         Value::String(s) if s.contains('$') => *s = resolve(s, lookup)?,
-        Value::Array(items) => items.iter_mut().try_for_each(|v| resolve_value(v, lookup))?,
-        Value::Object(map) => map.values_mut().try_for_each(|v| resolve_value(v, lookup))?,
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|v| resolve_value(v, lookup))?,
+        Value::Object(map) => map
+            .values_mut()
+            .try_for_each(|v| resolve_value(v, lookup))?,
         _ => {}
     }
     Ok(())
@@ -137,10 +155,19 @@ mod tests {
     #[test]
     fn resolves_references_defaults_and_escapes() {
         assert_eq!(resolve("s3://${BUCKET}/x", &env), Ok("s3://logs/x".into()));
-        assert_eq!(resolve("${REGION:-eu-west-1}", &env), Ok("eu-west-1".into()));
+        assert_eq!(
+            resolve("${REGION:-eu-west-1}", &env),
+            Ok("eu-west-1".into())
+        );
         assert_eq!(resolve("${BUCKET:-other}", &env), Ok("logs".into()));
-        assert_eq!(resolve("cost: $$5 and $x", &env), Ok("cost: $5 and $x".into()));
-        assert_eq!(resolve("${NOPE}", &env), Err(ResolveError::Unset(Unset("NOPE".into()))));
+        assert_eq!(
+            resolve("cost: $$5 and $x", &env),
+            Ok("cost: $5 and $x".into())
+        );
+        assert_eq!(
+            resolve("${NOPE}", &env),
+            Err(ResolveError::Unset(Unset("NOPE".into())))
+        );
     }
 
     #[test]
@@ -157,6 +184,9 @@ mod tests {
     fn resolves_nested_values() {
         let mut v = serde_json::json!({"a": ["${BUCKET}", 1], "b": {"c": "$${BUCKET}"}});
         resolve_value(&mut v, &env).expect("resolves");
-        assert_eq!(v, serde_json::json!({"a": ["logs", 1], "b": {"c": "${BUCKET}"}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": ["logs", 1], "b": {"c": "${BUCKET}"}})
+        );
     }
 }

@@ -1,1 +1,171 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, one small binary.
+//!
+//! - `validate [PATH...] [--env]`: validate pipelines (default `pipelines/`), the same code as `sluice validate`.
+//! - `schema [--check]`: write `schemas/pipeline.schema.json`, or fail if the committed file is stale.
+//! - `ci`: everything CI checks: format, clippy, tests, schema, pipelines, and the schema against an independent
+//!   draft 2020-12 validator (Python `jsonschema`, installed into `target/ci-venv`).
+//! - `bench`: the criterion benchmarks.
+
+mod docs;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use sluice_core::schema::{SCHEMA_PATH, pipeline_schema, pipeline_schema_text};
+use sluice_core::validate::{self, ValidateOptions};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn main() -> ExitCode {
+    sluice_plugins::link();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("validate") => return validate_command(&args[1..]),
+        Some("schema") if args.get(1).map(String::as_str) == Some("--check") => check_schema(&root),
+        Some("schema") => write_schema(&root),
+        Some("ci") => ci(&root),
+        Some("bench") => run(&root, "cargo", &["bench", "--bench", "validate"]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <validate [PATH...] [--env] | schema [--check] | ci | bench>"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate_command(args: &[String]) -> ExitCode {
+    let env = args.iter().any(|a| a == "--env");
+    let paths: Vec<PathBuf> = args
+        .iter()
+        .filter(|a| *a != "--env")
+        .map(PathBuf::from)
+        .collect();
+    ExitCode::from(validate::run(&paths, ValidateOptions::from_env_flag(env)))
+}
+
+/// The generated files: the schema and the format reference made from it.
+fn generated() -> [(&'static str, String); 2] {
+    [
+        (SCHEMA_PATH, pipeline_schema_text()),
+        (docs::DOCS_PATH, docs::render(pipeline_schema())),
+    ]
+}
+
+fn write_schema(root: &Path) -> Result<(), String> {
+    for (relative, text) in generated() {
+        let path = root.join(relative);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {relative}");
+    }
+    Ok(())
+}
+
+/// Fails when a committed generated file differs from what would be generated now.
+fn check_schema(root: &Path) -> Result<(), String> {
+    for (relative, text) in generated() {
+        let committed = std::fs::read_to_string(root.join(relative)).unwrap_or_default();
+        if committed != text {
+            return Err(format!(
+                "{relative} is stale: run `cargo xtask schema` and commit"
+            ));
+        }
+        println!("{relative} is up to date");
+    }
+    Ok(())
+}
+
+fn run(root: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    println!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// The Python virtual environment holding the independent JSON Schema validator.
+fn venv(root: &Path) -> Result<PathBuf, String> {
+    let venv = root.join("target/ci-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            root,
+            "python3",
+            &["-m", "venv", venv.to_str().unwrap_or_default()],
+        )?;
+    }
+    let pip = venv.join("bin/pip");
+    run(
+        root,
+        pip.to_str().unwrap_or_default(),
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "jsonschema==4.23.0",
+            "PyYAML==6.0.2",
+        ],
+    )?;
+    Ok(python)
+}
+
+fn ci(root: &Path) -> Result<(), String> {
+    run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
+    run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run(root, "cargo", &["test", "--workspace", "--quiet"])?;
+    check_schema(root)?;
+    println!("$ cargo xtask validate pipelines");
+    if validate::run(&[root.join("pipelines")], ValidateOptions::default()) != 0 {
+        return Err("pipelines/ does not validate".into());
+    }
+    let python = venv(root)?;
+    run(
+        root,
+        python.to_str().unwrap_or_default(),
+        &[
+            "xtask/scripts/external_schema_check.py",
+            SCHEMA_PATH,
+            "pipelines",
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_schema_is_up_to_date() {
+        sluice_plugins::link();
+        super::check_schema(&super::workspace_root()).expect("schema is current");
+    }
+}

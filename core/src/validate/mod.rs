@@ -24,11 +24,26 @@ use crate::diagnostic::{Code, Diagnostic, Position, Severity};
 use crate::plugin::{Link, PluginKind, ValidateCx, find};
 use crate::yaml::{self, Document, escape_pointer_segment};
 
+/// Looks up an environment variable.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// How to validate.
 #[derive(Clone, Copy, Default)]
 pub struct ValidateOptions<'a> {
     /// With `Some`, every `${VAR}` without a default must be set in this environment.
-    pub env: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub env: Option<EnvLookup<'a>>,
+}
+
+impl ValidateOptions<'static> {
+    /// Options for the command line: `--env` checks against this process's environment.
+    pub fn from_env_flag(check_env: bool) -> Self {
+        fn process_env(name: &str) -> Option<String> {
+            std::env::var(name).ok()
+        }
+        ValidateOptions {
+            env: check_env.then_some(&process_env as EnvLookup<'static>),
+        }
+    }
 }
 
 /// The result of validating some files.
@@ -45,7 +60,10 @@ pub struct Report {
 impl Report {
     /// The number of errors (warnings do not count).
     pub fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     /// Every diagnostic, rendered with its source line, then a summary line.
@@ -60,8 +78,16 @@ impl Report {
         if errors == 0 {
             out.push_str(&format!("{} {noun} valid\n", self.files));
         } else {
-            let failed = self.diagnostics.iter().map(|d| &d.path).collect::<std::collections::BTreeSet<_>>().len();
-            out.push_str(&format!("{errors} error(s) in {failed} of {} {noun}\n", self.files));
+            let failed = self
+                .diagnostics
+                .iter()
+                .map(|d| &d.path)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            out.push_str(&format!(
+                "{errors} error(s) in {failed} of {} {noun}\n",
+                self.files
+            ));
         }
         out
     }
@@ -81,7 +107,10 @@ pub struct IoError {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
     let mut files = Vec::new();
     for path in paths {
-        let io = |source| IoError { path: path.display().to_string(), source };
+        let io = |source| IoError {
+            path: path.display().to_string(),
+            source,
+        };
         let meta = std::fs::metadata(path).map_err(io)?;
         if meta.is_dir() {
             collect_yaml(path, &mut files).map_err(io)?;
@@ -93,7 +122,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -109,31 +140,80 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub fn validate_paths(paths: &[PathBuf], options: ValidateOptions<'_>) -> Result<Report, IoError> {
     let mut report = Report::default();
     for file in discover(paths)? {
-        let bytes = std::fs::read(&file).map_err(|source| IoError { path: file.display().to_string(), source })?;
+        let bytes = std::fs::read(&file).map_err(|source| IoError {
+            path: file.display().to_string(),
+            source,
+        })?;
         let name = file.display().to_string();
-        report.diagnostics.extend(validate_source(&name, &file, &bytes, options));
-        report.sources.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+        report
+            .diagnostics
+            .extend(validate_source(&name, &file, &bytes, options));
+        report
+            .sources
+            .insert(name, String::from_utf8_lossy(&bytes).into_owned());
         report.files += 1;
     }
     report.diagnostics.sort_by(|a, b| {
-        (&a.path, a.position.line, a.position.column, a.code, &a.message).cmp(&(
-            &b.path,
-            b.position.line,
-            b.position.column,
-            b.code,
-            &b.message,
-        ))
+        (
+            &a.path,
+            a.position.line,
+            a.position.column,
+            a.code,
+            &a.message,
+        )
+            .cmp(&(
+                &b.path,
+                b.position.line,
+                b.position.column,
+                b.code,
+                &b.message,
+            ))
     });
     Ok(report)
 }
 
+/// Validates `paths` (default `pipelines/`) and prints the report, as `sluice validate` and
+/// `cargo xtask validate` both do: the report on stdout when valid, on stderr when not.
+/// Returns the exit code: 0 valid, 1 invalid, 2 usage or I/O error.
+pub fn run(paths: &[PathBuf], options: ValidateOptions<'_>) -> u8 {
+    let default = [PathBuf::from("pipelines")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    match validate_paths(paths, options) {
+        Ok(report) if report.error_count() == 0 => {
+            print!("{}", report.render());
+            0
+        }
+        Ok(report) => {
+            eprint!("{}", report.render());
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
 /// Validates one file's bytes; `file` locates files it refers to (relative to its directory).
-pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateOptions<'_>) -> Vec<Diagnostic> {
+pub fn validate_source(
+    name: &str,
+    file: &Path,
+    bytes: &[u8],
+    options: ValidateOptions<'_>,
+) -> Vec<Diagnostic> {
     let doc = match yaml::load(bytes) {
         Ok(doc) => doc,
         Err(e) => return vec![Diagnostic::error(name, e.position, e.code, e.message)],
     };
-    let mut out = Findings { name, doc: &doc, diagnostics: Vec::new() };
+    let mut out = Findings {
+        name,
+        doc: &doc,
+        diagnostics: Vec::new(),
+    };
     let unknown_types = check_types(&mut out);
     let schema_clean = schema_errors::check(&mut out, &unknown_types);
     strings::check(&mut out, options);
@@ -153,18 +233,37 @@ pub(crate) struct Findings<'a> {
 }
 
 impl Findings<'_> {
-    fn at(&mut self, position: Position, code: Code, message: impl Into<String>, help: Option<String>) {
-        self.diagnostics.push(Diagnostic::error(self.name, position, code, message).with_help(help));
+    fn at(
+        &mut self,
+        position: Position,
+        code: Code,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::error(self.name, position, code, message).with_help(help));
     }
 
     /// An error at the value `pointer` names.
-    fn value_error(&mut self, pointer: &str, code: Code, message: impl Into<String>, help: Option<String>) {
+    fn value_error(
+        &mut self,
+        pointer: &str,
+        code: Code,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
         let position = self.doc.positions.value(pointer);
         self.at(position, code, message, help);
     }
 
     /// An error at the key whose value `pointer` names.
-    fn key_error(&mut self, pointer: &str, code: Code, message: impl Into<String>, help: Option<String>) {
+    fn key_error(
+        &mut self,
+        pointer: &str,
+        code: Code,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
         let position = self.doc.positions.key(pointer);
         self.at(position, code, message, help);
     }
@@ -178,7 +277,14 @@ fn entries(doc: &Document) -> impl Iterator<Item = (PluginKind, &str, String, &V
             .and_then(Value::as_object)
             .into_iter()
             .flatten()
-            .map(move |(name, entry)| (kind, name.as_str(), format!("/{}/{}", kind.section(), escape_pointer_segment(name)), entry))
+            .map(move |(name, entry)| {
+                (
+                    kind,
+                    name.as_str(),
+                    format!("/{}/{}", kind.section(), escape_pointer_segment(name)),
+                    entry,
+                )
+            })
     })
 }
 
@@ -186,20 +292,42 @@ fn entries(doc: &Document) -> impl Iterator<Item = (PluginKind, &str, String, &V
 fn check_types(out: &mut Findings<'_>) -> Vec<String> {
     let mut unknown = Vec::new();
     for (kind, name, pointer, entry) in entries(out.doc) {
-        let Some(object) = entry.as_object() else { continue };
+        let Some(object) = entry.as_object() else {
+            continue;
+        };
         let known: Vec<&str> = crate::plugin::plugins_of(kind).map(|p| p.name).collect();
-        let listing = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let listing = known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         match object.get("type") {
             None => {
-                out.key_error(&pointer, Code::MissingKey, format!("{} `{name}` has no `type`", kind.noun()), Some(format!("`type` is one of {listing}")));
+                out.key_error(
+                    &pointer,
+                    Code::MissingKey,
+                    format!("{} `{name}` has no `type`", kind.noun()),
+                    Some(format!("`type` is one of {listing}")),
+                );
             }
             Some(Value::String(t)) if find(kind, t).is_some() => continue,
             Some(Value::String(t)) => {
-                let help = crate::suggest::did_you_mean(t, known.iter().copied()).or_else(|| Some(format!("`type` is one of {listing}")));
-                out.value_error(&format!("{pointer}/type"), Code::UnknownType, format!("unknown {} type `{t}`", kind.noun()), help);
+                let help = crate::suggest::did_you_mean(t, known.iter().copied())
+                    .or_else(|| Some(format!("`type` is one of {listing}")));
+                out.value_error(
+                    &format!("{pointer}/type"),
+                    Code::UnknownType,
+                    format!("unknown {} type `{t}`", kind.noun()),
+                    help,
+                );
             }
             Some(_) => {
-                out.value_error(&format!("{pointer}/type"), Code::WrongType, "`type` must be a string", Some(format!("`type` is one of {listing}")));
+                out.value_error(
+                    &format!("{pointer}/type"),
+                    Code::WrongType,
+                    "`type` must be a string",
+                    Some(format!("`type` is one of {listing}")),
+                );
             }
         }
         unknown.push(pointer);
@@ -211,8 +339,15 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
 fn run_plugin_hooks(out: &mut Findings<'_>, base_dir: &Path) -> Vec<(PluginKind, String, Link)> {
     let mut links = Vec::new();
     for (kind, name, pointer, entry) in entries(out.doc) {
-        let Some(mut config) = entry.as_object().cloned() else { continue };
-        let Some(plugin) = config.remove("type").and_then(|t| t.as_str().and_then(|t| find(kind, t))) else { continue };
+        let Some(mut config) = entry.as_object().cloned() else {
+            continue;
+        };
+        let Some(plugin) = config
+            .remove("type")
+            .and_then(|t| t.as_str().and_then(|t| find(kind, t)))
+        else {
+            continue;
+        };
         let mut cx = ValidateCx::new(base_dir, pointer);
         plugin.validate(&Value::Object(config), &mut cx);
         let (issues, entry_links) = cx.finish();

@@ -12,7 +12,12 @@ use crate::yaml::escape_pointer_segment;
 type Node = (PluginKind, String);
 
 fn names(out: &Findings<'_>, kind: PluginKind) -> Vec<String> {
-    out.doc.value.get(kind.section()).and_then(|s| s.as_object()).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    out.doc
+        .value
+        .get(kind.section())
+        .and_then(|s| s.as_object())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 fn pointer_of(kind: PluginKind, name: &str) -> String {
@@ -20,7 +25,10 @@ fn pointer_of(kind: PluginKind, name: &str) -> String {
 }
 
 pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]) {
-    let sections: BTreeMap<PluginKind, Vec<String>> = PluginKind::ALL.into_iter().map(|k| (k, names(out, k))).collect();
+    let sections: BTreeMap<PluginKind, Vec<String>> = PluginKind::ALL
+        .into_iter()
+        .map(|k| (k, names(out, k)))
+        .collect();
     let mut edges: BTreeMap<Node, Vec<(Node, &Link)>> = BTreeMap::new();
     let mut read_streams = BTreeSet::new();
     let mut fed_destinations = BTreeSet::new();
@@ -32,13 +40,36 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
         };
         let known = &sections[&target_kind];
         if !known.contains(&link.target) {
-            let elsewhere = PluginKind::ALL.into_iter().find(|k| sections[k].contains(&link.target));
+            let elsewhere = PluginKind::ALL
+                .into_iter()
+                .find(|k| sections[k].contains(&link.target));
             let help = match elsewhere {
-                Some(other) => Some(format!("`{}` is a {}, not a {}", link.target, other.noun(), target_kind.noun())),
-                None => did_you_mean(&link.target, known.iter().map(String::as_str))
-                    .or_else(|| Some(format!("{} defined: {}", target_kind.section(), if known.is_empty() { "none".to_owned() } else { known.join(", ") }))),
+                Some(other) => Some(format!(
+                    "`{}` is a {}, not a {}",
+                    link.target,
+                    other.noun(),
+                    target_kind.noun()
+                )),
+                None => {
+                    did_you_mean(&link.target, known.iter().map(String::as_str)).or_else(|| {
+                        Some(format!(
+                            "{} defined: {}",
+                            target_kind.section(),
+                            if known.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
+                        ))
+                    })
+                }
             };
-            out.value_error(&link.pointer, Code::DanglingReference, format!("no {} named `{}`", target_kind.noun(), link.target), help);
+            out.value_error(
+                &link.pointer,
+                Code::DanglingReference,
+                format!("no {} named `{}`", target_kind.noun(), link.target),
+                help,
+            );
             continue;
         }
         let to: Node = (target_kind, link.target.clone());
@@ -56,13 +87,30 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
     }
     for stream in &sections[&PluginKind::Stream] {
         if !read_streams.contains(stream) {
-            out.key_error(&pointer_of(PluginKind::Stream, stream), Code::Unused, format!("stream `{stream}` is never read"), Some("give it to an application's `input` or a destination's `source`, or remove it".into()));
+            out.key_error(
+                &pointer_of(PluginKind::Stream, stream),
+                Code::Unused,
+                format!("stream `{stream}` is never read"),
+                Some(
+                    "give it to an application's `input` or a destination's `source`, or remove it"
+                        .into(),
+                ),
+            );
         }
     }
-    let reading_destinations: BTreeSet<&String> = links.iter().filter(|(k, _, l)| *k == PluginKind::Destination && l.role == LinkRole::ReadsStream).map(|(_, n, _)| n).collect();
+    let reading_destinations: BTreeSet<&String> = links
+        .iter()
+        .filter(|(k, _, l)| *k == PluginKind::Destination && l.role == LinkRole::ReadsStream)
+        .map(|(_, n, _)| n)
+        .collect();
     for destination in &sections[&PluginKind::Destination] {
         if !fed_destinations.contains(destination) && !reading_destinations.contains(destination) {
-            out.key_error(&pointer_of(PluginKind::Destination, destination), Code::Unused, format!("destination `{destination}` receives nothing"), Some("name it in an application's `outputs`, or give it a `source` stream".into()));
+            out.key_error(
+                &pointer_of(PluginKind::Destination, destination),
+                Code::Unused,
+                format!("destination `{destination}` receives nothing"),
+                Some("name it in an application's `outputs`, or give it a `source` stream".into()),
+            );
         }
     }
     report_cycle(out, &edges);
@@ -75,7 +123,12 @@ fn report_cycle(out: &mut Findings<'_>, edges: &BTreeMap<Node, Vec<(Node, &Link)
         Open,
         Done,
     }
-    fn visit<'l>(node: &Node, edges: &BTreeMap<Node, Vec<(Node, &'l Link)>>, state: &mut BTreeMap<Node, State>, path: &mut Vec<(Node, Option<&'l Link>)>) -> Option<Vec<(Node, Option<&'l Link>)>> {
+    fn visit<'l>(
+        node: &Node,
+        edges: &BTreeMap<Node, Vec<(Node, &'l Link)>>,
+        state: &mut BTreeMap<Node, State>,
+        path: &mut Vec<(Node, Option<&'l Link>)>,
+    ) -> Option<Vec<(Node, Option<&'l Link>)>> {
         match state.get(node) {
             Some(State::Done) => return None,
             Some(State::Open) => {
@@ -100,9 +153,20 @@ fn report_cycle(out: &mut Findings<'_>, edges: &BTreeMap<Node, Vec<(Node, &Link)
         let mut path = vec![(start.clone(), None)];
         if let Some(cycle) = visit(start, edges, &mut state, &mut path) {
             // The path starts and ends at the same node.
-            let names: Vec<String> = cycle.iter().map(|((k, n), _)| format!("{} `{n}`", k.noun())).collect();
-            let pointer = cycle.iter().find_map(|(_, l)| l.map(|l| l.pointer.clone())).unwrap_or_default();
-            out.value_error(&pointer, Code::Cycle, format!("data flows in a circle: {}", names.join(" -> ")), None);
+            let names: Vec<String> = cycle
+                .iter()
+                .map(|((k, n), _)| format!("{} `{n}`", k.noun()))
+                .collect();
+            let pointer = cycle
+                .iter()
+                .find_map(|(_, l)| l.map(|l| l.pointer.clone()))
+                .unwrap_or_default();
+            out.value_error(
+                &pointer,
+                Code::Cycle,
+                format!("data flows in a circle: {}", names.join(" -> ")),
+                None,
+            );
             return;
         }
     }

@@ -45,7 +45,10 @@ pub(super) fn check(out: &mut Findings<'_>, skip: &[String]) -> bool {
     for error in validator.iter_errors(&out.doc.value) {
         clean = false;
         let pointer = error.instance_path().as_str();
-        if skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/"))) {
+        if skip
+            .iter()
+            .any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
+        {
             continue;
         }
         report(out, &error);
@@ -96,7 +99,9 @@ fn selected_branch(pointer: &str, instance: &Value) -> Option<usize> {
     if segments.next().is_some() {
         return None;
     }
-    let kind = PluginKind::ALL.into_iter().find(|k| k.section() == section)?;
+    let kind = PluginKind::ALL
+        .into_iter()
+        .find(|k| k.section() == section)?;
     let type_name = instance.get("type")?.as_str()?;
     plugins_of(kind).position(|p| p.name == type_name)
 }
@@ -116,10 +121,21 @@ fn constants<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<Vec<&'a
 }
 
 fn not_one_of(out: &mut Findings<'_>, pointer: &str, instance: &Value, choices: &[&str]) {
-    let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
+    let found = instance
+        .as_str()
+        .map_or_else(|| instance.to_string(), str::to_owned);
     let help = did_you_mean(&found, choices.iter().copied());
-    let listing = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-    out.value_error(pointer, Code::InvalidValue, format!("`{found}` is not one of {listing}"), help);
+    let listing = choices
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    out.value_error(
+        pointer,
+        Code::InvalidValue,
+        format!("`{found}` is not one of {listing}"),
+        help,
+    );
 }
 
 fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
@@ -127,10 +143,10 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
     let instance = error.instance();
     match error.kind() {
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
-            match selected_branch(pointer, &instance).and_then(|i| context.get(i)) {
+            match selected_branch(pointer, instance).and_then(|i| context.get(i)) {
                 Some(branch) => branch.iter().for_each(|e| report(out, e)),
                 None => match constants(context) {
-                    Some(choices) => not_one_of(out, pointer, &instance, &choices),
+                    Some(choices) => not_one_of(out, pointer, instance, &choices),
                     None => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
                 },
             }
@@ -147,37 +163,71 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         }
         ValidationErrorKind::Required { property } => {
             let key = property.as_str().unwrap_or_default();
-            out.value_error(pointer, Code::MissingKey, format!("missing required key `{key}`"), None);
+            out.value_error(
+                pointer,
+                Code::MissingKey,
+                format!("missing required key `{key}`"),
+                None,
+            );
         }
         ValidationErrorKind::Type { kind } => {
-            let message = format!("expected {}, found {}", type_name(kind), describe(&instance));
+            let message = format!("expected {}, found {}", type_name(kind), describe(instance));
             out.value_error(pointer, Code::WrongType, message, None);
         }
         ValidationErrorKind::Pattern { pattern } => {
             let text = instance.as_str().unwrap_or_default();
             if pattern == DURATION_PATTERN {
-                let message = text.parse::<crate::units::Duration>().err().map_or_else(|| format!("invalid duration `{text}`"), |e| e.to_string());
+                let message = text
+                    .parse::<crate::units::Duration>()
+                    .err()
+                    .map_or_else(|| format!("invalid duration `{text}`"), |e| e.to_string());
                 out.value_error(pointer, Code::InvalidDuration, message, None);
             } else if pattern == BYTE_SIZE_PATTERN {
-                let message = text.parse::<crate::units::ByteSize>().err().map_or_else(|| format!("invalid size `{text}`"), |e| e.to_string());
+                let message = text
+                    .parse::<crate::units::ByteSize>()
+                    .err()
+                    .map_or_else(|| format!("invalid size `{text}`"), |e| e.to_string());
                 out.value_error(pointer, Code::InvalidSize, message, None);
             } else if pattern == NAME_PATTERN {
                 let at = format!("{pointer}/{}", escape_pointer_segment(text));
-                let message = format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
+                let message =
+                    format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
                 out.key_error(&at, Code::InvalidValue, message, None);
             } else {
-                out.value_error(pointer, Code::InvalidValue, format!("`{text}` does not match the pattern `{pattern}`"), None);
+                out.value_error(
+                    pointer,
+                    Code::InvalidValue,
+                    format!("`{text}` does not match the pattern `{pattern}`"),
+                    None,
+                );
             }
         }
         ValidationErrorKind::Enum { options } => {
-            let choices: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            not_one_of(out, pointer, &instance, &choices);
+            let choices: Vec<&str> = options
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            not_one_of(out, pointer, instance, &choices);
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            out.value_error(pointer, Code::OutOfRange, format!("{instance} is below the minimum of {limit}"), None);
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            out.value_error(
+                pointer,
+                Code::OutOfRange,
+                format!("{instance} is below the minimum of {limit}"),
+                None,
+            );
         }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            out.value_error(pointer, Code::OutOfRange, format!("{instance} is above the maximum of {limit}"), None);
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            out.value_error(
+                pointer,
+                Code::OutOfRange,
+                format!("{instance} is above the maximum of {limit}"),
+                None,
+            );
         }
         _ => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
     }

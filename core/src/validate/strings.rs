@@ -9,14 +9,27 @@ use crate::interpolate;
 use crate::yaml::escape_pointer_segment;
 
 /// Key names whose values are credentials (compared lower-case, `-` read as `_`).
-const SECRET_KEYS: [&str; 7] =
-    ["secret_access_key", "aws_secret_access_key", "session_token", "aws_session_token", "password", "secret", "api_key"];
+const SECRET_KEYS: [&str; 7] = [
+    "secret_access_key",
+    "aws_secret_access_key",
+    "session_token",
+    "aws_session_token",
+    "password",
+    "secret",
+    "api_key",
+];
 
 pub(super) fn check(out: &mut Findings<'_>, options: ValidateOptions<'_>) {
     walk(out, &out.doc.value, String::new(), None, options);
 }
 
-fn walk(out: &mut Findings<'_>, value: &Value, pointer: String, key: Option<&str>, options: ValidateOptions<'_>) {
+fn walk(
+    out: &mut Findings<'_>,
+    value: &Value,
+    pointer: String,
+    key: Option<&str>,
+    options: ValidateOptions<'_>,
+) {
     match value {
         Value::String(text) => check_string(out, text, &pointer, key, options),
         Value::Array(items) => {
@@ -26,7 +39,13 @@ fn walk(out: &mut Findings<'_>, value: &Value, pointer: String, key: Option<&str
         }
         Value::Object(map) => {
             for (k, item) in map {
-                walk(out, item, format!("{pointer}/{}", escape_pointer_segment(k)), Some(k), options);
+                walk(
+                    out,
+                    item,
+                    format!("{pointer}/{}", escape_pointer_segment(k)),
+                    Some(k),
+                    options,
+                );
             }
         }
         _ => {}
@@ -43,34 +62,72 @@ fn inside(out: &Findings<'_>, pointer: &str, text: &str, offset: usize) -> Posit
         len if len == chars + 2 => start.column + 1 + offset,
         _ => start.column,
     };
-    Position { line: start.line, column, len: 2 }
+    Position {
+        line: start.line,
+        column,
+        len: 2,
+    }
 }
 
-fn check_string(out: &mut Findings<'_>, text: &str, pointer: &str, key: Option<&str>, options: ValidateOptions<'_>) {
+fn check_string(
+    out: &mut Findings<'_>,
+    text: &str,
+    pointer: &str,
+    key: Option<&str>,
+    options: ValidateOptions<'_>,
+) {
     let references = match interpolate::references(text) {
         Ok(refs) => refs,
         Err(e) => {
             let position = inside(out, pointer, text, e.offset);
-            out.at(position, Code::Interpolation, e.message, Some("write `${NAME}` or `${NAME:-default}`; `$$` is a literal `$`".into()));
+            out.at(
+                position,
+                Code::Interpolation,
+                e.message,
+                Some("write `${NAME}` or `${NAME:-default}`; `$$` is a literal `$`".into()),
+            );
             return;
         }
     };
     if let Some(env) = options.env {
         for r in &references {
             if r.default.is_none() && env(r.name).is_none() {
-                let offset = text.find(&format!("${{{}", r.name)).map_or(0, |b| text[..b].chars().count());
+                let offset = text
+                    .find(&format!("${{{}", r.name))
+                    .map_or(0, |b| text[..b].chars().count());
                 let position = inside(out, pointer, text, offset);
-                out.at(position, Code::EnvUnset, format!("environment variable `{}` is not set", r.name), Some(format!("set it, or give a default: `${{{}:-value}}`", r.name)));
+                out.at(
+                    position,
+                    Code::EnvUnset,
+                    format!("environment variable `{}` is not set", r.name),
+                    Some(format!(
+                        "set it, or give a default: `${{{}:-value}}`",
+                        r.name
+                    )),
+                );
             }
         }
     }
     if let Some(offset) = aws_access_key_offset(text) {
         let position = inside(out, pointer, text, offset);
-        out.at(position, Code::LiteralSecret, "literal AWS access key id: pipeline files live in git", Some("use `${AWS_ACCESS_KEY_ID}` or the AWS credential chain".into()));
+        out.at(
+            position,
+            Code::LiteralSecret,
+            "literal AWS access key id: pipeline files live in git",
+            Some("use `${AWS_ACCESS_KEY_ID}` or the AWS credential chain".into()),
+        );
     } else if let Some(key) = key {
         let normal = key.to_ascii_lowercase().replace('-', "_");
         if SECRET_KEYS.contains(&normal.as_str()) && references.is_empty() && !text.is_empty() {
-            out.value_error(pointer, Code::LiteralSecret, format!("literal secret in `{key}`: pipeline files live in git"), Some(format!("use `${{{}}}` or the AWS credential chain", env_name(&normal))));
+            out.value_error(
+                pointer,
+                Code::LiteralSecret,
+                format!("literal secret in `{key}`: pipeline files live in git"),
+                Some(format!(
+                    "use `${{{}}}` or the AWS credential chain",
+                    env_name(&normal)
+                )),
+            );
         }
     }
 }
@@ -78,7 +135,11 @@ fn check_string(out: &mut Findings<'_>, text: &str, pointer: &str, key: Option<&
 /// The conventional environment variable for a secret key name (`secret_access_key` -> `AWS_SECRET_ACCESS_KEY`).
 fn env_name(key: &str) -> String {
     let upper = key.to_ascii_uppercase();
-    if upper.starts_with("AWS_") || !matches!(key, "secret_access_key" | "session_token") { upper } else { format!("AWS_{upper}") }
+    if upper.starts_with("AWS_") || !matches!(key, "secret_access_key" | "session_token") {
+        upper
+    } else {
+        format!("AWS_{upper}")
+    }
 }
 
 /// Character offset of an AWS access key id (`AKIA`/`ASIA`... and 16 upper-case letters or digits) in `text`.
@@ -87,9 +148,13 @@ fn aws_access_key_offset(text: &str) -> Option<usize> {
     let is_key_char = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
     (0..bytes.len().saturating_sub(19)).find_map(|i| {
         let candidate = &bytes[i..i + 20];
-        let prefixed = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"].iter().any(|p| candidate.starts_with(*p));
-        let bounded = (i == 0 || !is_key_char(bytes[i - 1])) && bytes.get(i + 20).is_none_or(|b| !is_key_char(*b));
-        (prefixed && bounded && candidate.iter().all(|b| is_key_char(*b))).then(|| text[..i].chars().count())
+        let prefixed = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"]
+            .iter()
+            .any(|p| candidate.starts_with(*p));
+        let bounded = (i == 0 || !is_key_char(bytes[i - 1]))
+            && bytes.get(i + 20).is_none_or(|b| !is_key_char(*b));
+        (prefixed && bounded && candidate.iter().all(|b| is_key_char(*b)))
+            .then(|| text[..i].chars().count())
     })
 }
 

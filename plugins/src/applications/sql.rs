@@ -100,8 +100,24 @@ fn newline() -> String {
 
 /// SQL type names a column may declare (KDA's types).
 const SQL_TYPES: [&str; 18] = [
-    "CHAR", "VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "INT", "BIGINT", "REAL", "DOUBLE", "DECIMAL",
-    "NUMERIC", "DATE", "TIME", "TIMESTAMP", "BINARY", "VARBINARY", "FLOAT",
+    "CHAR",
+    "VARCHAR",
+    "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "INT",
+    "BIGINT",
+    "REAL",
+    "DOUBLE",
+    "DECIMAL",
+    "NUMERIC",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "BINARY",
+    "VARBINARY",
+    "FLOAT",
 ];
 
 fn base_type(sql_type: &str) -> String {
@@ -113,8 +129,16 @@ impl PluginConfig for SqlConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
         cx.link("input/stream", LinkRole::ReadsStream, &self.input.stream);
         match (&self.code_file, &self.code) {
-            (Some(_), Some(_)) => cx.error("code", Code::InvalidValue, "give `code_file` or `code`, not both"),
-            (None, None) => cx.error("", Code::MissingKey, "an sql application needs `code_file` or `code`"),
+            (Some(_), Some(_)) => cx.error(
+                "code",
+                Code::InvalidValue,
+                "give `code_file` or `code`, not both",
+            ),
+            (None, None) => cx.error(
+                "",
+                Code::MissingKey,
+                "an sql application needs `code_file` or `code`",
+            ),
             (Some(file), None) => {
                 cx.require_file("code_file", file);
             }
@@ -123,29 +147,57 @@ impl PluginConfig for SqlConfig {
         let mut seen = BTreeSet::new();
         for (i, column) in self.input.columns.iter().enumerate() {
             if !seen.insert(column.name.as_str()) {
-                cx.error(&format!("input/columns/{i}/name"), Code::InvalidValue, format!("column `{}` is declared twice", column.name));
+                cx.error(
+                    &format!("input/columns/{i}/name"),
+                    Code::InvalidValue,
+                    format!("column `{}` is declared twice", column.name),
+                );
             }
             let base = base_type(&column.sql_type);
             if !SQL_TYPES.contains(&base.as_str()) {
-                let help = sluice_core::suggest::did_you_mean(&base, SQL_TYPES).unwrap_or_else(|| format!("SQL types: {}", SQL_TYPES.join(", ")));
-                cx.error_with_help(&format!("input/columns/{i}/type"), Code::InvalidValue, format!("unknown SQL type `{}`", column.sql_type), help);
+                let help = sluice_core::suggest::did_you_mean(&base, SQL_TYPES)
+                    .unwrap_or_else(|| format!("SQL types: {}", SQL_TYPES.join(", ")));
+                cx.error_with_help(
+                    &format!("input/columns/{i}/type"),
+                    Code::InvalidValue,
+                    format!("unknown SQL type `{}`", column.sql_type),
+                    help,
+                );
             }
             if self.input.format == RecordFormat::Json && column.path.is_none() {
-                cx.error(&format!("input/columns/{i}"), Code::MissingKey, format!("column `{}` needs a JSONPath `path` for JSON input", column.name));
+                cx.error(
+                    &format!("input/columns/{i}"),
+                    Code::MissingKey,
+                    format!(
+                        "column `{}` needs a JSONPath `path` for JSON input",
+                        column.name
+                    ),
+                );
             }
             if let Some(path) = &column.path
                 && !path.starts_with('$')
             {
-                cx.error(&format!("input/columns/{i}/path"), Code::InvalidValue, format!("JSONPath `{path}` must start with `$`"));
+                cx.error(
+                    &format!("input/columns/{i}/path"),
+                    Code::InvalidValue,
+                    format!("JSONPath `{path}` must start with `$`"),
+                );
             }
         }
         for (i, output) in self.outputs.iter().enumerate() {
-            cx.link(&format!("outputs/{i}/destination"), LinkRole::FeedsDestination, &output.destination);
+            cx.link(
+                &format!("outputs/{i}/destination"),
+                LinkRole::FeedsDestination,
+                &output.destination,
+            );
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet { kind: "application", name: "sql" })
+        Err(BuildError::NotBuiltYet {
+            kind: "application",
+            name: "sql",
+        })
     }
 }
 

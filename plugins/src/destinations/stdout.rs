@@ -20,7 +20,10 @@ impl PluginConfig for StdoutConfig {
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet { kind: "destination", name: "stdout" })
+        Err(BuildError::NotBuiltYet {
+            kind: "destination",
+            name: "stdout",
+        })
     }
 }
 

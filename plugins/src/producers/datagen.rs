@@ -37,15 +37,28 @@ impl PluginConfig for DatagenConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
         cx.link("stream", LinkRole::WritesStream, &self.stream);
         match (&self.every, &self.rate) {
-            (Some(_), Some(_)) => cx.error("rate", Code::InvalidValue, "give `every` or `rate`, not both"),
-            (None, None) => cx.error("", Code::MissingKey, "datagen needs `every` (one record per period) or `rate` (records per second)"),
-            (Some(every), None) if every.as_std().is_zero() => cx.error("every", Code::OutOfRange, "`every` must be longer than 0"),
+            (Some(_), Some(_)) => cx.error(
+                "rate",
+                Code::InvalidValue,
+                "give `every` or `rate`, not both",
+            ),
+            (None, None) => cx.error(
+                "",
+                Code::MissingKey,
+                "datagen needs `every` (one record per period) or `rate` (records per second)",
+            ),
+            (Some(every), None) if every.as_std().is_zero() => {
+                cx.error("every", Code::OutOfRange, "`every` must be longer than 0")
+            }
             _ => {}
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet { kind: "producer", name: "datagen" })
+        Err(BuildError::NotBuiltYet {
+            kind: "producer",
+            name: "datagen",
+        })
     }
 }
 

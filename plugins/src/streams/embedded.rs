@@ -55,15 +55,29 @@ impl PluginConfig for EmbeddedConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
         let hours = self.retention.as_std().as_secs_f64() / 3600.0;
         if !(24.0..=8760.0).contains(&hours) {
-            cx.error("retention", Code::OutOfRange, format!("retention {} is outside 24h-8760h (Kinesis's range)", self.retention));
+            cx.error(
+                "retention",
+                Code::OutOfRange,
+                format!(
+                    "retention {} is outside 24h-8760h (Kinesis's range)",
+                    self.retention
+                ),
+            );
         }
         if self.fsync_interval.as_std().is_zero() {
-            cx.error("fsync_interval", Code::OutOfRange, "`fsync_interval` must be longer than 0");
+            cx.error(
+                "fsync_interval",
+                Code::OutOfRange,
+                "`fsync_interval` must be longer than 0",
+            );
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet { kind: "stream", name: "embedded" })
+        Err(BuildError::NotBuiltYet {
+            kind: "stream",
+            name: "embedded",
+        })
     }
 }
 
