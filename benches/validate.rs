@@ -15,11 +15,8 @@ fn corpus(dir: &Path) -> Vec<PathBuf> {
     (0..FILES)
         .map(|i| {
             let path = dir.join(format!("pipeline-{i:04}.yaml"));
-            std::fs::write(
-                &path,
-                seed.replace("name: site-metrics", &format!("name: site-metrics-{i}")),
-            )
-            .expect("write");
+            std::fs::write(&path, seed.replace("name: site-metrics", &format!("name: site-metrics-{i}")))
+                .expect("write");
             path
         })
         .collect()
@@ -41,8 +38,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("sluice validate", |b| {
         b.iter(|| {
-            let report = validate_paths(&[dir.path().to_path_buf()], ValidateOptions::default())
-                .expect("validates");
+            let report = validate_paths(&[dir.path().to_path_buf()], ValidateOptions::default()).expect("validates");
             assert_eq!((report.files, report.error_count()), (FILES, 0));
         })
     });

@@ -60,15 +60,13 @@ fn validate_command(paths: Vec<PathBuf>, env: bool) -> ExitCode {
 }
 
 fn run_command(pipeline: PathBuf) -> ExitCode {
-    let report =
-        match validate::validate_paths(std::slice::from_ref(&pipeline), ValidateOptions::default())
-        {
-            Ok(report) => report,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    let report = match validate::validate_paths(std::slice::from_ref(&pipeline), ValidateOptions::default()) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if report.error_count() > 0 {
         eprint!("{}", report.render());
         return ExitCode::from(1);
@@ -91,10 +89,7 @@ fn run_command(pipeline: PathBuf) -> ExitCode {
             let Some(plugin) = find(kind, &entry.type_name) else {
                 continue;
             };
-            let cx = BuildContext {
-                base_dir: base_dir.clone(),
-                name: name.clone(),
-            };
+            let cx = BuildContext { base_dir: base_dir.clone(), name: name.clone() };
             match plugin.build(&entry.config, &cx) {
                 Ok(built) => match built {},
                 Err(e) => {
@@ -105,10 +100,7 @@ fn run_command(pipeline: PathBuf) -> ExitCode {
         }
     }
     if failed {
-        eprintln!(
-            "sluice {}: the pipeline is valid, but this version cannot run it yet",
-            env!("CARGO_PKG_VERSION")
-        );
+        eprintln!("sluice {}: the pipeline is valid, but this version cannot run it yet", env!("CARGO_PKG_VERSION"));
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

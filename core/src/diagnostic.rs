@@ -5,6 +5,9 @@
 
 use std::fmt::Write as _;
 
+/// Longest stretch of a source line a diagnostic shows.
+const MAX_SHOWN_CHARS: usize = 120;
+
 /// How bad a diagnostic is. Only errors make a pipeline invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -107,11 +110,7 @@ pub struct Position {
 impl Position {
     /// A position with a one-character caret.
     pub const fn at(line: u32, column: u32) -> Self {
-        Position {
-            line,
-            column,
-            len: 1,
-        }
+        Position { line, column, len: 1 }
     }
 }
 
@@ -172,31 +171,27 @@ impl Diagnostic {
     pub fn render(&self, source: Option<&str>) -> String {
         let mut out = self.headline();
         out.push('\n');
-        if let Some(line) =
-            source.and_then(|s| s.lines().nth(self.position.line.saturating_sub(1) as usize))
-        {
+        if let Some(line) = source.and_then(|s| s.lines().nth(self.position.line.saturating_sub(1) as usize)) {
             let number = self.position.line.to_string();
             let gutter = " ".repeat(number.len());
             // Tabs would shift the caret; show them as one space each, as they count as one column.
-            let shown: String = line
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
-            let width = shown.chars().count() as u32;
-            let start = self.position.column.saturating_sub(1).min(width);
-            let len = self
-                .position
-                .len
-                .max(1)
-                .min(width.saturating_sub(start).max(1));
+            let chars: Vec<char> = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let column = (self.position.column.saturating_sub(1) as usize).min(chars.len());
+            // Show at most a window of a long line (minified or hostile files), around the caret.
+            let (from, to) = if chars.len() <= MAX_SHOWN_CHARS {
+                (0, chars.len())
+            } else {
+                let from = column.saturating_sub(MAX_SHOWN_CHARS / 2);
+                (from, (from + MAX_SHOWN_CHARS).min(chars.len()))
+            };
+            let lead = if from > 0 { "…" } else { "" };
+            let tail = if to < chars.len() { "…" } else { "" };
+            let shown: String = chars[from..to].iter().collect();
+            let start = column - from + lead.chars().count();
+            let len = (self.position.len.max(1) as usize).min(to.saturating_sub(column).max(1));
             let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{number} | {shown}");
-            let _ = writeln!(
-                out,
-                "{gutter} | {}{}",
-                " ".repeat(start as usize),
-                "^".repeat(len as usize)
-            );
+            let _ = writeln!(out, "{number} | {lead}{shown}{tail}");
+            let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(start), "^".repeat(len));
         }
         if let Some(help) = &self.help {
             let _ = writeln!(out, "  = help: {help}");
@@ -213,11 +208,7 @@ mod tests {
     fn renders_headline_source_line_and_caret() {
         let d = Diagnostic::error(
             "p.yaml",
-            Position {
-                line: 2,
-                column: 3,
-                len: 4,
-            },
+            Position { line: 2, column: 3, len: 4 },
             Code::UnknownKey,
             "unknown key `evry`",
         )
@@ -230,17 +221,20 @@ mod tests {
     }
 
     #[test]
+    fn long_lines_are_shown_as_a_window_around_the_caret() {
+        let line = "x".repeat(10_000);
+        let d = Diagnostic::error("p", Position::at(1, 5_000), Code::YamlBudget, "m");
+        let text = d.render(Some(&line));
+        let shown = text.lines().nth(2).unwrap_or_default();
+        assert!(shown.starts_with("1 | …") && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().count(), "1 | ".len() + MAX_SHOWN_CHARS + 2);
+        let caret = text.lines().nth(3).unwrap_or_default();
+        assert_eq!(caret.find('^'), Some("  | ".len() + 1 + MAX_SHOWN_CHARS / 2));
+    }
+
+    #[test]
     fn caret_stays_inside_the_line() {
-        let d = Diagnostic::error(
-            "p",
-            Position {
-                line: 1,
-                column: 40,
-                len: 9,
-            },
-            Code::Io,
-            "m",
-        );
+        let d = Diagnostic::error("p", Position { line: 1, column: 40, len: 9 }, Code::Io, "m");
         assert!(d.render(Some("ab")).ends_with("  |   ^\n"));
     }
 }

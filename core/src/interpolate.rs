@@ -28,9 +28,7 @@ enum Piece<'a> {
 
 fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -47,10 +45,7 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
             2
         } else if let Some(body) = after.strip_prefix('{') {
             let Some(end) = body.find('}') else {
-                return Err(SyntaxError {
-                    offset,
-                    message: "`${` is never closed with `}`".into(),
-                });
+                return Err(SyntaxError { offset, message: "`${` is never closed with `}`".into() });
             };
             let inner = &body[..end];
             let (name, default) = match inner.split_once(":-") {
@@ -98,10 +93,7 @@ pub fn references(text: &str) -> Result<Vec<VarRef<'_>>, SyntaxError> {
 pub struct Unset(pub String);
 
 /// `text` with every reference replaced, looking variables up with `lookup`.
-pub fn resolve(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, ResolveError> {
+pub fn resolve(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ResolveError> {
     let mut out = String::with_capacity(text.len());
     for piece in pieces(text).map_err(ResolveError::Syntax)? {
         match piece {
@@ -127,18 +119,11 @@ pub enum ResolveError {
 }
 
 /// Resolves every string in `value` in place (run time, after validation).
-pub fn resolve_value(
-    value: &mut Value,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), ResolveError> {
+pub fn resolve_value(value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), ResolveError> {
     match value {
         Value::String(s) if s.contains('$') => *s = resolve(s, lookup)?,
-        Value::Array(items) => items
-            .iter_mut()
-            .try_for_each(|v| resolve_value(v, lookup))?,
-        Value::Object(map) => map
-            .values_mut()
-            .try_for_each(|v| resolve_value(v, lookup))?,
+        Value::Array(items) => items.iter_mut().try_for_each(|v| resolve_value(v, lookup))?,
+        Value::Object(map) => map.values_mut().try_for_each(|v| resolve_value(v, lookup))?,
         _ => {}
     }
     Ok(())
@@ -155,19 +140,10 @@ mod tests {
     #[test]
     fn resolves_references_defaults_and_escapes() {
         assert_eq!(resolve("s3://${BUCKET}/x", &env), Ok("s3://logs/x".into()));
-        assert_eq!(
-            resolve("${REGION:-eu-west-1}", &env),
-            Ok("eu-west-1".into())
-        );
+        assert_eq!(resolve("${REGION:-eu-west-1}", &env), Ok("eu-west-1".into()));
         assert_eq!(resolve("${BUCKET:-other}", &env), Ok("logs".into()));
-        assert_eq!(
-            resolve("cost: $$5 and $x", &env),
-            Ok("cost: $5 and $x".into())
-        );
-        assert_eq!(
-            resolve("${NOPE}", &env),
-            Err(ResolveError::Unset(Unset("NOPE".into())))
-        );
+        assert_eq!(resolve("cost: $$5 and $x", &env), Ok("cost: $5 and $x".into()));
+        assert_eq!(resolve("${NOPE}", &env), Err(ResolveError::Unset(Unset("NOPE".into()))));
     }
 
     #[test]
@@ -184,9 +160,6 @@ mod tests {
     fn resolves_nested_values() {
         let mut v = serde_json::json!({"a": ["${BUCKET}", 1], "b": {"c": "$${BUCKET}"}});
         resolve_value(&mut v, &env).expect("resolves");
-        assert_eq!(
-            v,
-            serde_json::json!({"a": ["logs", 1], "b": {"c": "${BUCKET}"}})
-        );
+        assert_eq!(v, serde_json::json!({"a": ["logs", 1], "b": {"c": "${BUCKET}"}}));
     }
 }

@@ -30,12 +30,8 @@ pub enum PluginKind {
 
 impl PluginKind {
     /// All kinds, in data-flow order.
-    pub const ALL: [PluginKind; 4] = [
-        PluginKind::Producer,
-        PluginKind::Stream,
-        PluginKind::Application,
-        PluginKind::Destination,
-    ];
+    pub const ALL: [PluginKind; 4] =
+        [PluginKind::Producer, PluginKind::Stream, PluginKind::Application, PluginKind::Destination];
 
     /// The pipeline file's section for this kind (`producers`, ...).
     pub const fn section(self) -> &'static str {
@@ -118,13 +114,7 @@ impl std::fmt::Debug for PluginDescriptor {
 impl PluginDescriptor {
     /// A descriptor for config type `C`; use [`register_plugin!`](crate::register_plugin) rather than this.
     pub const fn new<C: PluginConfig>(kind: PluginKind, name: &'static str) -> Self {
-        PluginDescriptor {
-            kind,
-            name,
-            schema: C::json_schema,
-            validate: validate_typed::<C>,
-            build: build_typed::<C>,
-        }
+        PluginDescriptor { kind, name, schema: C::json_schema, validate: validate_typed::<C>, build: build_typed::<C> }
     }
 
     /// Runs the plugin's validate hook on an entry's config (the entry without `type`).
@@ -147,9 +137,7 @@ fn validate_typed<C: PluginConfig>(config: &Value, cx: &mut ValidateCx<'_>) {
 }
 
 fn build_typed<C: PluginConfig>(config: &Value, cx: &BuildContext) -> Result<Built, BuildError> {
-    C::deserialize(config)
-        .map_err(|e| BuildError::Config(e.to_string()))?
-        .build(cx)
+    C::deserialize(config).map_err(|e| BuildError::Config(e.to_string()))?.build(cx)
 }
 
 inventory::collect!(PluginDescriptor);
@@ -230,12 +218,7 @@ pub struct ValidateCx<'a> {
 impl<'a> ValidateCx<'a> {
     /// A context for the entry at `pointer`, with relative paths resolved against `base_dir`.
     pub fn new(base_dir: &'a Path, pointer: String) -> Self {
-        ValidateCx {
-            base_dir,
-            pointer,
-            issues: Vec::new(),
-            links: Vec::new(),
-        }
+        ValidateCx { base_dir, pointer, issues: Vec::new(), links: Vec::new() }
     }
 
     /// The pointer of `field` (a `/`-separated path relative to the entry; `""` is the entry itself).
@@ -251,39 +234,19 @@ impl<'a> ValidateCx<'a> {
     /// Reports an error at `field`.
     pub fn error(&mut self, field: &str, code: Code, message: impl Into<String>) {
         let pointer = self.pointer(field);
-        self.issues.push(Issue {
-            pointer,
-            code,
-            message: message.into(),
-            help: None,
-        });
+        self.issues.push(Issue { pointer, code, message: message.into(), help: None });
     }
 
     /// Reports an error at `field` with a hint.
-    pub fn error_with_help(
-        &mut self,
-        field: &str,
-        code: Code,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
+    pub fn error_with_help(&mut self, field: &str, code: Code, message: impl Into<String>, help: impl Into<String>) {
         let pointer = self.pointer(field);
-        self.issues.push(Issue {
-            pointer,
-            code,
-            message: message.into(),
-            help: Some(help.into()),
-        });
+        self.issues.push(Issue { pointer, code, message: message.into(), help: Some(help.into()) });
     }
 
     /// Declares that the value at `field` names another entry.
     pub fn link(&mut self, field: &str, role: LinkRole, target: &str) {
         let pointer = self.pointer(field);
-        self.links.push(Link {
-            role,
-            target: target.to_owned(),
-            pointer,
-        });
+        self.links.push(Link { role, target: target.to_owned(), pointer });
     }
 
     /// Checks that the file named at `field` exists (relative paths resolve against the pipeline's directory).
@@ -292,11 +255,7 @@ impl<'a> ValidateCx<'a> {
         if full.is_file() {
             Some(full)
         } else {
-            self.error(
-                field,
-                Code::FileNotFound,
-                format!("file `{path}` not found (looked for {})", full.display()),
-            );
+            self.error(field, Code::FileNotFound, format!("file `{path}` not found (looked for {})", full.display()));
             None
         }
     }

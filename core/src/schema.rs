@@ -30,11 +30,7 @@ pub fn pipeline_schema_text() -> String {
 fn generate() -> Value {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     let mut root = generator.root_schema_for::<PipelineSpec>().to_value();
-    let mut defs = root
-        .get_mut("$defs")
-        .and_then(Value::as_object_mut)
-        .map(std::mem::take)
-        .unwrap_or_default();
+    let mut defs = root.get_mut("$defs").and_then(Value::as_object_mut).map(std::mem::take).unwrap_or_default();
     for kind in PluginKind::ALL {
         let branches: Vec<Value> = plugins_of(kind)
             .map(|plugin| {
@@ -57,10 +53,7 @@ fn generate() -> Value {
     }
     defs.extend(generator.take_definitions(true));
     let object = root.as_object_mut().expect("a root schema is an object");
-    object.insert(
-        "$id".into(),
-        json!("https://sluice.dev/schemas/pipeline.schema.json"),
-    );
+    object.insert("$id".into(), json!("https://sluice.dev/schemas/pipeline.schema.json"));
     object.insert("$defs".into(), Value::Object(defs.into_iter().collect()));
     root
 }
@@ -74,10 +67,7 @@ fn tag_branch(branch: &mut Value, kind: PluginKind, name: &str) {
     let properties = object.entry("properties").or_insert_with(|| json!({}));
     if let Some(properties) = properties.as_object_mut() {
         let mut tagged = serde_json::Map::new();
-        tagged.insert(
-            "type".into(),
-            json!({ "const": name, "description": format!("Plugin type: `{name}`.") }),
-        );
+        tagged.insert("type".into(), json!({ "const": name, "description": format!("Plugin type: `{name}`.") }));
         tagged.extend(std::mem::take(properties));
         *properties = tagged;
     }

@@ -59,10 +59,7 @@ impl<'de> Deserialize<'de> for Entry {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut map = serde_json::Map::deserialize(d)?;
         match map.remove("type") {
-            Some(Value::String(type_name)) => Ok(Entry {
-                type_name,
-                config: Value::Object(map),
-            }),
+            Some(Value::String(type_name)) => Ok(Entry { type_name, config: Value::Object(map) }),
             _ => Err(serde::de::Error::missing_field("type")),
         }
     }

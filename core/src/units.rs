@@ -72,12 +72,7 @@ impl FromStr for Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let millis = self.0.as_millis();
-        for (unit, size) in [
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1_000),
-        ] {
+        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
             if millis != 0 && millis.is_multiple_of(size) {
                 return write!(f, "{}{unit}", millis / size);
             }
@@ -165,12 +160,7 @@ macro_rules! string_unit {
     };
 }
 
-string_unit!(
-    Duration,
-    "Duration",
-    DURATION_PATTERN,
-    "A whole number and a unit: ms, s, m, h or d (`10s`, `24h`)."
-);
+string_unit!(Duration, "Duration", DURATION_PATTERN, "A whole number and a unit: ms, s, m, h or d (`10s`, `24h`).");
 string_unit!(
     ByteSize,
     "ByteSize",
@@ -184,29 +174,11 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print() {
-        assert_eq!(
-            "10s".parse::<Duration>().map(Duration::as_std),
-            Ok(std::time::Duration::from_secs(10))
-        );
-        assert_eq!(
-            "24h".parse::<Duration>().map(|d| d.as_std().as_secs()),
-            Ok(86_400)
-        );
-        assert_eq!(
-            "1500ms".parse::<Duration>().map(|d| d.to_string()),
-            Ok("1500ms".into())
-        );
+        assert_eq!("10s".parse::<Duration>().map(Duration::as_std), Ok(std::time::Duration::from_secs(10)));
+        assert_eq!("24h".parse::<Duration>().map(|d| d.as_std().as_secs()), Ok(86_400));
+        assert_eq!("1500ms".parse::<Duration>().map(|d| d.to_string()), Ok("1500ms".into()));
         assert_eq!(Duration::from_secs(120).to_string(), "2m");
-        for bad in [
-            "",
-            "10",
-            "s",
-            "10 s",
-            "1.5s",
-            "-1s",
-            "10sec",
-            "99999999999999999999d",
-        ] {
+        for bad in ["", "10", "s", "10 s", "1.5s", "-1s", "10sec", "99999999999999999999d"] {
             assert!(bad.parse::<Duration>().is_err(), "{bad} parsed");
         }
     }
@@ -214,10 +186,7 @@ mod tests {
     #[test]
     fn sizes_parse_and_print() {
         assert_eq!("1MiB".parse::<ByteSize>(), Ok(ByteSize::from_mib(1)));
-        assert_eq!(
-            "5MB".parse::<ByteSize>().map(ByteSize::bytes),
-            Ok(5_000_000)
-        );
+        assert_eq!("5MB".parse::<ByteSize>().map(ByteSize::bytes), Ok(5_000_000));
         assert_eq!(ByteSize::from_bytes(1536).to_string(), "1536B");
         assert_eq!(ByteSize::from_mib(128).to_string(), "128MiB");
         for bad in ["", "1", "MiB", "1mib", "1.5MiB", "1 MiB", "99999999999GiB"] {

@@ -50,10 +50,7 @@ impl Positions {
 
     /// The position of the key whose value is at `pointer` (falls back to the value's position).
     pub fn key(&self, pointer: &str) -> Position {
-        self.keys
-            .get(pointer)
-            .copied()
-            .unwrap_or_else(|| self.value(pointer))
+        self.keys.get(pointer).copied().unwrap_or_else(|| self.value(pointer))
     }
 }
 
@@ -89,33 +86,21 @@ pub fn load(bytes: &[u8]) -> Result<Document, LoadError> {
         let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&valid[line_start..])
-            .chars()
-            .count()
-            + 1;
+        let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
         LoadError {
             code: Code::NotUtf8,
             position: Position::at(line as u32, column as u32),
-            message: format!(
-                "invalid UTF-8 byte 0x{:02x}: pipeline files must be UTF-8",
-                bytes[e.valid_up_to()]
-            ),
+            message: format!("invalid UTF-8 byte 0x{:02x}: pipeline files must be UTF-8", bytes[e.valid_up_to()]),
         }
     })?;
-    if text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(LoadError {
             code: Code::EmptyFile,
             position: Position::at(1, 1),
-            message:
-                "file holds no pipeline: expected a mapping with `name` and the pipeline's sections"
-                    .into(),
+            message: "file holds no pipeline: expected a mapping with `name` and the pipeline's sections".into(),
         });
     }
-    let root: Spanned<Node> =
-        serde_saphyr::from_str_with_options(text, options()).map_err(yaml_error)?;
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).map_err(yaml_error)?;
     let mut positions = Positions::default();
     let value = to_json(root, String::new(), &mut positions)?;
     Ok(Document { value, positions })
@@ -153,10 +138,7 @@ fn position_of(location: &Location) -> Position {
 
 fn yaml_error(error: serde_saphyr::Error) -> LoadError {
     let position = error.location().map_or(Position::at(1, 1), |l| {
-        Position::at(
-            u32::try_from(l.line()).unwrap_or(1).max(1),
-            u32::try_from(l.column()).unwrap_or(1).max(1),
-        )
+        Position::at(u32::try_from(l.line()).unwrap_or(1).max(1), u32::try_from(l.column()).unwrap_or(1).max(1))
     });
     let raw = error.without_snippet().to_string();
     // serde-saphyr prefixes "line N column M: " and sometimes a hint about its own options: drop both.
@@ -164,12 +146,7 @@ fn yaml_error(error: serde_saphyr::Error) -> LoadError {
         Some((prefix, rest)) if prefix.starts_with("line ") => rest,
         _ => raw.as_str(),
     };
-    let message = message
-        .split(", set DuplicateKeyPolicy")
-        .next()
-        .unwrap_or(message)
-        .trim()
-        .to_owned();
+    let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message).trim().to_owned();
     let lower = message.to_lowercase();
     let code = if lower.contains("duplicate") {
         Code::DuplicateKey
@@ -178,11 +155,7 @@ fn yaml_error(error: serde_saphyr::Error) -> LoadError {
     } else {
         Code::YamlSyntax
     };
-    LoadError {
-        code,
-        position,
-        message,
-    }
+    LoadError { code, position, message }
 }
 
 /// A YAML node with the positions of its children.
@@ -196,11 +169,7 @@ enum Node {
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
 }
 
-fn to_json(
-    node: Spanned<Node>,
-    pointer: String,
-    positions: &mut Positions,
-) -> Result<Value, LoadError> {
+fn to_json(node: Spanned<Node>, pointer: String, positions: &mut Positions) -> Result<Value, LoadError> {
     let position = position_of(&node.referenced);
     let value = match node.value {
         Node::Null => Value::Null,
@@ -231,9 +200,7 @@ fn to_json(
             let mut map = Map::with_capacity(entries.len());
             for (key, item) in entries {
                 let child = format!("{pointer}/{}", escape_pointer_segment(&key.value));
-                positions
-                    .keys
-                    .insert(child.clone(), position_of(&key.referenced));
+                positions.keys.insert(child.clone(), position_of(&key.referenced));
                 let value = to_json(item, child, positions)?;
                 map.insert(key.value, value);
             }
@@ -274,9 +241,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Int(v))
     }
     fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Node, E> {
-        i128::try_from(v)
-            .map(Node::Int)
-            .map_err(|_| E::custom("integer does not fit in 128 bits"))
+        i128::try_from(v).map(Node::Int).map_err(|_| E::custom("integer does not fit in 128 bits"))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
         Ok(Node::Float(v))
@@ -324,14 +289,7 @@ mod tests {
     fn records_positions_of_keys_and_values() {
         let doc = load(b"name: x\nstreams:\n  s1: {type: embedded, shards: 2}\n").expect("loads");
         assert_eq!(doc.value["streams"]["s1"]["shards"], 2);
-        assert_eq!(
-            doc.positions.key("/streams/s1"),
-            Position {
-                line: 3,
-                column: 3,
-                len: 2
-            }
-        );
+        assert_eq!(doc.positions.key("/streams/s1"), Position { line: 3, column: 3, len: 2 });
         let shards = doc.positions.value("/streams/s1/shards");
         assert_eq!((shards.line, shards.column), (3, 32));
         // A pointer below a leaf falls back to the leaf.
@@ -349,20 +307,14 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_positions() {
         let e = err("a: 1\nb: 2\na: 3\n");
-        assert_eq!(
-            (e.code, e.position.line, e.position.column),
-            (Code::DuplicateKey, 3, 1)
-        );
+        assert_eq!((e.code, e.position.line, e.position.column), (Code::DuplicateKey, 3, 1));
         assert_eq!(e.message, "duplicate mapping key: a");
         assert_eq!(err("").code, Code::EmptyFile);
         assert_eq!(err("# only a comment\n").code, Code::EmptyFile);
         let e = err("a:\n\tb: 1\n");
         assert_eq!((e.code, e.position.line), (Code::YamlSyntax, 2));
         let e = load(b"name: ok\nbad: \xff\n").expect_err("not utf-8");
-        assert_eq!(
-            (e.code, e.position.line, e.position.column),
-            (Code::NotUtf8, 2, 6)
-        );
+        assert_eq!((e.code, e.position.line, e.position.column), (Code::NotUtf8, 2, 6));
         let big = vec![b'#'; MAX_FILE_BYTES + 1];
         assert_eq!(load(&big).expect_err("too big").code, Code::FileTooLarge);
     }

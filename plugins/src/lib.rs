@@ -35,30 +35,14 @@ mod tests {
 
     #[test]
     fn every_built_in_plugin_is_registered_once() {
-        let registered: Vec<(&str, &str)> = registry()
-            .iter()
-            .map(|p| (p.kind.section(), p.name))
-            .collect();
+        let registered: Vec<(&str, &str)> = registry().iter().map(|p| (p.kind.section(), p.name)).collect();
         for expected in super::BUILT_IN {
-            assert_eq!(
-                registered.iter().filter(|r| *r == expected).count(),
-                1,
-                "{expected:?} registered once"
-            );
+            assert_eq!(registered.iter().filter(|r| *r == expected).count(), 1, "{expected:?} registered once");
         }
-        assert_eq!(
-            registered.len(),
-            super::BUILT_IN.len(),
-            "no unexpected plugins: {registered:?}"
-        );
+        assert_eq!(registered.len(), super::BUILT_IN.len(), "no unexpected plugins: {registered:?}");
         let mut sorted = registered.clone();
         sorted.sort_by_key(|(section, name)| {
-            (
-                sluice_core::plugin::PluginKind::ALL
-                    .iter()
-                    .position(|k| k.section() == *section),
-                *name,
-            )
+            (sluice_core::plugin::PluginKind::ALL.iter().position(|k| k.section() == *section), *name)
         });
         assert_eq!(registered, sorted, "registry iterates sorted");
     }

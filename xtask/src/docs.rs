@@ -19,36 +19,18 @@ fn type_of(schema: &Value, defs: &Map<String, Value>) -> String {
             "Duration" => "duration (`10s`)".into(),
             "ByteSize" => "size (`1MiB`)".into(),
             // Enumerations read better inline than as a link.
-            name if defs
-                .get(name)
-                .is_some_and(|d| d.get("properties").is_none()) =>
-            {
-                type_of(&defs[name], defs)
-            }
+            name if defs.get(name).is_some_and(|d| d.get("properties").is_none()) => type_of(&defs[name], defs),
             name => format!("[{name}](#{})", name.to_lowercase()),
         };
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        return values
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|v| format!("`{v}`"))
-            .collect::<Vec<_>>()
-            .join(" \\| ");
+        return values.iter().filter_map(Value::as_str).map(|v| format!("`{v}`")).collect::<Vec<_>>().join(" \\| ");
     }
-    if let Some(branches) = schema
-        .get("oneOf")
-        .or_else(|| schema.get("anyOf"))
-        .and_then(Value::as_array)
-    {
+    if let Some(branches) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
         let parts: Vec<String> = branches
             .iter()
             .filter(|b| b.get("type") != Some(&Value::from("null")))
-            .map(|b| {
-                b.get("const")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| type_of(b, defs), |c| format!("`{c}`"))
-            })
+            .map(|b| b.get("const").and_then(Value::as_str).map_or_else(|| type_of(b, defs), |c| format!("`{c}`")))
             .collect();
         return parts.join(" \\| ");
     }
@@ -57,20 +39,13 @@ fn type_of(schema: &Value, defs: &Map<String, Value>) -> String {
     }
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|t| *t != "null")
-            .collect(),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
         _ => vec![],
     };
     match types.as_slice() {
-        ["array"] => format!(
-            "list of {}",
-            schema
-                .get("items")
-                .map_or_else(|| "values".into(), |items| type_of(items, defs))
-        ),
+        ["array"] => {
+            format!("list of {}", schema.get("items").map_or_else(|| "values".into(), |items| type_of(items, defs)))
+        }
         ["object"] => "mapping".into(),
         [] => "any".into(),
         ts => ts.join(" \\| "),
@@ -78,40 +53,19 @@ fn type_of(schema: &Value, defs: &Map<String, Value>) -> String {
 }
 
 fn table(out: &mut String, schema: &Value, defs: &Map<String, Value>) {
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required: Vec<&str> =
+        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
         return;
     };
     out.push_str("| key | type | required | default | description |\n|---|---|---|---|---|\n");
     for (key, property) in properties {
         let default = property.get("default").map_or_else(String::new, |d| {
-            format!(
-                "`{}`",
-                d.as_str()
-                    .map_or_else(|| d.to_string(), |s| s.escape_debug().to_string())
-            )
+            format!("`{}`", d.as_str().map_or_else(|| d.to_string(), |s| s.escape_debug().to_string()))
         });
-        let description = property
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .replace('\n', " ");
-        let required = if required.contains(&key.as_str()) {
-            "yes"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "| `{key}` | {} | {required} | {default} | {description} |",
-            type_of(property, defs)
-        );
+        let description = property.get("description").and_then(Value::as_str).unwrap_or_default().replace('\n', " ");
+        let required = if required.contains(&key.as_str()) { "yes" } else { "" };
+        let _ = writeln!(out, "| `{key}` | {} | {required} | {default} | {description} |", type_of(property, defs));
     }
     out.push('\n');
 }
@@ -123,38 +77,17 @@ pub fn render(schema: &Value) -> String {
          A pipeline file is YAML. Start it with the modeline\n`# yaml-language-server: $schema=../schemas/pipeline.schema.json`\n\
          so editors complete and check it. Strings may use `${VAR}` and `${VAR:-default}` (resolved at run time;\n`$$` is a literal `$`).\n\n## Top level\n\n",
     );
-    let defs = schema
-        .get("$defs")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let defs = schema.get("$defs").and_then(Value::as_object).cloned().unwrap_or_default();
     table(&mut out, schema, &defs);
     for kind in ["Producer", "Stream", "Application", "Destination"] {
         let Some(def) = defs.get(kind) else { continue };
-        let _ = writeln!(
-            out,
-            "## {kind}s\n\n{}\n",
-            def.get("description")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        );
-        for branch in def
-            .get("oneOf")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = branch
-                .pointer("/properties/type/const")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+        let _ = writeln!(out, "## {kind}s\n\n{}\n", def.get("description").and_then(Value::as_str).unwrap_or_default());
+        for branch in def.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+            let name = branch.pointer("/properties/type/const").and_then(Value::as_str).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "### `type: {name}`\n\n{}\n",
-                branch
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
+                branch.get("description").and_then(Value::as_str).unwrap_or_default()
             );
             table(&mut out, branch, &defs);
         }
@@ -166,13 +99,7 @@ pub fn render(schema: &Value) -> String {
         {
             continue;
         }
-        let _ = writeln!(
-            out,
-            "### {name}\n\n{}\n",
-            def.get("description")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        );
+        let _ = writeln!(out, "### {name}\n\n{}\n", def.get("description").and_then(Value::as_str).unwrap_or_default());
         table(&mut out, def, &defs);
     }
     out

@@ -15,10 +15,7 @@ use sluice_core::schema::{SCHEMA_PATH, pipeline_schema, pipeline_schema_text};
 use sluice_core::validate::{self, ValidateOptions};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn main() -> ExitCode {
@@ -32,9 +29,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(&root),
         Some("bench") => run(&root, "cargo", &["bench", "--bench", "validate"]),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <validate [PATH...] [--env] | schema [--check] | ci | bench>"
-            );
+            eprintln!("usage: cargo xtask <validate [PATH...] [--env] | schema [--check] | ci | bench>");
             return ExitCode::from(2);
         }
     };
@@ -49,20 +44,13 @@ fn main() -> ExitCode {
 
 fn validate_command(args: &[String]) -> ExitCode {
     let env = args.iter().any(|a| a == "--env");
-    let paths: Vec<PathBuf> = args
-        .iter()
-        .filter(|a| *a != "--env")
-        .map(PathBuf::from)
-        .collect();
+    let paths: Vec<PathBuf> = args.iter().filter(|a| *a != "--env").map(PathBuf::from).collect();
     ExitCode::from(validate::run(&paths, ValidateOptions::from_env_flag(env)))
 }
 
 /// The generated files: the schema and the format reference made from it.
 fn generated() -> [(&'static str, String); 2] {
-    [
-        (SCHEMA_PATH, pipeline_schema_text()),
-        (docs::DOCS_PATH, docs::render(pipeline_schema())),
-    ]
+    [(SCHEMA_PATH, pipeline_schema_text()), (docs::DOCS_PATH, docs::render(pipeline_schema()))]
 }
 
 fn write_schema(root: &Path) -> Result<(), String> {
@@ -79,9 +67,7 @@ fn check_schema(root: &Path) -> Result<(), String> {
     for (relative, text) in generated() {
         let committed = std::fs::read_to_string(root.join(relative)).unwrap_or_default();
         if committed != text {
-            return Err(format!(
-                "{relative} is stale: run `cargo xtask schema` and commit"
-            ));
+            return Err(format!("{relative} is stale: run `cargo xtask schema` and commit"));
         }
         println!("{relative} is up to date");
     }
@@ -90,16 +76,8 @@ fn check_schema(root: &Path) -> Result<(), String> {
 
 fn run(root: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     println!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
-    }
+    let status = Command::new(program).args(args).current_dir(root).status().map_err(|e| format!("{program}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
 }
 
 /// The Python virtual environment holding the independent JSON Schema validator.
@@ -107,42 +85,20 @@ fn venv(root: &Path) -> Result<PathBuf, String> {
     let venv = root.join("target/ci-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
-        run(
-            root,
-            "python3",
-            &["-m", "venv", venv.to_str().unwrap_or_default()],
-        )?;
+        run(root, "python3", &["-m", "venv", venv.to_str().unwrap_or_default()])?;
     }
     let pip = venv.join("bin/pip");
     run(
         root,
         pip.to_str().unwrap_or_default(),
-        &[
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "jsonschema==4.23.0",
-            "PyYAML==6.0.2",
-        ],
+        &["install", "--quiet", "--disable-pip-version-check", "jsonschema==4.23.0", "PyYAML==6.0.2"],
     )?;
     Ok(python)
 }
 
 fn ci(root: &Path) -> Result<(), String> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
-    run(
-        root,
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--quiet",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
+    run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
     run(root, "cargo", &["test", "--workspace", "--quiet"])?;
     check_schema(root)?;
     println!("$ cargo xtask validate pipelines");
@@ -153,11 +109,7 @@ fn ci(root: &Path) -> Result<(), String> {
     run(
         root,
         python.to_str().unwrap_or_default(),
-        &[
-            "xtask/scripts/external_schema_check.py",
-            SCHEMA_PATH,
-            "pipelines",
-        ],
+        &["xtask/scripts/external_schema_check.py", SCHEMA_PATH, "pipelines"],
     )
 }
 

@@ -40,9 +40,7 @@ impl ValidateOptions<'static> {
         fn process_env(name: &str) -> Option<String> {
             std::env::var(name).ok()
         }
-        ValidateOptions {
-            env: check_env.then_some(&process_env as EnvLookup<'static>),
-        }
+        ValidateOptions { env: check_env.then_some(&process_env as EnvLookup<'static>) }
     }
 }
 
@@ -60,10 +58,7 @@ pub struct Report {
 impl Report {
     /// The number of errors (warnings do not count).
     pub fn error_count(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
     }
 
     /// Every diagnostic, rendered with its source line, then a summary line.
@@ -78,16 +73,8 @@ impl Report {
         if errors == 0 {
             out.push_str(&format!("{} {noun} valid\n", self.files));
         } else {
-            let failed = self
-                .diagnostics
-                .iter()
-                .map(|d| &d.path)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
-            out.push_str(&format!(
-                "{errors} error(s) in {failed} of {} {noun}\n",
-                self.files
-            ));
+            let failed = self.diagnostics.iter().map(|d| &d.path).collect::<std::collections::BTreeSet<_>>().len();
+            out.push_str(&format!("{errors} error(s) in {failed} of {} {noun}\n", self.files));
         }
         out
     }
@@ -107,10 +94,7 @@ pub struct IoError {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
     let mut files = Vec::new();
     for path in paths {
-        let io = |source| IoError {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| IoError { path: path.display().to_string(), source };
         let meta = std::fs::metadata(path).map_err(io)?;
         if meta.is_dir() {
             collect_yaml(path, &mut files).map_err(io)?;
@@ -122,9 +106,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -140,34 +122,20 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub fn validate_paths(paths: &[PathBuf], options: ValidateOptions<'_>) -> Result<Report, IoError> {
     let mut report = Report::default();
     for file in discover(paths)? {
-        let bytes = std::fs::read(&file).map_err(|source| IoError {
-            path: file.display().to_string(),
-            source,
-        })?;
+        let bytes = std::fs::read(&file).map_err(|source| IoError { path: file.display().to_string(), source })?;
         let name = file.display().to_string();
-        report
-            .diagnostics
-            .extend(validate_source(&name, &file, &bytes, options));
-        report
-            .sources
-            .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+        report.diagnostics.extend(validate_source(&name, &file, &bytes, options));
+        report.sources.insert(name, String::from_utf8_lossy(&bytes).into_owned());
         report.files += 1;
     }
     report.diagnostics.sort_by(|a, b| {
-        (
-            &a.path,
-            a.position.line,
-            a.position.column,
-            a.code,
-            &a.message,
-        )
-            .cmp(&(
-                &b.path,
-                b.position.line,
-                b.position.column,
-                b.code,
-                &b.message,
-            ))
+        (&a.path, a.position.line, a.position.column, a.code, &a.message).cmp(&(
+            &b.path,
+            b.position.line,
+            b.position.column,
+            b.code,
+            &b.message,
+        ))
     });
     Ok(report)
 }
@@ -177,11 +145,7 @@ pub fn validate_paths(paths: &[PathBuf], options: ValidateOptions<'_>) -> Result
 /// Returns the exit code: 0 valid, 1 invalid, 2 usage or I/O error.
 pub fn run(paths: &[PathBuf], options: ValidateOptions<'_>) -> u8 {
     let default = [PathBuf::from("pipelines")];
-    let paths = if paths.is_empty() {
-        &default[..]
-    } else {
-        paths
-    };
+    let paths = if paths.is_empty() { &default[..] } else { paths };
     match validate_paths(paths, options) {
         Ok(report) if report.error_count() == 0 => {
             print!("{}", report.render());
@@ -199,21 +163,12 @@ pub fn run(paths: &[PathBuf], options: ValidateOptions<'_>) -> u8 {
 }
 
 /// Validates one file's bytes; `file` locates files it refers to (relative to its directory).
-pub fn validate_source(
-    name: &str,
-    file: &Path,
-    bytes: &[u8],
-    options: ValidateOptions<'_>,
-) -> Vec<Diagnostic> {
+pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateOptions<'_>) -> Vec<Diagnostic> {
     let doc = match yaml::load(bytes) {
         Ok(doc) => doc,
         Err(e) => return vec![Diagnostic::error(name, e.position, e.code, e.message)],
     };
-    let mut out = Findings {
-        name,
-        doc: &doc,
-        diagnostics: Vec::new(),
-    };
+    let mut out = Findings { name, doc: &doc, diagnostics: Vec::new() };
     let unknown_types = check_types(&mut out);
     let schema_clean = schema_errors::check(&mut out, &unknown_types);
     strings::check(&mut out, options);
@@ -233,37 +188,18 @@ pub(crate) struct Findings<'a> {
 }
 
 impl Findings<'_> {
-    fn at(
-        &mut self,
-        position: Position,
-        code: Code,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) {
-        self.diagnostics
-            .push(Diagnostic::error(self.name, position, code, message).with_help(help));
+    fn at(&mut self, position: Position, code: Code, message: impl Into<String>, help: Option<String>) {
+        self.diagnostics.push(Diagnostic::error(self.name, position, code, message).with_help(help));
     }
 
     /// An error at the value `pointer` names.
-    fn value_error(
-        &mut self,
-        pointer: &str,
-        code: Code,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) {
+    fn value_error(&mut self, pointer: &str, code: Code, message: impl Into<String>, help: Option<String>) {
         let position = self.doc.positions.value(pointer);
         self.at(position, code, message, help);
     }
 
     /// An error at the key whose value `pointer` names.
-    fn key_error(
-        &mut self,
-        pointer: &str,
-        code: Code,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) {
+    fn key_error(&mut self, pointer: &str, code: Code, message: impl Into<String>, help: Option<String>) {
         let position = self.doc.positions.key(pointer);
         self.at(position, code, message, help);
     }
@@ -272,19 +208,9 @@ impl Findings<'_> {
 /// Each section entry of the document: kind, name, pointer and the entry itself.
 fn entries(doc: &Document) -> impl Iterator<Item = (PluginKind, &str, String, &Value)> {
     PluginKind::ALL.into_iter().flat_map(move |kind| {
-        doc.value
-            .get(kind.section())
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(move |(name, entry)| {
-                (
-                    kind,
-                    name.as_str(),
-                    format!("/{}/{}", kind.section(), escape_pointer_segment(name)),
-                    entry,
-                )
-            })
+        doc.value.get(kind.section()).and_then(Value::as_object).into_iter().flatten().map(move |(name, entry)| {
+            (kind, name.as_str(), format!("/{}/{}", kind.section(), escape_pointer_segment(name)), entry)
+        })
     })
 }
 
@@ -296,11 +222,7 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
             continue;
         };
         let known: Vec<&str> = crate::plugin::plugins_of(kind).map(|p| p.name).collect();
-        let listing = known
-            .iter()
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let listing = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
         match object.get("type") {
             None => {
                 out.key_error(
@@ -342,10 +264,7 @@ fn run_plugin_hooks(out: &mut Findings<'_>, base_dir: &Path) -> Vec<(PluginKind,
         let Some(mut config) = entry.as_object().cloned() else {
             continue;
         };
-        let Some(plugin) = config
-            .remove("type")
-            .and_then(|t| t.as_str().and_then(|t| find(kind, t)))
-        else {
+        let Some(plugin) = config.remove("type").and_then(|t| t.as_str().and_then(|t| find(kind, t))) else {
             continue;
         };
         let mut cx = ValidateCx::new(base_dir, pointer);

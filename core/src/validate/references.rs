@@ -25,10 +25,7 @@ fn pointer_of(kind: PluginKind, name: &str) -> String {
 }
 
 pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]) {
-    let sections: BTreeMap<PluginKind, Vec<String>> = PluginKind::ALL
-        .into_iter()
-        .map(|k| (k, names(out, k)))
-        .collect();
+    let sections: BTreeMap<PluginKind, Vec<String>> = PluginKind::ALL.into_iter().map(|k| (k, names(out, k))).collect();
     let mut edges: BTreeMap<Node, Vec<(Node, &Link)>> = BTreeMap::new();
     let mut read_streams = BTreeSet::new();
     let mut fed_destinations = BTreeSet::new();
@@ -40,29 +37,16 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
         };
         let known = &sections[&target_kind];
         if !known.contains(&link.target) {
-            let elsewhere = PluginKind::ALL
-                .into_iter()
-                .find(|k| sections[k].contains(&link.target));
+            let elsewhere = PluginKind::ALL.into_iter().find(|k| sections[k].contains(&link.target));
             let help = match elsewhere {
-                Some(other) => Some(format!(
-                    "`{}` is a {}, not a {}",
-                    link.target,
-                    other.noun(),
-                    target_kind.noun()
-                )),
-                None => {
-                    did_you_mean(&link.target, known.iter().map(String::as_str)).or_else(|| {
-                        Some(format!(
-                            "{} defined: {}",
-                            target_kind.section(),
-                            if known.is_empty() {
-                                "none".to_owned()
-                            } else {
-                                known.join(", ")
-                            }
-                        ))
-                    })
-                }
+                Some(other) => Some(format!("`{}` is a {}, not a {}", link.target, other.noun(), target_kind.noun())),
+                None => did_you_mean(&link.target, known.iter().map(String::as_str)).or_else(|| {
+                    Some(format!(
+                        "{} defined: {}",
+                        target_kind.section(),
+                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    ))
+                }),
             };
             out.value_error(
                 &link.pointer,
@@ -91,10 +75,7 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
                 &pointer_of(PluginKind::Stream, stream),
                 Code::Unused,
                 format!("stream `{stream}` is never read"),
-                Some(
-                    "give it to an application's `input` or a destination's `source`, or remove it"
-                        .into(),
-                ),
+                Some("give it to an application's `input` or a destination's `source`, or remove it".into()),
             );
         }
     }
@@ -153,20 +134,9 @@ fn report_cycle(out: &mut Findings<'_>, edges: &BTreeMap<Node, Vec<(Node, &Link)
         let mut path = vec![(start.clone(), None)];
         if let Some(cycle) = visit(start, edges, &mut state, &mut path) {
             // The path starts and ends at the same node.
-            let names: Vec<String> = cycle
-                .iter()
-                .map(|((k, n), _)| format!("{} `{n}`", k.noun()))
-                .collect();
-            let pointer = cycle
-                .iter()
-                .find_map(|(_, l)| l.map(|l| l.pointer.clone()))
-                .unwrap_or_default();
-            out.value_error(
-                &pointer,
-                Code::Cycle,
-                format!("data flows in a circle: {}", names.join(" -> ")),
-                None,
-            );
+            let names: Vec<String> = cycle.iter().map(|((k, n), _)| format!("{} `{n}`", k.noun())).collect();
+            let pointer = cycle.iter().find_map(|(_, l)| l.map(|l| l.pointer.clone())).unwrap_or_default();
+            out.value_error(&pointer, Code::Cycle, format!("data flows in a circle: {}", names.join(" -> ")), None);
             return;
         }
     }

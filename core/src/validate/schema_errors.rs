@@ -45,10 +45,7 @@ pub(super) fn check(out: &mut Findings<'_>, skip: &[String]) -> bool {
     for error in validator.iter_errors(&out.doc.value) {
         clean = false;
         let pointer = error.instance_path().as_str();
-        if skip
-            .iter()
-            .any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
-        {
+        if skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/"))) {
             continue;
         }
         report(out, &error);
@@ -99,9 +96,7 @@ fn selected_branch(pointer: &str, instance: &Value) -> Option<usize> {
     if segments.next().is_some() {
         return None;
     }
-    let kind = PluginKind::ALL
-        .into_iter()
-        .find(|k| k.section() == section)?;
+    let kind = PluginKind::ALL.into_iter().find(|k| k.section() == section)?;
     let type_name = instance.get("type")?.as_str()?;
     plugins_of(kind).position(|p| p.name == type_name)
 }
@@ -121,21 +116,10 @@ fn constants<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<Vec<&'a
 }
 
 fn not_one_of(out: &mut Findings<'_>, pointer: &str, instance: &Value, choices: &[&str]) {
-    let found = instance
-        .as_str()
-        .map_or_else(|| instance.to_string(), str::to_owned);
+    let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
     let help = did_you_mean(&found, choices.iter().copied());
-    let listing = choices
-        .iter()
-        .map(|c| format!("`{c}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    out.value_error(
-        pointer,
-        Code::InvalidValue,
-        format!("`{found}` is not one of {listing}"),
-        help,
-    );
+    let listing = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+    out.value_error(pointer, Code::InvalidValue, format!("`{found}` is not one of {listing}"), help);
 }
 
 fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
@@ -154,21 +138,15 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = allowed_keys(error.schema_path().as_str());
             for key in unexpected {
-                let help = did_you_mean(key, allowed.iter().copied()).or_else(|| {
-                    (!allowed.is_empty()).then(|| format!("allowed keys: {}", allowed.join(", ")))
-                });
+                let help = did_you_mean(key, allowed.iter().copied())
+                    .or_else(|| (!allowed.is_empty()).then(|| format!("allowed keys: {}", allowed.join(", "))));
                 let at = format!("{pointer}/{}", escape_pointer_segment(key));
                 out.key_error(&at, Code::UnknownKey, format!("unknown key `{key}`"), help);
             }
         }
         ValidationErrorKind::Required { property } => {
             let key = property.as_str().unwrap_or_default();
-            out.value_error(
-                pointer,
-                Code::MissingKey,
-                format!("missing required key `{key}`"),
-                None,
-            );
+            out.value_error(pointer, Code::MissingKey, format!("missing required key `{key}`"), None);
         }
         ValidationErrorKind::Type { kind } => {
             let message = format!("expected {}, found {}", type_name(kind), describe(instance));
@@ -190,8 +168,7 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
                 out.value_error(pointer, Code::InvalidSize, message, None);
             } else if pattern == NAME_PATTERN {
                 let at = format!("{pointer}/{}", escape_pointer_segment(text));
-                let message =
-                    format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
+                let message = format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
                 out.key_error(&at, Code::InvalidValue, message, None);
             } else {
                 out.value_error(
@@ -203,31 +180,14 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
             }
         }
         ValidationErrorKind::Enum { options } => {
-            let choices: Vec<&str> = options
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let choices: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             not_one_of(out, pointer, instance, &choices);
         }
-        ValidationErrorKind::Minimum { limit }
-        | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            out.value_error(
-                pointer,
-                Code::OutOfRange,
-                format!("{instance} is below the minimum of {limit}"),
-                None,
-            );
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            out.value_error(pointer, Code::OutOfRange, format!("{instance} is below the minimum of {limit}"), None);
         }
-        ValidationErrorKind::Maximum { limit }
-        | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            out.value_error(
-                pointer,
-                Code::OutOfRange,
-                format!("{instance} is above the maximum of {limit}"),
-                None,
-            );
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            out.value_error(pointer, Code::OutOfRange, format!("{instance} is above the maximum of {limit}"), None);
         }
         _ => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
     }

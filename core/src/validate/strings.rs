@@ -23,13 +23,7 @@ pub(super) fn check(out: &mut Findings<'_>, options: ValidateOptions<'_>) {
     walk(out, &out.doc.value, String::new(), None, options);
 }
 
-fn walk(
-    out: &mut Findings<'_>,
-    value: &Value,
-    pointer: String,
-    key: Option<&str>,
-    options: ValidateOptions<'_>,
-) {
+fn walk(out: &mut Findings<'_>, value: &Value, pointer: String, key: Option<&str>, options: ValidateOptions<'_>) {
     match value {
         Value::String(text) => check_string(out, text, &pointer, key, options),
         Value::Array(items) => {
@@ -39,13 +33,7 @@ fn walk(
         }
         Value::Object(map) => {
             for (k, item) in map {
-                walk(
-                    out,
-                    item,
-                    format!("{pointer}/{}", escape_pointer_segment(k)),
-                    Some(k),
-                    options,
-                );
+                walk(out, item, format!("{pointer}/{}", escape_pointer_segment(k)), Some(k), options);
             }
         }
         _ => {}
@@ -62,20 +50,10 @@ fn inside(out: &Findings<'_>, pointer: &str, text: &str, offset: usize) -> Posit
         len if len == chars + 2 => start.column + 1 + offset,
         _ => start.column,
     };
-    Position {
-        line: start.line,
-        column,
-        len: 2,
-    }
+    Position { line: start.line, column, len: 2 }
 }
 
-fn check_string(
-    out: &mut Findings<'_>,
-    text: &str,
-    pointer: &str,
-    key: Option<&str>,
-    options: ValidateOptions<'_>,
-) {
+fn check_string(out: &mut Findings<'_>, text: &str, pointer: &str, key: Option<&str>, options: ValidateOptions<'_>) {
     let references = match interpolate::references(text) {
         Ok(refs) => refs,
         Err(e) => {
@@ -92,18 +70,13 @@ fn check_string(
     if let Some(env) = options.env {
         for r in &references {
             if r.default.is_none() && env(r.name).is_none() {
-                let offset = text
-                    .find(&format!("${{{}", r.name))
-                    .map_or(0, |b| text[..b].chars().count());
+                let offset = text.find(&format!("${{{}", r.name)).map_or(0, |b| text[..b].chars().count());
                 let position = inside(out, pointer, text, offset);
                 out.at(
                     position,
                     Code::EnvUnset,
                     format!("environment variable `{}` is not set", r.name),
-                    Some(format!(
-                        "set it, or give a default: `${{{}:-value}}`",
-                        r.name
-                    )),
+                    Some(format!("set it, or give a default: `${{{}:-value}}`", r.name)),
                 );
             }
         }
@@ -123,10 +96,7 @@ fn check_string(
                 pointer,
                 Code::LiteralSecret,
                 format!("literal secret in `{key}`: pipeline files live in git"),
-                Some(format!(
-                    "use `${{{}}}` or the AWS credential chain",
-                    env_name(&normal)
-                )),
+                Some(format!("use `${{{}}}` or the AWS credential chain", env_name(&normal))),
             );
         }
     }
@@ -148,13 +118,9 @@ fn aws_access_key_offset(text: &str) -> Option<usize> {
     let is_key_char = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
     (0..bytes.len().saturating_sub(19)).find_map(|i| {
         let candidate = &bytes[i..i + 20];
-        let prefixed = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"]
-            .iter()
-            .any(|p| candidate.starts_with(*p));
-        let bounded = (i == 0 || !is_key_char(bytes[i - 1]))
-            && bytes.get(i + 20).is_none_or(|b| !is_key_char(*b));
-        (prefixed && bounded && candidate.iter().all(|b| is_key_char(*b)))
-            .then(|| text[..i].chars().count())
+        let prefixed = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"].iter().any(|p| candidate.starts_with(*p));
+        let bounded = (i == 0 || !is_key_char(bytes[i - 1])) && bytes.get(i + 20).is_none_or(|b| !is_key_char(*b));
+        (prefixed && bounded && candidate.iter().all(|b| is_key_char(*b))).then(|| text[..i].chars().count())
     })
 }
 

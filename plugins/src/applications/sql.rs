@@ -129,16 +129,8 @@ impl PluginConfig for SqlConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
         cx.link("input/stream", LinkRole::ReadsStream, &self.input.stream);
         match (&self.code_file, &self.code) {
-            (Some(_), Some(_)) => cx.error(
-                "code",
-                Code::InvalidValue,
-                "give `code_file` or `code`, not both",
-            ),
-            (None, None) => cx.error(
-                "",
-                Code::MissingKey,
-                "an sql application needs `code_file` or `code`",
-            ),
+            (Some(_), Some(_)) => cx.error("code", Code::InvalidValue, "give `code_file` or `code`, not both"),
+            (None, None) => cx.error("", Code::MissingKey, "an sql application needs `code_file` or `code`"),
             (Some(file), None) => {
                 cx.require_file("code_file", file);
             }
@@ -168,10 +160,7 @@ impl PluginConfig for SqlConfig {
                 cx.error(
                     &format!("input/columns/{i}"),
                     Code::MissingKey,
-                    format!(
-                        "column `{}` needs a JSONPath `path` for JSON input",
-                        column.name
-                    ),
+                    format!("column `{}` needs a JSONPath `path` for JSON input", column.name),
                 );
             }
             if let Some(path) = &column.path
@@ -185,19 +174,12 @@ impl PluginConfig for SqlConfig {
             }
         }
         for (i, output) in self.outputs.iter().enumerate() {
-            cx.link(
-                &format!("outputs/{i}/destination"),
-                LinkRole::FeedsDestination,
-                &output.destination,
-            );
+            cx.link(&format!("outputs/{i}/destination"), LinkRole::FeedsDestination, &output.destination);
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "application",
-            name: "sql",
-        })
+        Err(BuildError::NotBuiltYet { kind: "application", name: "sql" })
     }
 }
 

@@ -48,10 +48,7 @@ pub struct BufferHints {
 
 impl Default for BufferHints {
     fn default() -> Self {
-        BufferHints {
-            size: five_mib(),
-            interval: five_minutes(),
-        }
+        BufferHints { size: five_mib(), interval: five_minutes() }
     }
 }
 
@@ -91,10 +88,8 @@ impl PluginConfig for S3Config {
         if let Some(source) = &self.source {
             cx.link("source", LinkRole::ReadsStream, source);
         }
-        let scheme_ok = ["file://", "s3://"]
-            .iter()
-            .any(|s| self.bucket.starts_with(s))
-            || self.bucket.starts_with("${");
+        let scheme_ok =
+            ["file://", "s3://"].iter().any(|s| self.bucket.starts_with(s)) || self.bucket.starts_with("${");
         if !scheme_ok {
             cx.error_with_help(
                 "bucket",
@@ -108,49 +103,28 @@ impl PluginConfig for S3Config {
             cx.error(
                 "buffer/size",
                 Code::OutOfRange,
-                format!(
-                    "buffer size {} is outside 1MiB-128MiB (Firehose's range)",
-                    self.buffer.size
-                ),
+                format!("buffer size {} is outside 1MiB-128MiB (Firehose's range)", self.buffer.size),
             );
         }
         if self.buffer.interval.as_std() > std::time::Duration::from_secs(900) {
             cx.error(
                 "buffer/interval",
                 Code::OutOfRange,
-                format!(
-                    "buffer interval {} is outside 0s-900s (Firehose's range)",
-                    self.buffer.interval
-                ),
+                format!("buffer interval {} is outside 0s-900s (Firehose's range)", self.buffer.interval),
             );
         }
-        if self
-            .prefix
-            .as_deref()
-            .is_some_and(|p| p.contains(ERROR_OUTPUT_TYPE))
-        {
-            cx.error(
-                "prefix",
-                Code::InvalidValue,
-                format!("`{ERROR_OUTPUT_TYPE}` may only appear in `error_prefix`"),
-            );
+        if self.prefix.as_deref().is_some_and(|p| p.contains(ERROR_OUTPUT_TYPE)) {
+            cx.error("prefix", Code::InvalidValue, format!("`{ERROR_OUTPUT_TYPE}` may only appear in `error_prefix`"));
         }
         if let Some(error_prefix) = &self.error_prefix
             && !error_prefix.contains(ERROR_OUTPUT_TYPE)
         {
-            cx.error(
-                "error_prefix",
-                Code::InvalidValue,
-                format!("`error_prefix` must contain `{ERROR_OUTPUT_TYPE}`"),
-            );
+            cx.error("error_prefix", Code::InvalidValue, format!("`error_prefix` must contain `{ERROR_OUTPUT_TYPE}`"));
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "destination",
-            name: "s3",
-        })
+        Err(BuildError::NotBuiltYet { kind: "destination", name: "s3" })
     }
 }
 

@@ -20,10 +20,7 @@ impl PluginConfig for StdoutConfig {
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "destination",
-            name: "stdout",
-        })
+        Err(BuildError::NotBuiltYet { kind: "destination", name: "stdout" })
     }
 }
 

@@ -37,11 +37,7 @@ impl PluginConfig for DatagenConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
         cx.link("stream", LinkRole::WritesStream, &self.stream);
         match (&self.every, &self.rate) {
-            (Some(_), Some(_)) => cx.error(
-                "rate",
-                Code::InvalidValue,
-                "give `every` or `rate`, not both",
-            ),
+            (Some(_), Some(_)) => cx.error("rate", Code::InvalidValue, "give `every` or `rate`, not both"),
             (None, None) => cx.error(
                 "",
                 Code::MissingKey,
@@ -55,10 +51,7 @@ impl PluginConfig for DatagenConfig {
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "producer",
-            name: "datagen",
-        })
+        Err(BuildError::NotBuiltYet { kind: "producer", name: "datagen" })
     }
 }
 

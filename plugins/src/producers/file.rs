@@ -34,19 +34,12 @@ impl PluginConfig for FileConfig {
         cx.link("stream", LinkRole::WritesStream, &self.stream);
         let is_glob = self.path.contains(['*', '?', '[']);
         if !is_glob && !self.path.contains('$') && !cx.base_dir().join(&self.path).exists() {
-            cx.error(
-                "path",
-                Code::FileNotFound,
-                format!("file `{}` not found", self.path),
-            );
+            cx.error("path", Code::FileNotFound, format!("file `{}` not found", self.path));
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "producer",
-            name: "file",
-        })
+        Err(BuildError::NotBuiltYet { kind: "producer", name: "file" })
     }
 }
 

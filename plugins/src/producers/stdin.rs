@@ -30,10 +30,7 @@ impl PluginConfig for StdinConfig {
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "producer",
-            name: "stdin",
-        })
+        Err(BuildError::NotBuiltYet { kind: "producer", name: "stdin" })
     }
 }
 

@@ -58,26 +58,16 @@ impl PluginConfig for EmbeddedConfig {
             cx.error(
                 "retention",
                 Code::OutOfRange,
-                format!(
-                    "retention {} is outside 24h-8760h (Kinesis's range)",
-                    self.retention
-                ),
+                format!("retention {} is outside 24h-8760h (Kinesis's range)", self.retention),
             );
         }
         if self.fsync_interval.as_std().is_zero() {
-            cx.error(
-                "fsync_interval",
-                Code::OutOfRange,
-                "`fsync_interval` must be longer than 0",
-            );
+            cx.error("fsync_interval", Code::OutOfRange, "`fsync_interval` must be longer than 0");
         }
     }
 
     fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet {
-            kind: "stream",
-            name: "embedded",
-        })
+        Err(BuildError::NotBuiltYet { kind: "stream", name: "embedded" })
     }
 }
 
