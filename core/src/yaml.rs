@@ -100,7 +100,7 @@ pub fn load(bytes: &[u8]) -> Result<Document, LoadError> {
             message: "file holds no pipeline: expected a mapping with `name` and the pipeline's sections".into(),
         });
     }
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).map_err(yaml_error)?;
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).map_err(|e| yaml_error(e, text))?;
     let mut positions = Positions::default();
     let value = to_json(root, String::new(), &mut positions)?;
     Ok(Document { value, positions })
@@ -136,26 +136,57 @@ fn position_of(location: &Location) -> Position {
     }
 }
 
-fn yaml_error(error: serde_saphyr::Error) -> LoadError {
-    let position = error.location().map_or(Position::at(1, 1), |l| {
+fn yaml_error(error: serde_saphyr::Error, text: &str) -> LoadError {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+
+    let mut position = error.location().map_or(Position::at(1, 1), |l| {
         Position::at(u32::try_from(l.line()).unwrap_or(1).max(1), u32::try_from(l.column()).unwrap_or(1).max(1))
     });
-    let raw = error.without_snippet().to_string();
-    // serde-saphyr prefixes "line N column M: " and sometimes a hint about its own options: drop both.
-    let message = match raw.split_once(": ") {
-        Some((prefix, rest)) if prefix.starts_with("line ") => rest,
-        _ => raw.as_str(),
-    };
-    let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message).trim().to_owned();
-    let lower = message.to_lowercase();
-    let code = if lower.contains("duplicate") {
-        Code::DuplicateKey
-    } else if lower.contains("budget") || lower.contains("limit") || lower.contains("exceeded") {
-        Code::YamlBudget
-    } else {
-        Code::YamlSyntax
+    // Alias and snippet wrappers carry extra locations; the cause is inside.
+    let mut cause = &error;
+    while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = cause {
+        cause = error;
+    }
+    const ALIAS_BOMB: &str = "aliases expand too far: refused as a possible alias bomb";
+    let (code, message) = match cause {
+        E::Budget { breach: B::Documents { .. }, .. } => {
+            (Code::YamlSyntax, "a second YAML document starts here: a pipeline file holds exactly one document".to_owned())
+        }
+        E::Budget { breach: B::Depth { .. }, .. } => (Code::YamlBudget, "nested more than 64 levels deep".to_owned()),
+        E::Budget { breach: B::Events { .. } | B::Nodes { .. } | B::ScalarBytes { .. } | B::InputBytes { .. }, .. } => {
+            (Code::YamlBudget, "document too large for a pipeline file".to_owned())
+        }
+        E::Budget { .. }
+        | E::AliasReplayCounterOverflow { .. }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => (Code::YamlBudget, ALIAS_BOMB.to_owned()),
+        other => {
+            let message = plain_message(&other.to_string());
+            let code = if message.contains("duplicate") { Code::DuplicateKey } else { Code::YamlSyntax };
+            if message.contains("tab") {
+                // The parser reports the column after the tab; point at the tab itself.
+                let line = text.lines().nth(position.line as usize - 1).unwrap_or_default();
+                if let Some(tab) = line.chars().position(|c| c == '\t') {
+                    position.column = tab as u32 + 1;
+                }
+            }
+            (code, message)
+        }
     };
     LoadError { code, position, message }
+}
+
+/// serde-saphyr's message without its `line N column M: ` prefix, ` at line N, column M` suffix and advice about
+/// its own options; the diagnostic gives the position once, in front.
+fn plain_message(raw: &str) -> String {
+    let message = match raw.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") => rest,
+        _ => raw,
+    };
+    let message = message.split(" at line ").next().unwrap_or(message);
+    message.split(", set DuplicateKeyPolicy").next().unwrap_or(message).trim().to_owned()
 }
 
 /// A YAML node with the positions of its children.

@@ -168,13 +168,16 @@ pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateO
         Ok(doc) => doc,
         Err(e) => return vec![Diagnostic::error(name, e.position, e.code, e.message)],
     };
-    let mut out = Findings { name, doc: &doc, diagnostics: Vec::new() };
-    let unknown_types = check_types(&mut out);
-    let schema_clean = schema_errors::check(&mut out, &unknown_types);
+    let source = String::from_utf8_lossy(bytes);
+    let mut out = Findings { name, source: &source, doc: &doc, diagnostics: Vec::new() };
+    let untyped = check_types(&mut out);
+    let schema_failures = schema_errors::check(&mut out, &untyped);
     strings::check(&mut out, options);
-    if schema_clean && unknown_types.is_empty() {
-        let base_dir = file.parent().unwrap_or(Path::new("."));
-        let links = run_plugin_hooks(&mut out, base_dir);
+    // A hook needs its entry to match its schema; the references need every entry's links.
+    let trusted = |pointer: &str| !schema_failures.iter().any(|f| f == pointer || f.starts_with(&format!("{pointer}/")));
+    let base_dir = file.parent().unwrap_or(Path::new("."));
+    let links = run_plugin_hooks(&mut out, base_dir, &trusted);
+    if schema_failures.is_empty() && untyped.is_empty() {
         references::check(&mut out, &links);
     }
     out.diagnostics
@@ -183,6 +186,7 @@ pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateO
 /// Findings for one document, positioned through its pointer map.
 pub(crate) struct Findings<'a> {
     name: &'a str,
+    source: &'a str,
     doc: &'a Document,
     diagnostics: Vec<Diagnostic>,
 }
@@ -214,15 +218,31 @@ fn entries(doc: &Document) -> impl Iterator<Item = (PluginKind, &str, String, &V
     })
 }
 
+/// How a JSON value is named in messages.
+pub(crate) fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
 /// Reports entries whose `type` names no plugin; returns their pointers so the schema phase skips them.
 fn check_types(out: &mut Findings<'_>) -> Vec<String> {
     let mut unknown = Vec::new();
     for (kind, name, pointer, entry) in entries(out.doc) {
-        let Some(object) = entry.as_object() else {
-            continue;
-        };
         let known: Vec<&str> = crate::plugin::plugins_of(kind).map(|p| p.name).collect();
         let listing = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let Some(object) = entry.as_object() else {
+            let message = format!("{} `{name}` must be a mapping with a `type`, found {}", kind.noun(), describe(entry));
+            out.value_error(&pointer, Code::WrongType, message, Some(format!("`type` is one of {listing}")));
+            unknown.push(pointer);
+            continue;
+        };
         match object.get("type") {
             None => {
                 out.key_error(
@@ -258,9 +278,12 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
 }
 
 /// Runs each entry's plugin validate hook; returns every link, with the entry it comes from.
-fn run_plugin_hooks(out: &mut Findings<'_>, base_dir: &Path) -> Vec<(PluginKind, String, Link)> {
+fn run_plugin_hooks(out: &mut Findings<'_>, base_dir: &Path, trusted: &dyn Fn(&str) -> bool) -> Vec<(PluginKind, String, Link)> {
     let mut links = Vec::new();
     for (kind, name, pointer, entry) in entries(out.doc) {
+        if !trusted(&pointer) {
+            continue;
+        }
         let Some(mut config) = entry.as_object().cloned() else {
             continue;
         };

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Findings;
 use crate::diagnostic::Code;
 use crate::plugin::{Link, LinkRole, PluginKind};
-use crate::suggest::did_you_mean;
+use crate::suggest::closest;
 use crate::yaml::escape_pointer_segment;
 
 type Node = (PluginKind, String);
@@ -38,22 +38,24 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
         let known = &sections[&target_kind];
         if !known.contains(&link.target) {
             let elsewhere = PluginKind::ALL.into_iter().find(|k| sections[k].contains(&link.target));
-            let help = match elsewhere {
-                Some(other) => Some(format!("`{}` is a {}, not a {}", link.target, other.noun(), target_kind.noun())),
-                None => did_you_mean(&link.target, known.iter().map(String::as_str)).or_else(|| {
-                    Some(format!(
-                        "{} defined: {}",
-                        target_kind.section(),
-                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                    ))
-                }),
+            let closest = closest(&link.target, known.iter().map(String::as_str));
+            let help = match (elsewhere, closest) {
+                (Some(other), _) => Some(format!("`{}` is a {}, not a {}", link.target, other.noun(), target_kind.noun())),
+                (None, Some(name)) => Some(format!("did you mean `{name}`?")),
+                (None, None) => {
+                    let defined = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+                    Some(format!("{} defined: {defined}", target_kind.section()))
+                }
             };
-            out.value_error(
-                &link.pointer,
-                Code::DanglingReference,
-                format!("no {} named `{}`", target_kind.noun(), link.target),
-                help,
-            );
+            out.value_error(&link.pointer, Code::DanglingReference, format!("no {} named `{}`", target_kind.noun(), link.target), help);
+            // The entry the typo meant is not unused: saying so would only repeat this error.
+            if let Some(meant) = closest.map(str::to_owned) {
+                match link.role {
+                    LinkRole::ReadsStream => read_streams.insert(meant),
+                    LinkRole::FeedsDestination => fed_destinations.insert(meant),
+                    LinkRole::WritesStream => false,
+                };
+            }
             continue;
         }
         let to: Node = (target_kind, link.target.clone());

@@ -10,7 +10,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, ValidationError, Validator};
 use serde_json::Value;
 
-use super::Findings;
+use super::{Findings, describe};
 use crate::diagnostic::Code;
 use crate::plugin::{PluginKind, plugins_of};
 use crate::schema::pipeline_schema;
@@ -32,37 +32,25 @@ fn validator() -> Result<&'static Validator, &'static str> {
         .map_err(String::as_str)
 }
 
-/// Reports every schema error outside the entries in `skip`; returns whether there were none at all.
-pub(super) fn check(out: &mut Findings<'_>, skip: &[String]) -> bool {
+/// Reports every schema error outside the entries in `skip`; returns the instance pointer of every error.
+pub(super) fn check(out: &mut Findings<'_>, skip: &[String]) -> Vec<String> {
     let validator = match validator() {
         Ok(v) => v,
         Err(message) => {
             out.value_error("", Code::InvalidValue, message, None);
-            return false;
+            return vec![String::new()];
         }
     };
-    let mut clean = true;
+    let mut failed = Vec::new();
     for error in validator.iter_errors(&out.doc.value) {
-        clean = false;
         let pointer = error.instance_path().as_str();
+        failed.push(pointer.to_owned());
         if skip.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/"))) {
             continue;
         }
         report(out, &error);
     }
-    clean
-}
-
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
+    failed
 }
 
 fn type_name(kind: &TypeKind) -> String {
@@ -101,6 +89,18 @@ fn selected_branch(pointer: &str, instance: &Value) -> Option<usize> {
     plugins_of(kind).position(|p| p.name == type_name)
 }
 
+/// For an optional value (`anyOf: [T, null]`), the errors against `T`: "not null" helps nobody.
+fn only_non_null_branch<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<&'a [ValidationError<'static>]> {
+    let is_null_branch = |branch: &Vec<ValidationError<'static>>| {
+        matches!(branch.as_slice(), [only] if matches!(only.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null"))
+    };
+    let mut others = context.iter().filter(|b| !is_null_branch(b));
+    match (others.next(), others.next()) {
+        (Some(branch), None) if context.len() > 1 => Some(branch),
+        _ => None,
+    }
+}
+
 /// The allowed values of a `oneOf` whose branches are all constants (how schemars writes documented enums).
 fn constants<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<Vec<&'a str>> {
     context
@@ -122,6 +122,16 @@ fn not_one_of(out: &mut Findings<'_>, pointer: &str, instance: &Value, choices: 
     out.value_error(pointer, Code::InvalidValue, format!("`{found}` is not one of {listing}"), help);
 }
 
+/// "`shards`" for `/streams/s/shards`, "item 2 of `columns`" for `/…/columns/2`.
+fn field_name(pointer: &str) -> String {
+    let mut segments = pointer.rsplit('/');
+    match (segments.next(), segments.next()) {
+        (Some(index), Some(list)) if index.parse::<usize>().is_ok() => format!("item {index} of `{list}`"),
+        (Some(key), _) => format!("`{}`", key.replace("~1", "/").replace("~0", "~")),
+        _ => "the value".to_owned(),
+    }
+}
+
 fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
     let pointer = error.instance_path().as_str();
     let instance = error.instance();
@@ -129,9 +139,10 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             match selected_branch(pointer, instance).and_then(|i| context.get(i)) {
                 Some(branch) => branch.iter().for_each(|e| report(out, e)),
-                None => match constants(context) {
-                    Some(choices) => not_one_of(out, pointer, instance, &choices),
-                    None => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
+                None => match (constants(context), only_non_null_branch(context)) {
+                    (Some(choices), _) => not_one_of(out, pointer, instance, &choices),
+                    (None, Some(branch)) => branch.iter().for_each(|e| report(out, e)),
+                    (None, None) => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
                 },
             }
         }
@@ -184,11 +195,14 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
             not_one_of(out, pointer, instance, &choices);
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            out.value_error(pointer, Code::OutOfRange, format!("{instance} is below the minimum of {limit}"), None);
+            let field = field_name(pointer);
+            out.value_error(pointer, Code::OutOfRange, format!("{field} is {instance}, below the minimum of {limit}"), None);
         }
         ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            out.value_error(pointer, Code::OutOfRange, format!("{instance} is above the maximum of {limit}"), None);
+            let field = field_name(pointer);
+            out.value_error(pointer, Code::OutOfRange, format!("{field} is {instance}, above the maximum of {limit}"), None);
         }
+        ValidationErrorKind::PropertyNames { error } => report(out, error),
         _ => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
     }
 }

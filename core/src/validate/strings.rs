@@ -40,17 +40,34 @@ fn walk(out: &mut Findings<'_>, value: &Value, pointer: String, key: Option<&str
     }
 }
 
-/// The position of character `offset` inside the scalar at `pointer` (exact for plain and one-line quoted scalars).
+/// The position of character `offset` of the string at `pointer`: exact for plain and quoted one-line scalars
+/// and for literal block scalars (`|`), whose rows stand one per source line; else the scalar's start.
 fn inside(out: &Findings<'_>, pointer: &str, text: &str, offset: usize) -> Position {
     let start = out.doc.positions.value(pointer);
-    let chars = text.chars().count() as u32;
-    let offset = offset as u32;
-    let column = match start.len {
-        len if len == chars => start.column + offset,
-        len if len == chars + 2 => start.column + 1 + offset,
-        _ => start.column,
-    };
-    Position { line: start.line, column, len: 2 }
+    let at = |line: u32, column: u32| Position { line, column, len: 2 };
+    let before: String = text.chars().take(offset).collect();
+    let row = before.matches('\n').count() as u32;
+    let column_in_row = before.rsplit('\n').next().unwrap_or_default().chars().count() as u32;
+    if row == 0 {
+        let chars = text.chars().count() as u32;
+        if start.len == chars {
+            return at(start.line, start.column + column_in_row);
+        }
+        if start.len == chars + 2 {
+            return at(start.line, start.column + 1 + column_in_row);
+        }
+    }
+    // A block scalar: find the source line that holds this row, indentation stripped. The parser places the
+    // scalar either at its first row or at its indicator line, so try both.
+    let text_row = text.split('\n').nth(row as usize).unwrap_or_default();
+    for line in [start.line + row, start.line + row + 1] {
+        let source_row = out.source.lines().nth(line as usize - 1).unwrap_or_default();
+        let indent = source_row.chars().take_while(|c| *c == ' ').count() as u32;
+        if !text_row.is_empty() && source_row.trim_start_matches(' ') == text_row {
+            return at(line, indent + 1 + column_in_row);
+        }
+    }
+    start
 }
 
 fn check_string(out: &mut Findings<'_>, text: &str, pointer: &str, key: Option<&str>, options: ValidateOptions<'_>) {
