@@ -150,13 +150,14 @@ fn yaml_error(error: serde_saphyr::Error, text: &str) -> LoadError {
     }
     const ALIAS_BOMB: &str = "aliases expand too far: refused as a possible alias bomb";
     let (code, message) = match cause {
-        E::Budget { breach: B::Documents { .. }, .. } => {
-            (Code::YamlSyntax, "a second YAML document starts here: a pipeline file holds exactly one document".to_owned())
-        }
+        E::Budget { breach: B::Documents { .. }, .. } => (
+            Code::YamlSyntax,
+            "a second YAML document starts here: a pipeline file holds exactly one document".to_owned(),
+        ),
         E::Budget { breach: B::Depth { .. }, .. } => (Code::YamlBudget, "nested more than 64 levels deep".to_owned()),
-        E::Budget { breach: B::Events { .. } | B::Nodes { .. } | B::ScalarBytes { .. } | B::InputBytes { .. }, .. } => {
-            (Code::YamlBudget, "document too large for a pipeline file".to_owned())
-        }
+        E::Budget {
+            breach: B::Events { .. } | B::Nodes { .. } | B::ScalarBytes { .. } | B::InputBytes { .. }, ..
+        } => (Code::YamlBudget, "document too large for a pipeline file".to_owned()),
         E::Budget { .. }
         | E::AliasReplayCounterOverflow { .. }
         | E::AliasReplayLimitExceeded { .. }
@@ -164,7 +165,18 @@ fn yaml_error(error: serde_saphyr::Error, text: &str) -> LoadError {
         | E::AliasReplayStackDepthExceeded { .. } => (Code::YamlBudget, ALIAS_BOMB.to_owned()),
         other => {
             let message = plain_message(&other.to_string());
-            let code = if message.contains("duplicate") { Code::DuplicateKey } else { Code::YamlSyntax };
+            let code = if message.contains("duplicate") {
+                Code::DuplicateKey
+            } else if message.contains("limit") || message.contains("budget") {
+                Code::YamlBudget
+            } else {
+                Code::YamlSyntax
+            };
+            let message = if message.contains("recursion limit") {
+                "nested too deeply for a pipeline file".to_owned()
+            } else {
+                message
+            };
             if message.contains("tab") {
                 // The parser reports the column after the tab; point at the tab itself.
                 let line = text.lines().nth(position.line as usize - 1).unwrap_or_default();

@@ -174,7 +174,8 @@ pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateO
     let schema_failures = schema_errors::check(&mut out, &untyped);
     strings::check(&mut out, options);
     // A hook needs its entry to match its schema; the references need every entry's links.
-    let trusted = |pointer: &str| !schema_failures.iter().any(|f| f == pointer || f.starts_with(&format!("{pointer}/")));
+    let trusted =
+        |pointer: &str| !schema_failures.iter().any(|f| f == pointer || f.starts_with(&format!("{pointer}/")));
     let base_dir = file.parent().unwrap_or(Path::new("."));
     let links = run_plugin_hooks(&mut out, base_dir, &trusted);
     if schema_failures.is_empty() && untyped.is_empty() {
@@ -238,7 +239,8 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
         let known: Vec<&str> = crate::plugin::plugins_of(kind).map(|p| p.name).collect();
         let listing = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
         let Some(object) = entry.as_object() else {
-            let message = format!("{} `{name}` must be a mapping with a `type`, found {}", kind.noun(), describe(entry));
+            let message =
+                format!("{} `{name}` must be a mapping with a `type`, found {}", kind.noun(), describe(entry));
             out.value_error(&pointer, Code::WrongType, message, Some(format!("`type` is one of {listing}")));
             unknown.push(pointer);
             continue;
@@ -278,7 +280,11 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
 }
 
 /// Runs each entry's plugin validate hook; returns every link, with the entry it comes from.
-fn run_plugin_hooks(out: &mut Findings<'_>, base_dir: &Path, trusted: &dyn Fn(&str) -> bool) -> Vec<(PluginKind, String, Link)> {
+fn run_plugin_hooks(
+    out: &mut Findings<'_>,
+    base_dir: &Path,
+    trusted: &dyn Fn(&str) -> bool,
+) -> Vec<(PluginKind, String, Link)> {
     let mut links = Vec::new();
     for (kind, name, pointer, entry) in entries(out.doc) {
         if !trusted(&pointer) {

@@ -40,14 +40,21 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
             let elsewhere = PluginKind::ALL.into_iter().find(|k| sections[k].contains(&link.target));
             let closest = closest(&link.target, known.iter().map(String::as_str));
             let help = match (elsewhere, closest) {
-                (Some(other), _) => Some(format!("`{}` is a {}, not a {}", link.target, other.noun(), target_kind.noun())),
+                (Some(other), _) => {
+                    Some(format!("`{}` is a {}, not a {}", link.target, other.noun(), target_kind.noun()))
+                }
                 (None, Some(name)) => Some(format!("did you mean `{name}`?")),
                 (None, None) => {
                     let defined = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
                     Some(format!("{} defined: {defined}", target_kind.section()))
                 }
             };
-            out.value_error(&link.pointer, Code::DanglingReference, format!("no {} named `{}`", target_kind.noun(), link.target), help);
+            out.value_error(
+                &link.pointer,
+                Code::DanglingReference,
+                format!("no {} named `{}`", target_kind.noun(), link.target),
+                help,
+            );
             // The entry the typo meant is not unused: saying so would only repeat this error.
             if let Some(meant) = closest.map(str::to_owned) {
                 match link.role {

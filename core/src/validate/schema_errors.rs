@@ -91,9 +91,7 @@ fn selected_branch(pointer: &str, instance: &Value) -> Option<usize> {
 
 /// For an optional value (`anyOf: [T, null]`), the errors against `T`: "not null" helps nobody.
 fn only_non_null_branch<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<&'a [ValidationError<'static>]> {
-    let is_null_branch = |branch: &Vec<ValidationError<'static>>| {
-        matches!(branch.as_slice(), [only] if matches!(only.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null"))
-    };
+    let is_null_branch = |branch: &Vec<ValidationError<'static>>| matches!(branch.as_slice(), [only] if matches!(only.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null"));
     let mut others = context.iter().filter(|b| !is_null_branch(b));
     match (others.next(), others.next()) {
         (Some(branch), None) if context.len() > 1 => Some(branch),
@@ -196,11 +194,21 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
             let field = field_name(pointer);
-            out.value_error(pointer, Code::OutOfRange, format!("{field} is {instance}, below the minimum of {limit}"), None);
+            out.value_error(
+                pointer,
+                Code::OutOfRange,
+                format!("{field} is {instance}, below the minimum of {limit}"),
+                None,
+            );
         }
         ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
             let field = field_name(pointer);
-            out.value_error(pointer, Code::OutOfRange, format!("{field} is {instance}, above the maximum of {limit}"), None);
+            out.value_error(
+                pointer,
+                Code::OutOfRange,
+                format!("{field} is {instance}, above the maximum of {limit}"),
+                None,
+            );
         }
         ValidationErrorKind::PropertyNames { error } => report(out, error),
         _ => out.value_error(pointer, Code::InvalidValue, error.to_string(), None),
