@@ -1,5 +1,6 @@
 """Checks sluice's generated schema with an independent JSON Schema implementation (Python `jsonschema`):
-the schema must pass the draft 2020-12 metaschema, and every example pipeline must validate against it."""
+the schema must pass the draft 2020-12 metaschema, every example pipeline must validate against it, and every
+case of the invalid corpus whose expected diagnostics are all schema-level must be rejected by it."""
 
 import json
 import pathlib
@@ -9,7 +10,20 @@ import jsonschema
 import yaml
 
 
-def main(schema_path: str, pipelines_dir: str) -> int:
+# Codes that only the schema phase produces: a case with nothing else must fail any correct validator.
+SCHEMA_CODES = {"unknown-key", "wrong-type", "invalid-duration", "invalid-size", "unknown-type"}
+
+
+def schema_only_cases(invalid_dir: str):
+    for expected in sorted(pathlib.Path(invalid_dir).glob("*.expected")):
+        codes = {line.split("error[", 1)[1].split("]", 1)[0] for line in expected.read_text().splitlines() if "error[" in line}
+        case = expected.with_suffix(".yaml")
+        # PyYAML reads YAML 1.1, where `yes` is a boolean: cases about that difference prove nothing here.
+        if codes and codes <= SCHEMA_CODES and "YAML 1.1" not in case.read_text():
+            yield case
+
+
+def main(schema_path: str, pipelines_dir: str, invalid_dir: str) -> int:
     schema = json.loads(pathlib.Path(schema_path).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
@@ -20,9 +34,17 @@ def main(schema_path: str, pipelines_dir: str) -> int:
         for error in errors:
             print(f"{path}: {error.json_path}: {error.message}")
         failed += bool(errors)
-    print(f"external check: schema is valid draft 2020-12; {len(files) - failed} of {len(files)} pipelines validate")
-    return 1 if failed or not files else 0
+    rejected = accepted = 0
+    for path in schema_only_cases(invalid_dir):
+        if validator.is_valid(yaml.safe_load(path.read_text())):
+            print(f"{path}: the external validator accepts it, but sluice's schema should reject it")
+            accepted += 1
+        else:
+            rejected += 1
+    print(f"external check: schema is valid draft 2020-12; {len(files) - failed} of {len(files)} pipelines validate; "
+          f"{rejected} of {rejected + accepted} schema-invalid corpus cases rejected")
+    return 1 if failed or accepted or not files or not rejected else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3]))

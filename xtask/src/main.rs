@@ -109,7 +109,7 @@ fn ci(root: &Path) -> Result<(), String> {
     run(
         root,
         python.to_str().unwrap_or_default(),
-        &["xtask/scripts/external_schema_check.py", SCHEMA_PATH, "pipelines"],
+        &["xtask/scripts/external_schema_check.py", SCHEMA_PATH, "pipelines", "tests/invalid"],
     )
 }
 

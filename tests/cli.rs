@@ -1,0 +1,68 @@
+//! The command line as a user drives it: `--env`, `run` before the runtime exists, `plugins`, `schema`.
+
+use std::process::{Command, Output};
+
+fn sluice(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command.args(args).env_remove("SLUICE_TEST_BUCKET");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("sluice runs")
+}
+
+fn pipeline_with_env_reference(dir: &std::path::Path) -> String {
+    let path = dir.join("env.yaml");
+    std::fs::write(
+        &path,
+        "name: env\nstreams:\n  s: {type: embedded}\ndestinations:\n  out:\n    type: s3\n    source: s\n    bucket: \"file://${SLUICE_TEST_BUCKET}\"\n    prefix: \"${SLUICE_TEST_PREFIX:-logs/}\"\n",
+    )
+    .expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn env_flag_requires_referenced_variables_without_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = pipeline_with_env_reference(dir.path());
+
+    let without_flag = sluice(&["validate", &path], &[]);
+    assert_eq!(without_flag.status.code(), Some(0), "{}", String::from_utf8_lossy(&without_flag.stderr));
+
+    let unset = sluice(&["validate", "--env", &path], &[]);
+    let stderr = String::from_utf8_lossy(&unset.stderr);
+    assert_eq!(unset.status.code(), Some(1));
+    let headline = format!("{path}:8:21: error[env-unset]: environment variable `SLUICE_TEST_BUCKET` is not set");
+    assert!(stderr.lines().any(|l| l == headline), "{stderr}");
+    assert!(!stderr.contains("SLUICE_TEST_PREFIX"), "a defaulted variable need not be set: {stderr}");
+
+    let set = sluice(&["validate", "--env", &path], &[("SLUICE_TEST_BUCKET", "/tmp/b")]);
+    assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stderr));
+}
+
+#[test]
+fn run_validates_then_says_plainly_what_cannot_run_yet() {
+    let output = sluice(&["run", "pipelines/site-metrics.yaml"], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("error: producer `shop-metrics`: running producer type `datagen` is not built yet"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the pipeline is valid, but this version cannot run it yet"), "{stderr}");
+
+    let invalid = sluice(&["run", "tests/invalid/unknown-key.yaml"], &[]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("error[unknown-key]"), "run validates first");
+}
+
+#[test]
+fn plugins_lists_the_registry_and_schema_prints_the_committed_schema() {
+    let plugins = String::from_utf8_lossy(&sluice(&["plugins"], &[]).stdout).into_owned();
+    for (_, name) in sluice_plugins::BUILT_IN {
+        assert!(plugins.lines().any(|l| l.ends_with(&format!(" {name}"))), "{name} listed: {plugins}");
+    }
+    let schema = sluice(&["schema"], &[]).stdout;
+    let committed = std::fs::read("schemas/pipeline.schema.json").expect("committed schema");
+    assert_eq!(schema, committed);
+}
