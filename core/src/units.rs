@@ -207,3 +207,138 @@ mod tests {
         }
     }
 }
+
+/// A regular expression (no anchors) matching exactly the decimal integers in `lo..=hi`, without leading zeros.
+fn integer_range_regex(lo: u64, hi: u64) -> String {
+    /// Patterns for the numbers between two numerals of the same length.
+    fn same_length(lo: &[u8], hi: &[u8]) -> Vec<String> {
+        let Some((&l, lo_rest)) = lo.split_first() else { return vec![String::new()] };
+        let (&h, hi_rest) = hi.split_first().unwrap_or((&l, &[]));
+        let rest = lo_rest.len();
+        if l == h {
+            return same_length(lo_rest, hi_rest).into_iter().map(|p| format!("{}{p}", l as char)).collect();
+        }
+        let any = |n: usize| if n == 0 { String::new() } else { format!("[0-9]{{{n}}}") };
+        let (mut first, mut last) = (l, h);
+        let mut out = Vec::new();
+        if lo_rest.iter().any(|d| *d != b'0') {
+            let nines = vec![b'9'; rest];
+            out.extend(same_length(lo_rest, &nines).into_iter().map(|p| format!("{}{p}", l as char)));
+            first += 1;
+        }
+        let hi_tail = if hi_rest.iter().any(|d| *d != b'9') {
+            last -= 1;
+            let zeros = vec![b'0'; rest];
+            same_length(&zeros, hi_rest).into_iter().map(|p| format!("{}{p}", h as char)).collect()
+        } else {
+            Vec::new()
+        };
+        if first <= last {
+            let digits = if first == last {
+                (first as char).to_string()
+            } else {
+                format!("[{}-{}]", first as char, last as char)
+            };
+            out.push(format!("{digits}{}", any(rest)));
+        }
+        out.extend(hi_tail);
+        out
+    }
+    let mut alternatives = Vec::new();
+    let digits = |n: u64| n.to_string().len();
+    for length in digits(lo)..=digits(hi) {
+        let floor = if length == 1 { 0 } else { 10u64.pow(length as u32 - 1) };
+        let ceiling = 10u64.saturating_pow(length as u32).saturating_sub(1);
+        let (a, b) = (lo.max(floor), hi.min(ceiling));
+        if a <= b {
+            alternatives.extend(same_length(a.to_string().as_bytes(), b.to_string().as_bytes()));
+        }
+    }
+    format!("(?:{})", alternatives.join("|"))
+}
+
+/// A schema pattern for quantities written as `<integer><unit>` whose value lies in `min..=max`, given each
+/// unit's size in the base unit: editors then flag an out-of-range value as they type it.
+fn ranged_pattern(min: u64, max: u64, units: &[(&str, u64)]) -> String {
+    let alternatives: Vec<String> = units
+        .iter()
+        .filter_map(|(unit, size)| {
+            let lo = min.div_ceil(*size);
+            let hi = max / size;
+            (lo <= hi).then(|| format!("{}{unit}", integer_range_regex(lo, hi)))
+        })
+        .collect();
+    format!("^(?:{})$", alternatives.join("|"))
+}
+
+/// The schema of a [`Duration`] limited to `min..=max`, both written as in a pipeline file (`"900s"`).
+pub fn duration_range_schema(min: &str, max: &str) -> Schema {
+    let millis =
+        |text: &str| text.parse::<Duration>().map_or(0, |d| u64::try_from(d.as_std().as_millis()).unwrap_or(u64::MAX));
+    let units = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
+    let pattern = ranged_pattern(millis(min), millis(max), &units);
+    json_schema!({ "type": "string", "pattern": pattern, "x-range": [min, max] })
+}
+
+/// The schema of a [`ByteSize`] limited to `min..=max`, both written as in a pipeline file (`"128MiB"`).
+pub fn byte_size_range_schema(min: &str, max: &str) -> Schema {
+    let bytes = |text: &str| text.parse::<ByteSize>().map_or(0, ByteSize::bytes);
+    let units = [
+        ("B", 1),
+        ("KB", 1_000),
+        ("MB", 1_000_000),
+        ("GB", 1_000_000_000),
+        ("KiB", 1 << 10),
+        ("MiB", 1 << 20),
+        ("GiB", 1 << 30),
+    ];
+    let pattern = ranged_pattern(bytes(min), bytes(max), &units);
+    json_schema!({ "type": "string", "pattern": pattern, "x-range": [min, max] })
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+
+    fn matches(pattern: &str, text: &str) -> bool {
+        // The patterns use only alternation, groups, classes and counted classes: test them with jsonschema's
+        // own regex engine through a tiny schema.
+        let schema = serde_json::json!({ "type": "string", "pattern": pattern });
+        jsonschema::is_valid(&schema, &serde_json::json!(text))
+    }
+
+    #[test]
+    fn integer_ranges_match_exactly_their_members() {
+        for (lo, hi) in
+            [(0, 0), (0, 15), (1, 128), (7, 93), (24, 8760), (1024, 131_072), (0, 900_000), (1_048_576, 134_217_728)]
+        {
+            let pattern = format!("^{}$", integer_range_regex(lo, hi));
+            let probes =
+                [lo.saturating_sub(1), lo, lo + 1, (lo + hi) / 2, hi.saturating_sub(1), hi, hi + 1, hi * 10, 0];
+            for n in probes {
+                assert_eq!(matches(&pattern, &n.to_string()), (lo..=hi).contains(&n), "{n} in {lo}..={hi}: {pattern}");
+            }
+            assert!(!matches(&pattern, &format!("0{lo}")), "no leading zeros");
+        }
+    }
+
+    #[test]
+    fn ranged_units_accept_every_spelling_of_an_allowed_value() {
+        let size = byte_size_range_schema("1MiB", "128MiB");
+        let pattern = size.get("pattern").and_then(|p| p.as_str()).unwrap_or_default().to_owned();
+        for ok in ["1MiB", "128MiB", "1024KiB", "2MB", "134217728B", "64MiB"] {
+            assert!(matches(&pattern, ok), "{ok}");
+        }
+        for bad in ["0MiB", "129MiB", "1023KiB", "1MB", "1GiB", "1 MiB", "01MiB"] {
+            assert!(!matches(&pattern, bad), "{bad}");
+        }
+        let interval = duration_range_schema("0s", "900s");
+        let pattern = interval.get("pattern").and_then(|p| p.as_str()).unwrap_or_default().to_owned();
+        for ok in ["0s", "60s", "900s", "15m", "900000ms", "0h"] {
+            assert!(matches(&pattern, ok), "{ok}");
+        }
+        for bad in ["901s", "16m", "1h", "1d", "900001ms"] {
+            assert!(!matches(&pattern, bad), "{bad}");
+        }
+    }
+}

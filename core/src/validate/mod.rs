@@ -178,8 +178,12 @@ pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateO
         |pointer: &str| !schema_failures.iter().any(|f| f == pointer || f.starts_with(&format!("{pointer}/")));
     let base_dir = file.parent().unwrap_or(Path::new("."));
     let links = run_plugin_hooks(&mut out, base_dir, &trusted);
-    if schema_failures.is_empty() && untyped.is_empty() {
-        references::check(&mut out, &links);
+    // Entries the schema rejected declared no links, so "unused" is only sure when every entry passed.
+    let complete = schema_failures.is_empty() && untyped.is_empty();
+    let sections_are_mappings = PluginKind::ALL.iter().all(|k| doc.value.get(k.section()).is_none_or(Value::is_object))
+        && doc.value.is_object();
+    if sections_are_mappings {
+        references::check(&mut out, &links, complete);
     }
     out.diagnostics
 }

@@ -24,7 +24,8 @@ fn pointer_of(kind: PluginKind, name: &str) -> String {
     format!("/{}/{}", kind.section(), escape_pointer_segment(name))
 }
 
-pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]) {
+/// Checks links; with `complete`, every entry's links are known, so unused entries can be reported too.
+pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)], complete: bool) {
     let sections: BTreeMap<PluginKind, Vec<String>> = PluginKind::ALL.into_iter().map(|k| (k, names(out, k))).collect();
     let mut edges: BTreeMap<Node, Vec<(Node, &Link)>> = BTreeMap::new();
     let mut read_streams = BTreeSet::new();
@@ -78,6 +79,19 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
             }
         }
     }
+    if complete {
+        report_unused(out, links, &sections, &read_streams, &fed_destinations);
+    }
+    report_cycle(out, &edges);
+}
+
+fn report_unused(
+    out: &mut Findings<'_>,
+    links: &[(PluginKind, String, Link)],
+    sections: &BTreeMap<PluginKind, Vec<String>>,
+    read_streams: &BTreeSet<String>,
+    fed_destinations: &BTreeSet<String>,
+) {
     for stream in &sections[&PluginKind::Stream] {
         if !read_streams.contains(stream) {
             out.key_error(
@@ -103,7 +117,6 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
             );
         }
     }
-    report_cycle(out, &edges);
 }
 
 /// Reports the first cycle found (depth-first, in sorted order, so the report is stable).

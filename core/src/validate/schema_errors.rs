@@ -16,7 +16,7 @@ use crate::plugin::{PluginKind, plugins_of};
 use crate::schema::pipeline_schema;
 use crate::spec::NAME_PATTERN;
 use crate::suggest::did_you_mean;
-use crate::units::{BYTE_SIZE_PATTERN, DURATION_PATTERN};
+use crate::units::{BYTE_SIZE_PATTERN, ByteSize, DURATION_PATTERN, Duration};
 use crate::yaml::escape_pointer_segment;
 
 fn validator() -> Result<&'static Validator, &'static str> {
@@ -64,6 +64,21 @@ fn type_name(kind: &TypeKind) -> String {
         TypeKind::Single(t) => one(t),
         TypeKind::Multiple(ts) => ts.iter().map(|t| one(&t)).collect::<Vec<_>>().join(" or "),
     }
+}
+
+/// The `x-range` annotation (`[min, max]`) beside the keyword at `keyword_path`: ranged durations and sizes.
+fn range_of(keyword_path: &str) -> Option<[&'static str; 2]> {
+    let parent = keyword_path.rsplit_once('/').map_or("", |(p, _)| p);
+    match pipeline_schema().pointer(&format!("{parent}/x-range"))?.as_array()?.as_slice() {
+        [min, max] => Some([min.as_str()?, max.as_str()?]),
+        _ => None,
+    }
+}
+
+/// The description beside the keyword at `keyword_path`, as a hint.
+fn description_of(keyword_path: &str) -> Option<String> {
+    let parent = keyword_path.rsplit_once('/').map_or("", |(p, _)| p);
+    pipeline_schema().pointer(&format!("{parent}/description"))?.as_str().map(str::to_owned)
 }
 
 /// The keys the schema object containing `keyword_path` allows, for "did you mean".
@@ -179,6 +194,26 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
                 let at = format!("{pointer}/{}", escape_pointer_segment(text));
                 let message = format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
                 out.key_error(&at, Code::InvalidValue, message, None);
+            } else if let Some([min, max]) = range_of(error.schema_path().as_str()) {
+                // A ranged duration or size: say whether it is malformed or out of range.
+                let is_duration = min.parse::<Duration>().is_ok();
+                let malformed =
+                    if is_duration { text.parse::<Duration>().err() } else { text.parse::<ByteSize>().err() };
+                match malformed {
+                    Some(e) => {
+                        let code = if is_duration { Code::InvalidDuration } else { Code::InvalidSize };
+                        out.value_error(pointer, code, e.to_string(), None);
+                    }
+                    None => {
+                        let message = format!("{} is {text}, outside {min} to {max}", field_name(pointer));
+                        out.value_error(
+                            pointer,
+                            Code::OutOfRange,
+                            message,
+                            description_of(error.schema_path().as_str()),
+                        );
+                    }
+                }
             } else {
                 out.value_error(
                     pointer,

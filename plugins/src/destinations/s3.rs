@@ -1,10 +1,10 @@
 //! `s3`: Firehose-style delivery into a bucket: a local folder (`file://`) or S3 (`s3://`).
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use sluice_core::diagnostic::Code;
 use sluice_core::plugin::{BuildContext, BuildError, Built, LinkRole, PluginConfig, ValidateCx};
-use sluice_core::units::{ByteSize, Duration};
+use sluice_core::units::{ByteSize, Duration, byte_size_range_schema, duration_range_schema};
 
 /// Buffers records and writes them as objects, as Amazon Data Firehose does.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -36,13 +36,13 @@ pub struct S3Config {
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BufferHints {
-    /// Flush when this much is buffered: 1MiB to 128MiB.
+    /// Flush when this much is buffered: 1MiB to 128MiB, Firehose's range.
     #[serde(default = "five_mib")]
-    #[schemars(default = "five_mib")]
+    #[schemars(default = "five_mib", schema_with = "buffer_size_schema")]
     pub size: ByteSize,
-    /// Flush when the oldest buffered record is this old: 0s to 900s.
+    /// Flush when the oldest buffered record is this old: 0s to 900s, Firehose's range.
     #[serde(default = "five_minutes")]
-    #[schemars(default = "five_minutes")]
+    #[schemars(default = "five_minutes", schema_with = "buffer_interval_schema")]
     pub interval: Duration,
 }
 
@@ -52,6 +52,12 @@ impl Default for BufferHints {
     }
 }
 
+fn buffer_size_schema(_: &mut SchemaGenerator) -> Schema {
+    byte_size_range_schema("1MiB", "128MiB")
+}
+fn buffer_interval_schema(_: &mut SchemaGenerator) -> Schema {
+    duration_range_schema("0s", "900s")
+}
 fn five_mib() -> ByteSize {
     ByteSize::from_mib(5)
 }
@@ -96,21 +102,6 @@ impl PluginConfig for S3Config {
                 Code::InvalidValue,
                 format!("bucket `{}` is not a `file://` or `s3://` URL", self.bucket),
                 "a local folder: `file://./data/bucket`; S3: `s3://bucket-name`",
-            );
-        }
-        let size = self.buffer.size.bytes();
-        if !(ByteSize::from_mib(1).bytes()..=ByteSize::from_mib(128).bytes()).contains(&size) {
-            cx.error(
-                "buffer/size",
-                Code::OutOfRange,
-                format!("buffer size {} is outside 1MiB-128MiB (Firehose's range)", self.buffer.size),
-            );
-        }
-        if self.buffer.interval.as_std() > std::time::Duration::from_secs(900) {
-            cx.error(
-                "buffer/interval",
-                Code::OutOfRange,
-                format!("buffer interval {} is outside 0s-900s (Firehose's range)", self.buffer.interval),
             );
         }
         if self.prefix.as_deref().is_some_and(|p| p.contains(ERROR_OUTPUT_TYPE)) {

@@ -1,10 +1,10 @@
 //! `embedded`: sluice's own durable, sharded log with Kinesis semantics, stored under the data directory.
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use sluice_core::diagnostic::Code;
 use sluice_core::plugin::{BuildContext, BuildError, Built, PluginConfig, ValidateCx};
-use sluice_core::units::Duration;
+use sluice_core::units::{Duration, duration_range_schema};
 
 /// When the embedded stream syncs its segment files to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -28,9 +28,9 @@ pub struct EmbeddedConfig {
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 500), default = "one")]
     pub shards: u32,
-    /// How long records are kept: 24h to 8760h, as on Kinesis.
+    /// How long records are kept: 24h to 8760h (365d), Kinesis's range.
     #[serde(default = "day")]
-    #[schemars(default = "day")]
+    #[schemars(default = "day", schema_with = "retention_schema")]
     pub retention: Duration,
     /// When writes reach the disk.
     #[serde(default)]
@@ -41,6 +41,9 @@ pub struct EmbeddedConfig {
     pub fsync_interval: Duration,
 }
 
+fn retention_schema(_: &mut SchemaGenerator) -> Schema {
+    duration_range_schema("24h", "8760h")
+}
 fn one() -> u32 {
     1
 }
@@ -53,14 +56,6 @@ fn second() -> Duration {
 
 impl PluginConfig for EmbeddedConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
-        let hours = self.retention.as_std().as_secs_f64() / 3600.0;
-        if !(24.0..=8760.0).contains(&hours) {
-            cx.error(
-                "retention",
-                Code::OutOfRange,
-                format!("retention {} is outside 24h-8760h (Kinesis's range)", self.retention),
-            );
-        }
         if self.fsync_interval.as_std().is_zero() {
             cx.error("fsync_interval", Code::OutOfRange, "`fsync_interval` must be longer than 0");
         }
