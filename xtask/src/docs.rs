@@ -23,6 +23,11 @@ fn type_of(schema: &Value, defs: &Map<String, Value>) -> String {
             name => format!("[{name}](#{})", name.to_lowercase()),
         };
     }
+    if let Some([min, max]) = schema.get("x-range").and_then(Value::as_array).map(Vec::as_slice) {
+        let (min, max) = (min.as_str().unwrap_or_default(), max.as_str().unwrap_or_default());
+        let kind = if min.ends_with('B') { "size" } else { "duration" };
+        return format!("{kind}, `{min}` to `{max}`");
+    }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
         return values.iter().filter_map(Value::as_str).map(|v| format!("`{v}`")).collect::<Vec<_>>().join(" \\| ");
     }
