@@ -66,29 +66,36 @@ fn type_name(kind: &TypeKind) -> String {
     }
 }
 
-/// The `x-range` annotation (`[min, max]`) beside the keyword at `keyword_path`: ranged durations and sizes.
-fn range_of(keyword_path: &str) -> Option<[&'static str; 2]> {
+/// The value of `key` in the schema object holding the keyword at `keyword_path` (its siblings).
+fn sibling(keyword_path: &str, key: &str) -> Option<&'static Value> {
     let parent = keyword_path.rsplit_once('/').map_or("", |(p, _)| p);
-    match pipeline_schema().pointer(&format!("{parent}/x-range"))?.as_array()?.as_slice() {
+    pipeline_schema().pointer(&format!("{parent}/{key}"))
+}
+
+/// The `x-range` annotation (`[min, max]`) of a ranged duration or size.
+fn range_of(keyword_path: &str) -> Option<[&'static str; 2]> {
+    match sibling(keyword_path, "x-range")?.as_array()?.as_slice() {
         [min, max] => Some([min.as_str()?, max.as_str()?]),
         _ => None,
     }
 }
 
-/// The description beside the keyword at `keyword_path`, as a hint.
-fn description_of(keyword_path: &str) -> Option<String> {
-    let parent = keyword_path.rsplit_once('/').map_or("", |(p, _)| p);
-    pipeline_schema().pointer(&format!("{parent}/description"))?.as_str().map(str::to_owned)
-}
-
-/// The keys the schema object containing `keyword_path` allows, for "did you mean".
+/// The keys the schema object allows, for "did you mean".
 fn allowed_keys(keyword_path: &str) -> Vec<&'static str> {
-    let parent = keyword_path.rsplit_once('/').map_or("", |(p, _)| p);
-    pipeline_schema()
-        .pointer(&format!("{parent}/properties"))
+    sibling(keyword_path, "properties")
         .and_then(Value::as_object)
         .map(|props| props.keys().map(String::as_str).collect())
         .unwrap_or_default()
+}
+
+/// Reports `text` if it is not a well-formed duration (or size); returns whether it reported.
+fn report_malformed_unit(out: &mut Findings<'_>, pointer: &str, text: &str, is_duration: bool) -> bool {
+    let (code, error) = if is_duration {
+        (Code::InvalidDuration, text.parse::<Duration>().err())
+    } else {
+        (Code::InvalidSize, text.parse::<ByteSize>().err())
+    };
+    error.map(|e| out.value_error(pointer, code, e.to_string(), None)).is_some()
 }
 
 /// The branch of a section entry's `oneOf` that its `type` selects.
@@ -178,41 +185,18 @@ fn report(out: &mut Findings<'_>, error: &ValidationError<'_>) {
         }
         ValidationErrorKind::Pattern { pattern } => {
             let text = instance.as_str().unwrap_or_default();
-            if pattern == DURATION_PATTERN {
-                let message = text
-                    .parse::<crate::units::Duration>()
-                    .err()
-                    .map_or_else(|| format!("invalid duration `{text}`"), |e| e.to_string());
-                out.value_error(pointer, Code::InvalidDuration, message, None);
-            } else if pattern == BYTE_SIZE_PATTERN {
-                let message = text
-                    .parse::<crate::units::ByteSize>()
-                    .err()
-                    .map_or_else(|| format!("invalid size `{text}`"), |e| e.to_string());
-                out.value_error(pointer, Code::InvalidSize, message, None);
+            if pattern == DURATION_PATTERN || pattern == BYTE_SIZE_PATTERN {
+                report_malformed_unit(out, pointer, text, pattern == DURATION_PATTERN);
             } else if pattern == NAME_PATTERN {
                 let at = format!("{pointer}/{}", escape_pointer_segment(text));
                 let message = format!("invalid name `{text}`: use 1-128 letters, digits, `_`, `.` or `-`");
                 out.key_error(&at, Code::InvalidValue, message, None);
             } else if let Some([min, max]) = range_of(error.schema_path().as_str()) {
                 // A ranged duration or size: say whether it is malformed or out of range.
-                let is_duration = min.parse::<Duration>().is_ok();
-                let malformed =
-                    if is_duration { text.parse::<Duration>().err() } else { text.parse::<ByteSize>().err() };
-                match malformed {
-                    Some(e) => {
-                        let code = if is_duration { Code::InvalidDuration } else { Code::InvalidSize };
-                        out.value_error(pointer, code, e.to_string(), None);
-                    }
-                    None => {
-                        let message = format!("{} is {text}, outside {min} to {max}", field_name(pointer));
-                        out.value_error(
-                            pointer,
-                            Code::OutOfRange,
-                            message,
-                            description_of(error.schema_path().as_str()),
-                        );
-                    }
+                if !report_malformed_unit(out, pointer, text, min.parse::<Duration>().is_ok()) {
+                    let message = format!("{} is {text}, outside {min} to {max}", field_name(pointer));
+                    let help = sibling(error.schema_path().as_str(), "description").and_then(Value::as_str);
+                    out.value_error(pointer, Code::OutOfRange, message, help.map(str::to_owned));
                 }
             } else {
                 out.value_error(
