@@ -168,8 +168,9 @@ pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateO
         Ok(doc) => doc,
         Err(e) => return vec![Diagnostic::error(name, e.position, e.code, e.message)],
     };
-    let source = String::from_utf8_lossy(bytes);
-    let mut out = Findings { name, source: &source, doc: &doc, diagnostics: Vec::new() };
+    // `load` has checked the bytes are UTF-8: borrow them as text rather than copy them.
+    let source = std::str::from_utf8(bytes).unwrap_or_default();
+    let mut out = Findings { name, source, doc: &doc, diagnostics: Vec::new() };
     let untyped = check_types(&mut out);
     let schema_failures = schema_errors::check(&mut out, &untyped);
     strings::check(&mut out, options);
@@ -242,10 +243,11 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
     for (kind, name, pointer, entry) in entries(out.doc) {
         let known: Vec<&str> = crate::plugin::plugins_of(kind).map(|p| p.name).collect();
         let listing = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let type_help = format!("`type` is one of {listing}");
         let Some(object) = entry.as_object() else {
             let message =
                 format!("{} `{name}` must be a mapping with a `type`, found {}", kind.noun(), describe(entry));
-            out.value_error(&pointer, Code::WrongType, message, Some(format!("`type` is one of {listing}")));
+            out.value_error(&pointer, Code::WrongType, message, Some(type_help));
             unknown.push(pointer);
             continue;
         };
@@ -255,13 +257,12 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
                     &pointer,
                     Code::MissingKey,
                     format!("{} `{name}` has no `type`", kind.noun()),
-                    Some(format!("`type` is one of {listing}")),
+                    Some(type_help),
                 );
             }
             Some(Value::String(t)) if find(kind, t).is_some() => continue,
             Some(Value::String(t)) => {
-                let help = crate::suggest::did_you_mean(t, known.iter().copied())
-                    .or_else(|| Some(format!("`type` is one of {listing}")));
+                let help = crate::suggest::did_you_mean(t, known.iter().copied()).or_else(|| Some(type_help.clone()));
                 out.value_error(
                     &format!("{pointer}/type"),
                     Code::UnknownType,
@@ -274,7 +275,7 @@ fn check_types(out: &mut Findings<'_>) -> Vec<String> {
                     &format!("{pointer}/type"),
                     Code::WrongType,
                     "`type` must be a string",
-                    Some(format!("`type` is one of {listing}")),
+                    Some(type_help),
                 );
             }
         }
