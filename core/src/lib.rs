@@ -42,6 +42,7 @@
 pub mod diagnostic;
 pub mod interpolate;
 pub mod plugin;
+pub mod runtime;
 pub mod schema;
 pub mod spec;
 pub mod suggest;

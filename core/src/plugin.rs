@@ -6,13 +6,16 @@
 //! schema and every listing are stable. Core never names a plugin: it only walks this registry.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::diagnostic::Code;
+use crate::runtime::component::{Application, Destination, Producer};
+use crate::runtime::ledger::Ledger;
+use crate::runtime::stream::Stream;
 use crate::yaml::escape_pointer_segment;
 
 /// The four stages of a pipeline; each is a section of the pipeline file.
@@ -64,18 +67,42 @@ pub trait PluginConfig: DeserializeOwned + JsonSchema {
     fn build(&self, cx: &BuildContext) -> Result<Built, BuildError>;
 }
 
-/// Where a pipeline is being built: the directory relative paths resolve against.
+/// Where a pipeline is being built.
 #[derive(Debug, Clone)]
 pub struct BuildContext {
-    /// The directory of the pipeline file.
+    /// The directory of the pipeline file; relative paths resolve against it.
     pub base_dir: PathBuf,
+    /// The pipeline's data directory (stream segments, the ledger).
+    pub data_dir: PathBuf,
+    /// The pipeline's ledger, where state that must survive a restart lives.
+    pub ledger: Arc<Ledger>,
     /// The entry's name in its section.
     pub name: String,
 }
 
-/// A running component, as a plugin builds it. The runtime adds variants as stages become runnable.
-#[derive(Debug)]
-pub enum Built {}
+/// A component ready to run, as a plugin builds it; the runtime connects it to the others.
+pub enum Built {
+    /// A producer.
+    Producer(Box<dyn Producer>),
+    /// A stream, shared by its writers and readers.
+    Stream(Arc<dyn Stream>),
+    /// An application.
+    Application(Box<dyn Application>),
+    /// A destination.
+    Destination(Box<dyn Destination>),
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Built::Producer(_) => "producer",
+            Built::Stream(_) => "stream",
+            Built::Application(_) => "application",
+            Built::Destination(_) => "destination",
+        };
+        write!(f, "Built::{kind}")
+    }
+}
 
 /// Why a component could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +118,9 @@ pub enum BuildError {
     /// The config was rejected.
     #[error("{0}")]
     Config(String),
+    /// Opening what the component needs (files, the stream's storage, a client) failed.
+    #[error("{0}")]
+    Open(String),
 }
 
 /// One registered plugin.
