@@ -40,6 +40,7 @@
 //! - The committed schema is exactly what [`schema::pipeline_schema`] generates (`cargo xtask schema --check`).
 
 pub mod diagnostic;
+pub mod embedded;
 pub mod interpolate;
 pub mod plugin;
 pub mod runtime;

@@ -1,0 +1,1 @@
+//! The embedded stream: a durable, sharded log on local disk with Kinesis semantics.
