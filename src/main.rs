@@ -1,12 +1,18 @@
 //! The `sluice` command line: a thin layer over `sluice-core` and the built-in plugins.
 
+mod progress;
+
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_core::plugin::{PluginKind, find, registry};
-use sluice_core::spec::PipelineSpec;
-use sluice_core::validate::{self, ValidateOptions};
+use sluice_core::interpolate::resolve_value;
+use sluice_core::plugin::registry;
+use sluice_core::runtime::topology::{self, RunOptions, Topology};
+use sluice_core::units::Duration;
+use sluice_core::validate::{self, Report, ValidateOptions};
+use tokio_util::sync::CancellationToken;
 
 /// Streaming pipelines as code: Kinesis Data Analytics SQL applications, run anywhere.
 #[derive(Parser)]
@@ -26,22 +32,54 @@ enum Command {
         #[arg(long)]
         env: bool,
     },
-    /// Run a pipeline.
-    Run {
-        /// The pipeline file.
-        pipeline: PathBuf,
-    },
+    /// Run a pipeline until its producers finish and everything is delivered, or until Ctrl-C.
+    Run(RunArgs),
     /// Print the pipeline JSON schema.
     Schema,
     /// List the registered plugins.
     Plugins,
 }
 
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+    /// Where streams and checkpoints live [default: .sluice/<pipeline name>/ beside the pipeline file].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Stop producing after this many records in total, then drain and exit.
+    #[arg(long)]
+    records: Option<u64>,
+    /// Stop after this long (`30s`, `5m`), then drain and exit.
+    #[arg(long)]
+    duration: Option<Duration>,
+    /// No progress line and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// More logging (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
 fn main() -> ExitCode {
     sluice_plugins::link();
     match Cli::parse().command {
         Command::Validate { paths, env } => validate_command(paths, env),
-        Command::Run { pipeline } => run_command(pipeline),
+        Command::Run(args) => {
+            init_logging(args.verbose);
+            run_command(args)
+        }
         Command::Schema => {
             print!("{}", sluice_core::schema::pipeline_schema_text());
             ExitCode::SUCCESS
@@ -59,49 +97,89 @@ fn validate_command(paths: Vec<PathBuf>, env: bool) -> ExitCode {
     ExitCode::from(validate::run(&paths, ValidateOptions::from_env_flag(env)))
 }
 
-fn run_command(pipeline: PathBuf) -> ExitCode {
-    let report = match validate::validate_paths(std::slice::from_ref(&pipeline), ValidateOptions::default()) {
-        Ok(report) => report,
+fn run_command(args: RunArgs) -> ExitCode {
+    let pipeline = &args.pipeline;
+    let name = pipeline.display().to_string();
+    let bytes = match std::fs::read(pipeline) {
+        Ok(bytes) => bytes,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {name}: {e}");
             return ExitCode::from(2);
         }
     };
-    if report.error_count() > 0 {
+    // Running needs every `${VAR}` set: validate as `sluice validate --env` would.
+    let (diagnostics, validated) = validate::check_source(&name, pipeline, &bytes, ValidateOptions::from_env_flag(true));
+    let report = Report { files: 1, diagnostics, sources: [(name.clone(), String::from_utf8_lossy(&bytes).into())].into() };
+    if !report.diagnostics.is_empty() {
         eprint!("{}", report.render());
+    }
+    let Some(validated) = validated else { return ExitCode::from(1) };
+    let mut value = validated.value.clone();
+    if let Err(e) = resolve_value(&mut value, &|var| std::env::var(var).ok()) {
+        eprintln!("error: {name}: {e}");
         return ExitCode::from(1);
     }
-    let spec: PipelineSpec = match std::fs::read(&pipeline)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| sluice_core::yaml::load(&bytes).map_err(|e| e.message))
-        .and_then(|doc| serde_json::from_value(doc.value).map_err(|e| e.to_string()))
-    {
-        Ok(spec) => spec,
+    let base_dir = pipeline.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let pipeline_name = value.get("name").and_then(|n| n.as_str()).unwrap_or("pipeline").to_owned();
+    let data_dir = args.data_dir.unwrap_or_else(|| base_dir.join(".sluice").join(&pipeline_name));
+    let options = RunOptions { base_dir, data_dir, records: args.records, duration: args.duration.map(|d| d.as_std()) };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: {}: {e}", pipeline.display());
+            eprintln!("error: cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
-    let base_dir = pipeline.parent().map(PathBuf::from).unwrap_or_default();
-    let mut failed = false;
-    for kind in PluginKind::ALL {
-        for (name, entry) in spec.section(kind) {
-            let Some(plugin) = find(kind, &entry.type_name) else {
-                continue;
-            };
-            let _ = (plugin, &base_dir);
-            match Err::<(), &str>("the runtime is being connected") {
-                Ok(()) => {}
-                Err(e) => {
-                    eprintln!("error: {} `{name}`: {e}", kind.noun());
-                    failed = true;
-                }
+    let result = runtime.block_on(async {
+        let topology = Topology::build(&validated, &value, &options).await?;
+        let stop = CancellationToken::new();
+        tokio::spawn(stop_on_signal(stop.clone()));
+        let progress_done = CancellationToken::new();
+        let show_progress = std::io::stderr().is_terminal() && !args.quiet;
+        let mut progress_task = None;
+        let summary = topology::run(topology, &options, stop, |stages| {
+            if show_progress {
+                progress_task = Some(tokio::spawn(progress::live(stages, progress_done.clone())));
             }
+        })
+        .await;
+        progress_done.cancel();
+        if let Some(task) = progress_task {
+            let _ = task.await;
+        }
+        summary
+    });
+    match result {
+        Ok(summary) => {
+            if !args.quiet {
+                eprint!("{}", progress::summary(&summary));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {name}: {e}");
+            ExitCode::from(1)
         }
     }
-    if failed {
-        eprintln!("sluice {}: the pipeline is valid, but this version cannot run it yet", env!("CARGO_PKG_VERSION"));
-        return ExitCode::from(1);
+}
+
+/// Cancels `stop` on SIGINT or SIGTERM: the run stops producers, drains, flushes and checkpoints.
+async fn stop_on_signal(stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
+            tracing::warn!("cannot listen for signals: stop the run with --duration or --records");
+            return;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
     }
-    ExitCode::SUCCESS
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping: draining and flushing");
+    stop.cancel();
 }

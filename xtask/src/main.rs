@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Some("schema") if args.get(1).map(String::as_str) == Some("--check") => check_schema(&root),
         Some("schema") => write_schema(&root),
         Some("ci") => ci(&root),
-        Some("bench") => run(&root, "cargo", &["bench", "--bench", "validate"]),
+        Some("bench") => run(&root, "cargo", &["bench", "--bench", "validate", "--bench", "pipeline"]),
         _ => {
             eprintln!("usage: cargo xtask <validate [PATH...] [--env] | schema [--check] | ci | bench>");
             return ExitCode::from(2);

@@ -19,3 +19,4 @@ pub mod ledger;
 pub mod metrics;
 pub mod record;
 pub mod stream;
+pub mod topology;

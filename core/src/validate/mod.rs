@@ -164,9 +164,29 @@ pub fn run(paths: &[PathBuf], options: ValidateOptions<'_>) -> u8 {
 
 /// Validates one file's bytes; `file` locates files it refers to (relative to its directory).
 pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateOptions<'_>) -> Vec<Diagnostic> {
+    check_source(name, file, bytes, options).0
+}
+
+/// A pipeline that passed validation: its document and the links between its entries, ready to run.
+#[derive(Debug)]
+pub struct Validated {
+    /// The document as loaded (before `${VAR}` resolution).
+    pub value: Value,
+    /// Every link an entry declared: the entry's kind and name, and the link.
+    pub links: Vec<(PluginKind, String, Link)>,
+}
+
+/// Validates one file's bytes like [`validate_source`]; when there are no errors, also returns what
+/// running it needs, so the runtime never re-reads or re-parses the file.
+pub fn check_source(
+    name: &str,
+    file: &Path,
+    bytes: &[u8],
+    options: ValidateOptions<'_>,
+) -> (Vec<Diagnostic>, Option<Validated>) {
     let doc = match yaml::load(bytes) {
         Ok(doc) => doc,
-        Err(e) => return vec![Diagnostic::error(name, e.position, e.code, e.message)],
+        Err(e) => return (vec![Diagnostic::error(name, e.position, e.code, e.message)], None),
     };
     // `load` has checked the bytes are UTF-8: borrow them as text rather than copy them.
     let source = std::str::from_utf8(bytes).unwrap_or_default();
@@ -186,7 +206,10 @@ pub fn validate_source(name: &str, file: &Path, bytes: &[u8], options: ValidateO
     if sections_are_mappings {
         references::check(&mut out, &links, complete);
     }
-    out.diagnostics
+    let failed = out.diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let diagnostics = out.diagnostics;
+    let validated = (!failed).then(|| Validated { value: doc.value, links });
+    (diagnostics, validated)
 }
 
 /// Findings for one document, positioned through its pointer map.

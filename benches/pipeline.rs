@@ -1,0 +1,90 @@
+//! `sluice run` on the reference workload (2,000,000 NDJSON records, about 190 MB): a `file` producer into
+//! an embedded stream (fsync every second, as by default) and straight into a `file://` bucket, driven
+//! through the CLI exactly as a user runs it. Beside it, a baseline program that reads the same file line
+//! by line and writes the same bytes to one output file, measured in the same run.
+
+#[path = "support/workload.rs"]
+mod workload;
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::Command;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const RECORDS: u64 = 2_000_000;
+
+const PIPELINE: &str = r#"
+name: bench
+producers:
+  records:
+    type: file
+    stream: records
+    path: records.ndjson
+    partition_key: partitionkey
+streams:
+  records:
+    type: embedded
+    shards: 1
+destinations:
+  bucket:
+    type: s3
+    source: records
+    bucket: file://./bucket
+    buffer: {size: 128MiB, interval: 900s}
+"#;
+
+fn baseline(input: &Path, output: &Path) -> std::io::Result<u64> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(input)?);
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(output)?);
+    let (mut line, mut lines) = (Vec::new(), 0);
+    while reader.read_until(b'\n', &mut line)? > 0 {
+        writer.write_all(&line)?;
+        line.clear();
+        lines += 1;
+    }
+    writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(lines)
+}
+
+fn bucket_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).expect("read bucket").flatten() {
+        let path = entry.path();
+        total += if path.is_dir() { bucket_bytes(&path) } else { entry.metadata().expect("metadata").len() };
+    }
+    total
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("records.ndjson");
+    workload::write_records(&input, RECORDS).expect("generate the workload");
+    let input_bytes = std::fs::metadata(&input).expect("input").len();
+    let pipeline = dir.path().join("bench.yaml");
+    std::fs::write(&pipeline, PIPELINE).expect("write pipeline");
+
+    let mut group = c.benchmark_group("file_to_bucket_2M_records");
+    group.sample_size(10).throughput(Throughput::Elements(RECORDS));
+    group.bench_function("baseline: read lines + write the same bytes", |b| {
+        b.iter(|| assert_eq!(baseline(&input, &dir.path().join("baseline.out")).expect("baseline"), RECORDS))
+    });
+    group.bench_function("sluice run: file -> embedded stream -> file:// bucket", |b| {
+        b.iter(|| {
+            for leftover in [".sluice", "bucket"] {
+                let _ = std::fs::remove_dir_all(dir.path().join(leftover));
+            }
+            let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
+                .args(["run", "--quiet"])
+                .arg(&pipeline)
+                .status()
+                .expect("run sluice");
+            assert!(status.success());
+            assert_eq!(bucket_bytes(&dir.path().join("bucket")), input_bytes, "every byte delivered");
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

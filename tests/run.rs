@@ -1,0 +1,273 @@
+//! `sluice run` as a user drives it: YAML files in a folder, the CLI, the bucket folder it fills.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A folder holding one pipeline file and whatever it reads and writes.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(pipeline: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("pipeline.yaml"), pipeline).expect("write pipeline");
+        Workspace { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).expect("write");
+    }
+
+    fn command(&self, extra: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command.arg("run").arg(self.path("pipeline.yaml")).args(extra).env("RUST_LOG", "warn");
+        command
+    }
+
+    fn run(&self, extra: &[&str]) -> Output {
+        let output = self.command(extra).output().expect("sluice runs");
+        assert!(
+            output.status.success(),
+            "sluice run {extra:?} failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Every object in the bucket folder: key (relative, `/`-separated) -> bytes.
+    fn objects(&self, bucket: &str) -> BTreeMap<String, Vec<u8>> {
+        let mut objects = BTreeMap::new();
+        collect(&self.path(bucket), &self.path(bucket), &mut objects);
+        objects
+    }
+}
+
+fn collect(root: &Path, dir: &Path, objects: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, objects);
+        } else {
+            let key = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
+            objects.insert(key, std::fs::read(&path).expect("read object"));
+        }
+    }
+}
+
+/// `count` distinct NDJSON records like the tutorial's, one per line.
+fn records(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("{{\"id\": {i}, \"timestamp\": \"2020-07-01T00:00:00.000\", \"metrics\": \"{},{},{},{}\"}}\n", i % 100 + 1, i % 11, i % 6, i % 4))
+        .collect()
+}
+
+/// The lines of all objects, sorted (shards interleave, so order across them is not defined).
+fn delivered_lines(objects: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut lines: Vec<String> = objects
+        .values()
+        .flat_map(|bytes| String::from_utf8_lossy(bytes).lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+fn file_to_bucket(shards: u32, buffer: &str, extra: &str) -> String {
+    format!(
+        "name: files\nproducers:\n  input:\n    type: file\n    stream: events\n    path: input.ndjson\n{extra}\
+         streams:\n  events:\n    type: embedded\n    shards: {shards}\n\
+         destinations:\n  bucket:\n    type: s3\n    source: events\n    bucket: file://./bucket\n    buffer: {buffer}\n"
+    )
+}
+
+/// Firehose's default key: `YYYY/MM/dd/HH/<destination>-1-YYYY-MM-dd-HH-mm-ss-<uuid>`, prefix and name agreeing.
+fn assert_firehose_key(key: &str, destination: &str, extension: &str) {
+    let parts: Vec<&str> = key.split('/').collect();
+    assert_eq!(parts.len(), 5, "{key}");
+    let name = parts[4].strip_suffix(extension).unwrap_or_else(|| panic!("{key} ends in {extension:?}"));
+    let stamp = format!("{destination}-1-{}-{}-{}-{}-", parts[0], parts[1], parts[2], parts[3]);
+    assert!(name.starts_with(&stamp), "{key}: name and prefix disagree");
+    let rest = &name[stamp.len()..];
+    let (minute_second, random) = rest.split_at(6);
+    assert!(minute_second.chars().filter(|c| *c == '-').count() == 2, "{key}");
+    assert!(
+        random.len() == 36 && random.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "{key}: random part {random:?}"
+    );
+}
+
+#[test]
+fn file_records_reach_the_bucket_exactly_under_firehose_keys() {
+    let input = records(5_000);
+    let ws = Workspace::new(&file_to_bucket(4, "{size: 1MiB, interval: 900s}", ""));
+    ws.write("input.ndjson", &input);
+    let output = ws.run(&[]);
+    let objects = ws.objects("bucket");
+    assert!(!objects.is_empty());
+    for key in objects.keys() {
+        assert_firehose_key(key, "bucket", "");
+    }
+    assert_eq!(delivered_lines(&objects), sorted_lines(&input), "every record once, as written");
+    let summary = String::from_utf8_lossy(&output.stderr);
+    assert!(summary.contains("finished in"), "{summary}");
+    assert!(!ws.path("bucket").read_dir().expect("bucket").any(|e| e.expect("entry").file_name().to_string_lossy().contains('#')), "no staging files");
+}
+
+#[test]
+fn the_size_hint_splits_objects() {
+    // About 3.4 MiB of records with a 1 MiB hint: at least three full objects and a remainder flushed at the end.
+    let input = records(36_000);
+    let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", ""));
+    ws.write("input.ndjson", &input);
+    ws.run(&[]);
+    let objects = ws.objects("bucket");
+    let sizes: Vec<usize> = objects.values().map(Vec::len).collect();
+    assert!(sizes.len() >= 4, "{sizes:?}");
+    let full = sizes.iter().filter(|s| **s >= 1 << 20).count();
+    assert!(full >= 3, "objects flushed by size reach the hint: {sizes:?}");
+    assert!(sizes.iter().all(|s| *s < (1 << 20) + 200), "no object grows past the hint by more than a record: {sizes:?}");
+    assert_eq!(delivered_lines(&objects), sorted_lines(&input));
+}
+
+#[test]
+fn the_interval_hint_splits_objects_over_time() {
+    // 40 records at 20/s take about 2 s; with a 1 s interval they cannot all land in one object.
+    let input = records(40);
+    let ws = Workspace::new(&file_to_bucket(1, "{size: 64MiB, interval: 1s}", "    rate: 20\n"));
+    ws.write("input.ndjson", &input);
+    ws.run(&[]);
+    let objects = ws.objects("bucket");
+    assert!(objects.len() >= 2, "{} objects", objects.len());
+    assert_eq!(delivered_lines(&objects), sorted_lines(&input));
+}
+
+#[test]
+fn gzip_objects_end_in_gz_and_hold_the_records() {
+    let input = records(2_000);
+    let ws = Workspace::new(&format!("{}    compression: gzip\n", file_to_bucket(2, "{size: 1MiB, interval: 900s}", "")));
+    ws.write("input.ndjson", &input);
+    ws.run(&[]);
+    let mut unpacked = BTreeMap::new();
+    for (key, bytes) in ws.objects("bucket") {
+        assert_firehose_key(&key, "bucket", ".gz");
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut text).expect("valid gzip");
+        unpacked.insert(key, text);
+    }
+    assert_eq!(delivered_lines(&unpacked), sorted_lines(&input));
+}
+
+#[test]
+fn a_restart_neither_loses_nor_repeats_records() {
+    let input = records(3_000);
+    let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 900s}", ""));
+    ws.write("input.ndjson", &input);
+    ws.run(&["--records", "1000"]);
+    let first = ws.objects("bucket");
+    assert_eq!(delivered_lines(&first).len(), 1000, "--records bounds the first run");
+    ws.run(&[]);
+    let all = ws.objects("bucket");
+    assert!(first.iter().all(|(k, v)| all.get(k) == Some(v)), "the first run's objects stay as they were");
+    assert_eq!(delivered_lines(&all), sorted_lines(&input), "the second run delivers exactly the rest");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_drains_and_a_restart_delivers_the_rest() {
+    let input = records(400);
+    let ws = Workspace::new(&file_to_bucket(2, "{size: 64MiB, interval: 900s}", "    rate: 200\n"));
+    ws.write("input.ndjson", &input);
+    let child = ws.command(&[]).stderr(Stdio::piped()).spawn().expect("start sluice");
+    std::thread::sleep(Duration::from_millis(800));
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "SIGTERM is a clean stop: {}", String::from_utf8_lossy(&output.stderr));
+    let first = delivered_lines(&ws.objects("bucket")).len();
+    assert!(first > 0 && first < 400, "stopped mid-stream after {first} records, everything read was flushed");
+    ws.run(&[]);
+    assert_eq!(delivered_lines(&ws.objects("bucket")), sorted_lines(&input));
+}
+
+#[test]
+fn datagen_with_a_seed_is_reproducible_and_count_bounds_it() {
+    let pipeline = "name: gen\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    rate: 1000\n    count: 25\n    seed: 7\n    partition_key: \"{{int 1 4}}\"\n    record:\n      requests: \"{{int 1 100}}\"\n      kind: \"{{choice a b c}}\"\n      id: \"{{uuid}}\"\nstreams:\n  s: {type: embedded, shards: 1}\ndestinations:\n  out: {type: stdout, source: s}\n";
+    let first = Workspace::new(pipeline);
+    let second = Workspace::new(pipeline);
+    let a = String::from_utf8(first.run(&["--quiet"]).stdout).expect("utf-8");
+    let b = String::from_utf8(second.run(&["--quiet"]).stdout).expect("utf-8");
+    assert_eq!(a.lines().count(), 25);
+    assert_eq!(a, b, "same seed, same records");
+    for line in a.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).expect("JSON records");
+        let requests = record["requests"].as_i64().expect("a number");
+        assert!((1..=100).contains(&requests), "{line}");
+        assert!(["a", "b", "c"].contains(&record["kind"].as_str().expect("a string")), "{line}");
+    }
+}
+
+#[test]
+fn stdin_lines_flow_to_stdout() {
+    let ws = Workspace::new("name: pipe\nproducers:\n  in: {type: stdin, stream: s}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n");
+    let mut child = ws.command(&["--quiet"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"one\ntwo\nthree\n").expect("write");
+    }
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "one\ntwo\nthree\n");
+}
+
+#[test]
+fn duration_bounds_an_endless_producer() {
+    let ws = Workspace::new("name: endless\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    rate: 100\n    record: {n: \"{{seq}}\"}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: s3, source: s, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}\n");
+    let started = Instant::now();
+    ws.run(&["--duration", "1s"]);
+    assert!(started.elapsed() < Duration::from_secs(20), "stopped after its duration");
+    let lines = delivered_lines(&ws.objects("bucket"));
+    assert!(!lines.is_empty(), "what was produced before the stop is flushed");
+}
+
+#[test]
+fn a_second_run_on_the_same_data_directory_is_refused_clearly() {
+    let ws = Workspace::new("name: busy\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    every: 1s\n    record: {n: 1}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n");
+    let mut first = ws.command(&["--quiet"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start");
+    std::thread::sleep(Duration::from_millis(700));
+    let second = ws.command(&["--quiet"]).output().expect("second run");
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("is another `sluice run` using the data directory"), "{stderr}");
+}
+
+#[test]
+fn a_missing_input_file_fails_the_run_with_its_path() {
+    let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", "").replace("path: input.ndjson", "path: \"logs/*.ndjson\""));
+    std::fs::create_dir(ws.path("logs")).expect("mkdir");
+    ws.write("logs/a.ndjson", "{\"a\": 1}\n");
+    ws.run(&[]);
+    assert_eq!(delivered_lines(&ws.objects("bucket")), ["{\"a\": 1}"]);
+
+    let missing = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", ""));
+    let output = missing.command(&[]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1), "validation reports the missing file");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("input.ndjson"));
+}
