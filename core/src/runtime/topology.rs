@@ -61,15 +61,36 @@ pub struct Stage {
 /// A pipeline built and ready to start.
 pub struct Topology {
     streams: BTreeMap<String, Arc<dyn Stream>>,
-    producers: Vec<(String, String, Box<dyn Producer>)>,
-    applications: Vec<(String, String, Box<dyn Application>, Vec<String>)>,
-    destinations: Vec<(String, Box<dyn Destination>, Option<String>)>,
-    stages: Vec<Stage>,
+    producers: Vec<ProducerNode>,
+    applications: Vec<ApplicationNode>,
+    destinations: Vec<DestinationNode>,
+}
+
+/// A producer and the stream it writes.
+struct ProducerNode {
+    name: String,
+    stream: String,
+    producer: Box<dyn Producer>,
+}
+
+/// An application, the stream it reads and the destinations it feeds (in sink order).
+struct ApplicationNode {
+    name: String,
+    stream: String,
+    application: Box<dyn Application>,
+    outputs: Vec<String>,
+}
+
+/// A destination, and the stream it reads when it reads one directly.
+struct DestinationNode {
+    name: String,
+    destination: Box<dyn Destination>,
+    source: Option<String>,
 }
 
 impl std::fmt::Debug for Topology {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Topology").field("stages", &self.stages).finish_non_exhaustive()
+        f.debug_struct("Topology").field("streams", &self.streams.keys().collect::<Vec<_>>()).finish_non_exhaustive()
     }
 }
 
@@ -125,7 +146,6 @@ impl Topology {
             producers: Vec::new(),
             applications: Vec::new(),
             destinations: Vec::new(),
-            stages: Vec::new(),
         };
         let mismatch = |kind: PluginKind, name: &str| {
             RunError(format!("{} `{name}`: its plugin built something else than a {}", kind.noun(), kind.noun()))
@@ -139,26 +159,22 @@ impl Topology {
                 (PluginKind::Producer, Built::Producer(producer)) => {
                     let stream = one(LinkRole::WritesStream)
                         .ok_or_else(|| RunError(format!("producer `{name}` names no stream")))?;
-                    topology.producers.push((name, stream, producer));
+                    topology.producers.push(ProducerNode { name, stream, producer });
                 }
                 (PluginKind::Application, Built::Application(application)) => {
                     let stream = one(LinkRole::ReadsStream)
                         .ok_or_else(|| RunError(format!("application `{name}` reads no stream")))?;
                     let outputs = link_target(validated, kind, &name, LinkRole::FeedsDestination);
-                    topology.applications.push((name, stream, application, outputs));
+                    topology.applications.push(ApplicationNode { name, stream, application, outputs });
                 }
                 (PluginKind::Destination, Built::Destination(destination)) => {
-                    topology.destinations.push((name.clone(), destination, one(LinkRole::ReadsStream)));
+                    let source = one(LinkRole::ReadsStream);
+                    topology.destinations.push(DestinationNode { name, destination, source });
                 }
                 (kind, _) => return Err(mismatch(kind, &name)),
             }
         }
         Ok(topology)
-    }
-
-    /// The stages, in data-flow order, with their counters.
-    pub fn stages(&self) -> &[Stage] {
-        &self.stages
     }
 }
 
@@ -201,7 +217,7 @@ pub async fn run(
     // Destinations first, so every sender has a receiver.
     let mut senders: BTreeMap<String, mpsc::Sender<Delivery>> = BTreeMap::new();
     let mut direct_sources = Vec::new();
-    for (name, destination, source) in std::mem::take(&mut topology.destinations) {
+    for DestinationNode { name, destination, source } in std::mem::take(&mut topology.destinations) {
         let (sender, receiver) = mpsc::channel(DELIVERY_CHANNEL_BATCHES);
         let cx = DestinationContext { name: name.clone(), metrics: stage(&mut stages, PluginKind::Destination, &name) };
         tasks.spawn(async move { destination.run(receiver, cx).await });
@@ -235,7 +251,9 @@ pub async fn run(
             Ok(())
         });
     }
-    for (name, stream_name, application, outputs) in std::mem::take(&mut topology.applications) {
+    for ApplicationNode { name, stream: stream_name, application, outputs } in
+        std::mem::take(&mut topology.applications)
+    {
         let stream = stream_of(&topology, &stream_name)?;
         let consumer = format!("application/{name}");
         let reader = stream.open_reader(&consumer, StartPosition::TrimHorizon).await?;
@@ -261,7 +279,7 @@ pub async fn run(
     let budget = Budget::new(options.records);
     let mut writers: BTreeMap<String, usize> = BTreeMap::new();
     let (done_sender, mut done) = mpsc::unbounded_channel::<String>();
-    for (name, stream_name, producer) in std::mem::take(&mut topology.producers) {
+    for ProducerNode { name, stream: stream_name, producer } in std::mem::take(&mut topology.producers) {
         let stream = stream_of(&topology, &stream_name)?;
         *writers.entry(stream_name.clone()).or_default() += 1;
         let cx = ProducerContext {

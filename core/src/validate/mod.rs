@@ -208,7 +208,7 @@ pub fn check_source(
     }
     let failed = out.diagnostics.iter().any(|d| d.severity == Severity::Error);
     let diagnostics = out.diagnostics;
-    let validated = (!failed).then(|| Validated { value: doc.value, links });
+    let validated = (!failed).then_some(Validated { value: doc.value, links });
     (diagnostics, validated)
 }
 

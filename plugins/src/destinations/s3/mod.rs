@@ -1,10 +1,34 @@
 //! `s3`: Firehose-style delivery into a bucket: a local folder (`file://`) or S3 (`s3://`).
+//!
+//! ```text
+//!   Delivery{records, Ack} ──▶ writer: one buffer ──(size | interval | close)──▶ keys: name ──▶ bucket: put
+//!                                  ▲                                                              │
+//!                                  └──────────── Ack::acknowledge once an object covers it ◀──────┘
+//! ```
+//!
+//! - [`writer`]: the buffer, the flush rules and the acknowledgements (the running destination).
+//! - [`keys`]: Firehose's key naming; prefix templates are compiled once, when the destination is built.
+//! - [`bucket`]: `file://` and `s3://` behind object_store, multipart for large objects, retries.
+//!
+//! The config below is what a pipeline file says; [`S3Config::destination`] turns it into a running
+//! [`writer::S3Destination`]. The validate hook compiles the prefix templates too, so a bad expression is
+//! reported by `sluice validate`, not at run time.
+
+pub mod bucket;
+pub mod keys;
+pub mod writer;
+
+use std::path::Path;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use sluice_core::diagnostic::Code;
 use sluice_core::plugin::{BuildContext, BuildError, Built, LinkRole, PluginConfig, ValidateCx};
 use sluice_core::units::{ByteSize, Duration, byte_size_range_schema, duration_range_schema};
+
+use self::bucket::{Bucket, RetryPolicy};
+use self::keys::{ERROR_OUTPUT_TYPE, KeyNaming, PrefixTemplate};
+use self::writer::{S3Destination, WriterSettings};
 
 /// Buffers records and writes them as objects, as Amazon Data Firehose does.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -87,7 +111,33 @@ pub enum Delimiter {
     None,
 }
 
-const ERROR_OUTPUT_TYPE: &str = "!{firehose:error-output-type}";
+impl S3Config {
+    /// The running destination named `name`, with relative `file://` buckets resolved against `base_dir`.
+    pub fn destination(&self, name: &str, base_dir: &Path) -> Result<S3Destination, BuildError> {
+        let template = |field: &str, template: &Option<String>, error_prefix: bool| match template {
+            Some(text) => PrefixTemplate::parse(text, error_prefix)
+                .map_err(|e| BuildError::Config(format!("s3 destination `{name}`: `{field}`: {e}"))),
+            None if error_prefix => Ok(PrefixTemplate::default_error_prefix()),
+            None => Ok(PrefixTemplate::default_prefix()),
+        };
+        let prefix = template("prefix", &self.prefix, false)?;
+        let error_prefix = template("error_prefix", &self.error_prefix, true)?;
+        let extension = match self.compression {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+        };
+        let bucket = Bucket::open(&self.bucket, base_dir)
+            .map_err(|e| BuildError::Open(format!("s3 destination `{name}`: {e}")))?;
+        let settings = WriterSettings {
+            size: usize::try_from(self.buffer.size.bytes()).unwrap_or(usize::MAX),
+            interval: self.buffer.interval.as_std(),
+            delimiter: self.delimiter,
+            compression: self.compression,
+            retry: RetryPolicy::default(),
+        };
+        Ok(S3Destination::new(bucket, KeyNaming::new(name, prefix, error_prefix, extension), settings))
+    }
+}
 
 impl PluginConfig for S3Config {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
@@ -104,18 +154,28 @@ impl PluginConfig for S3Config {
                 "a local folder: `file://./data/bucket`; S3: `s3://bucket-name`",
             );
         }
-        if self.prefix.as_deref().is_some_and(|p| p.contains(ERROR_OUTPUT_TYPE)) {
-            cx.error("prefix", Code::InvalidValue, format!("`{ERROR_OUTPUT_TYPE}` may only appear in `error_prefix`"));
-        }
-        if let Some(error_prefix) = &self.error_prefix
-            && !error_prefix.contains(ERROR_OUTPUT_TYPE)
+        // Compiling the templates finds unknown expressions, bad timestamp patterns, and the error output type
+        // outside `error_prefix`, with the same messages a build would give.
+        if let Some(prefix) = &self.prefix
+            && let Err(e) = PrefixTemplate::parse(prefix, false)
         {
-            cx.error("error_prefix", Code::InvalidValue, format!("`error_prefix` must contain `{ERROR_OUTPUT_TYPE}`"));
+            cx.error("prefix", Code::InvalidValue, e.to_string());
+        }
+        if let Some(error_prefix) = &self.error_prefix {
+            match PrefixTemplate::parse(error_prefix, true) {
+                Err(e) => cx.error("error_prefix", Code::InvalidValue, e.to_string()),
+                Ok(template) if !template.has_error_output_type() => cx.error(
+                    "error_prefix",
+                    Code::InvalidValue,
+                    format!("`error_prefix` must contain `{ERROR_OUTPUT_TYPE}`"),
+                ),
+                Ok(_) => {}
+            }
         }
     }
 
-    fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet { kind: "destination", name: "s3" })
+    fn build(&self, cx: &BuildContext) -> Result<Built, BuildError> {
+        Ok(Built::Destination(Box::new(self.destination(&cx.name, &cx.base_dir)?)))
     }
 }
 
