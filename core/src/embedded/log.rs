@@ -1,0 +1,304 @@
+//! The shared state of one open stream: its shards, the pending producer positions, and syncing.
+//!
+//! ```text
+//!  put_batch ──▶ writer lock: append frames per shard ──▶ publish to views ──▶ wake readers
+//!  sync      ──▶ writer lock: snapshot marks + positions ──▶ fsync files ──▶ one durable ledger commit
+//! ```
+//!
+//! Syncs run one at a time (a later snapshot must not be committed before an earlier one), but do not hold
+//! the writer lock while they fsync, so producers keep appending meanwhile.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::watch;
+
+use super::hash::shard_for_key;
+use super::recovery::recover_shard;
+use super::segment::{parse_shard_dir, shard_dir, sync_dir};
+use super::shard::{ShardView, ShardWriter, WriteConfig};
+use super::state::Keys;
+use super::{EmbeddedOptions, FsyncPolicy, lock};
+use crate::runtime::ledger::Ledger;
+use crate::runtime::record::PutRecord;
+use crate::runtime::stream::StreamError;
+
+/// Limits that are fixed in production and small in tests.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Segments roll at this size.
+    pub segment_bytes: u64,
+    /// Segments roll once their first record is this old.
+    pub segment_age_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { segment_bytes: 128 * 1024 * 1024, segment_age_ms: 3600 * 1000 }
+    }
+}
+
+/// One open stream.
+#[derive(Debug)]
+pub(crate) struct Log {
+    /// The stream's name.
+    pub name: String,
+    /// As opened.
+    pub options: EmbeddedOptions,
+    /// The ledger and this stream's keys in it.
+    pub ledger: Arc<Ledger>,
+    /// This stream's ledger keys.
+    pub keys: Keys,
+    /// What readers see, per shard.
+    pub views: Vec<Arc<ShardView>>,
+    write_config: WriteConfig,
+    writer: Mutex<Writer>,
+    /// Held for a whole sync.
+    sync_lock: Mutex<()>,
+    durable_positions: Mutex<HashMap<String, Vec<u8>>>,
+    /// Bumped whenever readers may have something new to do.
+    changes: watch::Sender<u64>,
+    closed: AtomicBool,
+    /// Set by the first failed write or sync: after it, the stream refuses writes and syncs (the state on disk
+    /// is unknown; a restart recovers it).
+    failed: OnceLock<String>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    shards: Vec<ShardWriter>,
+    /// Producer positions put since the last snapshot.
+    positions: HashMap<String, Vec<u8>>,
+    /// Bumped by every put; `synced` is the value the last committed sync covered.
+    version: u64,
+    synced: u64,
+    shut_down: bool,
+}
+
+impl Log {
+    /// Opens stream `name` under `data_dir`, recovering every shard.
+    pub(crate) fn open(
+        name: &str,
+        data_dir: &Path,
+        options: EmbeddedOptions,
+        limits: Limits,
+        ledger: Arc<Ledger>,
+    ) -> Result<Log, StreamError> {
+        let io = |message: String| StreamError::Io { stream: name.to_owned(), message };
+        if options.shards == 0 {
+            return Err(io("`shards` must be at least 1".into()));
+        }
+        let dir = data_dir.join("streams").join(name);
+        let sync = options.fsync != FsyncPolicy::Never;
+        let existed = dir.exists();
+        fs::create_dir_all(&dir).map_err(|e| io(format!("cannot create {}: {e}", dir.display())))?;
+        check_shard_dirs(name, &dir, options.shards)?;
+
+        let keys = Keys::new(name);
+        let marks = keys.load_marks(&ledger).map_err(io)?;
+        let mut views = Vec::new();
+        let mut shards = Vec::new();
+        for index in 0..options.shards {
+            let shard = shard_dir(&dir, index);
+            let recovered = recover_shard(name, &shard, marks.get(&index).copied(), sync)
+                .map_err(|e| io(format!("cannot recover {}: {e}", shard.display())))?;
+            let view = Arc::new(ShardView::new(shard, recovered.segments, recovered.tail.next_seq));
+            shards.push(ShardWriter::new(Arc::clone(&view), recovered.tail));
+            views.push(view);
+        }
+        if sync && !existed {
+            // The new directories themselves must survive a power cut, not only the files in them.
+            for parent in dir.ancestors().skip(1).take(2).chain([dir.as_path()]) {
+                sync_dir(parent).map_err(|e| io(format!("cannot sync {}: {e}", parent.display())))?;
+            }
+        }
+        let durable_positions = keys.load_producers(&ledger).map_err(io)?.into_iter().collect();
+        let write_config =
+            WriteConfig { segment_bytes: limits.segment_bytes, segment_age_ms: limits.segment_age_ms, sync_dirs: sync };
+        // Version 1 over synced 0: the first sync commits the marks of shards whose state recovery changed.
+        let writer = Writer { shards, positions: HashMap::new(), version: 1, synced: 0, shut_down: false };
+        Ok(Log {
+            name: name.to_owned(),
+            options,
+            ledger,
+            keys,
+            views,
+            write_config,
+            writer: Mutex::new(writer),
+            sync_lock: Mutex::new(()),
+            durable_positions: Mutex::new(durable_positions),
+            changes: watch::channel(0).0,
+            closed: AtomicBool::new(false),
+            failed: OnceLock::new(),
+        })
+    }
+
+    /// An I/O error of this stream.
+    pub(crate) fn io_error(&self, message: String) -> StreamError {
+        StreamError::Io { stream: self.name.clone(), message }
+    }
+
+    /// Marks the stream failed (see `failed`) and returns the error.
+    fn fail(&self, message: String) -> StreamError {
+        tracing::error!(stream = self.name, "{message}; the stream stops accepting writes");
+        let _ = self.failed.set(message.clone());
+        self.io_error(message)
+    }
+
+    fn check_failed(&self) -> Result<(), StreamError> {
+        match self.failed.get() {
+            Some(message) => Err(self.io_error(format!("stopped after an earlier failure: {message}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends a validated batch, publishes it, wakes readers, and remembers `producer`'s position.
+    pub(crate) fn append(
+        &self,
+        records: &[PutRecord],
+        producer: &str,
+        position: Option<Vec<u8>>,
+    ) -> Result<(), StreamError> {
+        let shard_count = self.views.len() as u32;
+        // Group by shard, keeping the batch order within each shard.
+        let mut order: Vec<(u32, usize)> =
+            records.iter().enumerate().map(|(i, r)| (shard_for_key(&r.partition_key, shard_count), i)).collect();
+        order.sort_unstable();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let result = {
+            let mut writer = lock(&self.writer);
+            self.check_failed()?;
+            if writer.shut_down {
+                return Err(self.io_error("the stream was shut down".into()));
+            }
+            let mut result = Ok(());
+            for group in order.chunk_by(|a, b| a.0 == b.0) {
+                let index = group[0].0 as usize;
+                let shard_records = group.iter().map(|&(_, i)| &records[i]);
+                if let Err(e) = writer.shards[index].append(shard_records, now_ms, &self.write_config) {
+                    let dir = self.views[index].dir.display();
+                    result = Err(self.fail(format!("cannot append to a segment in {dir}: {e}")));
+                    break;
+                }
+            }
+            if result.is_ok() {
+                if let Some(position) = position {
+                    writer.positions.insert(producer.to_owned(), position);
+                }
+                writer.version += 1;
+            }
+            result
+        };
+        self.wake_readers();
+        result
+    }
+
+    /// Makes everything appended so far durable (per the fsync policy) and commits it to the ledger with
+    /// `extra` entries, in one durable transaction.
+    pub(crate) fn sync(&self, extra: Vec<(String, Vec<u8>)>) -> Result<(), StreamError> {
+        self.check_failed()?;
+        let _one_at_a_time = lock(&self.sync_lock);
+        let (marks, files, positions, version) = {
+            let mut writer = lock(&self.writer);
+            if writer.version == writer.synced && extra.is_empty() {
+                return Ok(()); // An earlier sync (another producer's, say) covered everything.
+            }
+            let mut marks = Vec::new();
+            let mut files = Vec::new();
+            for (index, shard) in writer.shards.iter_mut().enumerate() {
+                if let Some((mark, unsynced)) = shard.snapshot() {
+                    marks.push((index, mark));
+                    files.extend(unsynced);
+                }
+            }
+            (marks, files, std::mem::take(&mut writer.positions), writer.version)
+        };
+        if self.options.fsync != FsyncPolicy::Never {
+            for (path, file) in &files {
+                // Never retried: after a failed fsync the page cache may have dropped the dirty pages.
+                file.sync_data().map_err(|e| self.fail(format!("cannot sync {}: {e}", path.display())))?;
+            }
+        }
+        let mut entries = Vec::with_capacity(marks.len() + positions.len() + extra.len());
+        for &(index, mark) in &marks {
+            let value = serde_json::to_vec(&mark).map_err(|e| self.fail(format!("cannot encode a mark: {e}")))?;
+            entries.push((self.keys.shard(index as u32), value));
+        }
+        entries.extend(positions.iter().map(|(producer, position)| (self.keys.producer(producer), position.clone())));
+        entries.extend(extra);
+        self.ledger.commit(entries, true).map_err(|e| self.fail(e.to_string()))?;
+
+        lock(&self.durable_positions).extend(positions);
+        let mut writer = lock(&self.writer);
+        writer.synced = version;
+        for (index, mark) in marks {
+            writer.shards[index].set_durable(mark.segment);
+        }
+        Ok(())
+    }
+
+    /// The position `producer` last stored durably.
+    pub(crate) fn producer_position(&self, producer: &str) -> Option<Vec<u8>> {
+        lock(&self.durable_positions).get(producer).cloned()
+    }
+
+    /// Whether writers are closed: once they are, everything written is already visible.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// No more writes in this run.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake_readers();
+    }
+
+    /// Refuses writes from now on (a last sync follows) and ends readers once they caught up.
+    pub(crate) fn shut_down(&self) {
+        lock(&self.writer).shut_down = true;
+        self.close();
+    }
+
+    /// A receiver that changes whenever readers may find something new.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn wake_readers(&self) {
+        self.changes.send_modify(|version| *version = version.wrapping_add(1));
+    }
+
+    /// The segment before which retention may delete segments of shard `index`.
+    pub(crate) fn retention_floor(&self, index: usize) -> u64 {
+        lock(&self.writer).shards[index].retention_floor()
+    }
+}
+
+/// Fails unless the shard directories on disk are exactly `0..shards` (or there are none yet).
+fn check_shard_dirs(name: &str, dir: &Path, shards: u32) -> Result<(), StreamError> {
+    let entries = fs::read_dir(dir).map_err(|e| StreamError::Io {
+        stream: name.to_owned(),
+        message: format!("cannot list {}: {e}", dir.display()),
+    })?;
+    let mut found: Vec<u32> =
+        entries.filter_map(|entry| parse_shard_dir(entry.ok()?.file_name().to_str()?)).collect::<Vec<_>>();
+    found.sort_unstable();
+    if found.is_empty() || found.iter().copied().eq(0..shards) {
+        return Ok(());
+    }
+    Err(StreamError::Io {
+        stream: name.to_owned(),
+        message: format!(
+            "{} holds {} shard directories but the pipeline asks for {shards} shards; resharding an embedded \
+             stream is not supported. Set `shards: {}` again, or stop the pipeline and delete {} to start this \
+             stream over (its records are lost)",
+            dir.display(),
+            found.len(),
+            found.len(),
+            dir.display()
+        ),
+    })
+}
