@@ -69,7 +69,8 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 fn main() -> ExitCode {
@@ -108,8 +109,10 @@ fn run_command(args: RunArgs) -> ExitCode {
         }
     };
     // Running needs every `${VAR}` set: validate as `sluice validate --env` would.
-    let (diagnostics, validated) = validate::check_source(&name, pipeline, &bytes, ValidateOptions::from_env_flag(true));
-    let report = Report { files: 1, diagnostics, sources: [(name.clone(), String::from_utf8_lossy(&bytes).into())].into() };
+    let (diagnostics, validated) =
+        validate::check_source(&name, pipeline, &bytes, ValidateOptions::from_env_flag(true));
+    let report =
+        Report { files: 1, diagnostics, sources: [(name.clone(), String::from_utf8_lossy(&bytes).into())].into() };
     if !report.diagnostics.is_empty() {
         eprint!("{}", report.render());
     }
@@ -119,7 +122,8 @@ fn run_command(args: RunArgs) -> ExitCode {
         eprintln!("error: {name}: {e}");
         return ExitCode::from(1);
     }
-    let base_dir = pipeline.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let base_dir =
+        pipeline.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
     let pipeline_name = value.get("name").and_then(|n| n.as_str()).unwrap_or("pipeline").to_owned();
     let data_dir = args.data_dir.unwrap_or_else(|| base_dir.join(".sluice").join(&pipeline_name));
     let options = RunOptions { base_dir, data_dir, records: args.records, duration: args.duration.map(|d| d.as_std()) };

@@ -67,7 +67,15 @@ fn collect(root: &Path, dir: &Path, objects: &mut BTreeMap<String, Vec<u8>>) {
 /// `count` distinct NDJSON records like the tutorial's, one per line.
 fn records(count: usize) -> String {
     (0..count)
-        .map(|i| format!("{{\"id\": {i}, \"timestamp\": \"2020-07-01T00:00:00.000\", \"metrics\": \"{},{},{},{}\"}}\n", i % 100 + 1, i % 11, i % 6, i % 4))
+        .map(|i| {
+            format!(
+                "{{\"id\": {i}, \"timestamp\": \"2020-07-01T00:00:00.000\", \"metrics\": \"{},{},{},{}\"}}\n",
+                i % 100 + 1,
+                i % 11,
+                i % 6,
+                i % 4
+            )
+        })
         .collect()
 }
 
@@ -125,13 +133,20 @@ fn file_records_reach_the_bucket_exactly_under_firehose_keys() {
     assert_eq!(delivered_lines(&objects), sorted_lines(&input), "every record once, as written");
     let summary = String::from_utf8_lossy(&output.stderr);
     assert!(summary.contains("finished in"), "{summary}");
-    assert!(!ws.path("bucket").read_dir().expect("bucket").any(|e| e.expect("entry").file_name().to_string_lossy().contains('#')), "no staging files");
+    assert!(
+        !ws.path("bucket").read_dir().expect("bucket").any(|e| e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .contains('#')),
+        "no staging files"
+    );
 }
 
 #[test]
 fn the_size_hint_splits_objects() {
-    // About 3.4 MiB of records with a 1 MiB hint: at least three full objects and a remainder flushed at the end.
-    let input = records(36_000);
+    // About 3.8 MiB of records with a 1 MiB hint: three full objects and a remainder flushed at the end.
+    let input = records(50_000);
     let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", ""));
     ws.write("input.ndjson", &input);
     ws.run(&[]);
@@ -140,7 +155,10 @@ fn the_size_hint_splits_objects() {
     assert!(sizes.len() >= 4, "{sizes:?}");
     let full = sizes.iter().filter(|s| **s >= 1 << 20).count();
     assert!(full >= 3, "objects flushed by size reach the hint: {sizes:?}");
-    assert!(sizes.iter().all(|s| *s < (1 << 20) + 200), "no object grows past the hint by more than a record: {sizes:?}");
+    assert!(
+        sizes.iter().all(|s| *s < (1 << 20) + 200),
+        "no object grows past the hint by more than a record: {sizes:?}"
+    );
     assert_eq!(delivered_lines(&objects), sorted_lines(&input));
 }
 
@@ -159,7 +177,8 @@ fn the_interval_hint_splits_objects_over_time() {
 #[test]
 fn gzip_objects_end_in_gz_and_hold_the_records() {
     let input = records(2_000);
-    let ws = Workspace::new(&format!("{}    compression: gzip\n", file_to_bucket(2, "{size: 1MiB, interval: 900s}", "")));
+    let ws =
+        Workspace::new(&format!("{}    compression: gzip\n", file_to_bucket(2, "{size: 1MiB, interval: 900s}", "")));
     ws.write("input.ndjson", &input);
     ws.run(&[]);
     let mut unpacked = BTreeMap::new();
@@ -223,7 +242,9 @@ fn datagen_with_a_seed_is_reproducible_and_count_bounds_it() {
 
 #[test]
 fn stdin_lines_flow_to_stdout() {
-    let ws = Workspace::new("name: pipe\nproducers:\n  in: {type: stdin, stream: s}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n");
+    let ws = Workspace::new(
+        "name: pipe\nproducers:\n  in: {type: stdin, stream: s}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n",
+    );
     let mut child = ws.command(&["--quiet"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start");
     {
         use std::io::Write;
@@ -237,7 +258,9 @@ fn stdin_lines_flow_to_stdout() {
 
 #[test]
 fn duration_bounds_an_endless_producer() {
-    let ws = Workspace::new("name: endless\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    rate: 100\n    record: {n: \"{{seq}}\"}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: s3, source: s, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}\n");
+    let ws = Workspace::new(
+        "name: endless\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    rate: 100\n    record: {n: \"{{seq}}\"}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: s3, source: s, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}\n",
+    );
     let started = Instant::now();
     ws.run(&["--duration", "1s"]);
     assert!(started.elapsed() < Duration::from_secs(20), "stopped after its duration");
@@ -247,7 +270,9 @@ fn duration_bounds_an_endless_producer() {
 
 #[test]
 fn a_second_run_on_the_same_data_directory_is_refused_clearly() {
-    let ws = Workspace::new("name: busy\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    every: 1s\n    record: {n: 1}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n");
+    let ws = Workspace::new(
+        "name: busy\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    every: 1s\n    record: {n: 1}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n",
+    );
     let mut first = ws.command(&["--quiet"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start");
     std::thread::sleep(Duration::from_millis(700));
     let second = ws.command(&["--quiet"]).output().expect("second run");
@@ -260,7 +285,9 @@ fn a_second_run_on_the_same_data_directory_is_refused_clearly() {
 
 #[test]
 fn a_missing_input_file_fails_the_run_with_its_path() {
-    let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", "").replace("path: input.ndjson", "path: \"logs/*.ndjson\""));
+    let ws = Workspace::new(
+        &file_to_bucket(1, "{size: 1MiB, interval: 900s}", "").replace("path: input.ndjson", "path: \"logs/*.ndjson\""),
+    );
     std::fs::create_dir(ws.path("logs")).expect("mkdir");
     ws.write("logs/a.ndjson", "{\"a\": 1}\n");
     ws.run(&[]);
