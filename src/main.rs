@@ -153,6 +153,8 @@ fn run_command(args: RunArgs) -> ExitCode {
         }
         summary
     });
+    // Standard input's blocking read cannot be cancelled: do not wait for a line nobody will type.
+    runtime.shutdown_background();
     match result {
         Ok(summary) => {
             if !args.quiet {

@@ -1,10 +1,9 @@
 //! The running components plugins build, and what the runtime hands each of them.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::ack::{AckTracker, BatchAcks, Delivery};
@@ -46,31 +45,67 @@ pub trait Destination: Send {
 }
 
 /// Bounds the records all producers of a run may put (`sluice run --records`).
+///
+/// Producers reserve records before producing them and give back what they did not use, so one producer's
+/// unused reservation never ends another: a producer told "none left" waits while reservations are out.
 #[derive(Debug)]
 pub struct Budget {
-    remaining: AtomicU64,
+    state: Mutex<BudgetState>,
+    returned: Notify,
+}
+
+#[derive(Debug)]
+struct BudgetState {
+    remaining: u64,
+    outstanding: u64,
 }
 
 impl Budget {
     /// A budget of `limit` records; `None` is unbounded.
     pub fn new(limit: Option<u64>) -> Arc<Self> {
-        Arc::new(Budget { remaining: AtomicU64::new(limit.unwrap_or(u64::MAX)) })
+        let state = BudgetState { remaining: limit.unwrap_or(u64::MAX), outstanding: 0 };
+        Arc::new(Budget { state: Mutex::new(state), returned: Notify::new() })
     }
 
-    /// Takes up to `wanted` records from the budget; 0 means the run's budget is spent.
-    pub fn reserve(&self, wanted: usize) -> usize {
-        let wanted = wanted as u64;
-        let mut granted = 0;
-        let _ = self.remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-            granted = left.min(wanted);
-            Some(left - granted)
-        });
-        granted as usize
+    fn lock(&self) -> std::sync::MutexGuard<'_, BudgetState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Returns records reserved and not used.
+    /// Takes up to `wanted` records; 0 once the budget is spent and no reservation is out.
+    pub async fn reserve(&self, wanted: usize) -> usize {
+        loop {
+            let returned = self.returned.notified();
+            {
+                let mut state = self.lock();
+                if state.remaining > 0 {
+                    let granted = state.remaining.min(wanted as u64);
+                    state.remaining -= granted;
+                    state.outstanding += granted;
+                    return granted as usize;
+                }
+                if state.outstanding == 0 {
+                    return 0;
+                }
+            }
+            returned.await;
+        }
+    }
+
+    /// Returns reserved records that were not produced.
     pub fn give_back(&self, unused: usize) {
-        self.remaining.fetch_add(unused as u64, Ordering::Relaxed);
+        let mut state = self.lock();
+        state.remaining += unused as u64;
+        state.outstanding = state.outstanding.saturating_sub(unused as u64);
+        drop(state);
+        self.returned.notify_waiters();
+    }
+
+    /// Settles reserved records that were produced.
+    pub fn used(&self, produced: usize) {
+        let mut state = self.lock();
+        state.outstanding = state.outstanding.saturating_sub(produced as u64);
+        drop(state);
+        self.returned.notify_waiters();
     }
 }
 
@@ -89,9 +124,14 @@ pub struct ProducerContext {
 }
 
 impl ProducerContext {
-    /// Takes up to `wanted` records from the run's budget (0: stop). Give back what is not used.
-    pub fn reserve(&self, wanted: usize) -> usize {
-        if self.stop.is_cancelled() { 0 } else { self.budget.reserve(wanted) }
+    /// Takes up to `wanted` records from the run's budget; 0 means stop (budget spent, or the run is
+    /// stopping). Give back what is not used.
+    pub async fn reserve(&self, wanted: usize) -> usize {
+        tokio::select! {
+            biased;
+            _ = self.stop.cancelled() => 0,
+            granted = self.budget.reserve(wanted) => granted,
+        }
     }
 
     /// Returns reserved records that were not produced.
@@ -103,7 +143,9 @@ impl ProducerContext {
     pub async fn put(&self, records: Vec<PutRecord>, position: Option<Vec<u8>>) -> Result<(), RunError> {
         let count = records.len() as u64;
         let bytes = records.iter().map(|r| r.data.len() as u64).sum();
-        self.stream.put_batch(records, &self.name, position).await?;
+        let result = self.stream.put_batch(records, &self.name, position).await;
+        self.budget.used(count as usize);
+        result?;
         self.metrics.add(count, bytes);
         Ok(())
     }
@@ -160,4 +202,29 @@ pub struct DestinationContext {
     pub name: String,
     /// The destination's counters.
     pub metrics: Arc<StageMetrics>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reservation_out_keeps_others_waiting_instead_of_stopping_them() {
+        let budget = Budget::new(Some(10));
+        assert_eq!(budget.reserve(10).await, 10);
+        let waiting = tokio::spawn({
+            let budget = Arc::clone(&budget);
+            async move { budget.reserve(5).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "none left, but 10 are out: wait");
+        budget.used(3);
+        budget.give_back(7);
+        assert_eq!(waiting.await.ok(), Some(5), "gets part of what came back");
+        budget.used(5);
+        budget.give_back(0);
+        assert_eq!(budget.reserve(5).await, 2);
+        budget.used(2);
+        assert_eq!(budget.reserve(1).await, 0, "spent, nothing out: stop");
+    }
 }

@@ -1,11 +1,33 @@
 //! Producers: put records into a stream.
+//!
+//! Every producer runs the same loop: wait until it has something to put (input, or its pace allows a record),
+//! reserve that many records from the run's budget ([`ProducerContext::reserve`]; 0 means stop), produce up to
+//! the reservation, give back the rest, and put the batch together with the producer's read position, which the
+//! stream stores atomically with the records. On start a producer resumes from that position, so a restart
+//! neither skips nor repeats. Waits race `cx.stop`, so a stopping run never waits on a producer.
+//!
+//! Shared pieces: [`template`] (records and partition keys), `lines` (line framing for `file` and `stdin`) and
+//! `rate` (the token bucket behind `every` and `rate`).
 
 pub mod datagen;
 pub mod file;
 pub mod stdin;
+pub mod template;
 
+mod lines;
+mod rate;
+#[cfg(test)]
+mod testing;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sluice_core::diagnostic::Code;
+use sluice_core::plugin::{BuildError, ValidateCx};
+use sluice_core::runtime::component::{ProducerContext, RunError};
+
+use self::template::Template;
 
 /// How a producer splits its input into records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -18,4 +40,78 @@ pub enum InputFormat {
     Csv,
     /// Each line, as it is, is one record.
     Lines,
+}
+
+/// Most records per put.
+const BATCH_RECORDS: usize = 8192;
+
+/// Whether a string holds `${...}` interpolation: its template is only known at run time, so `build` checks it.
+fn interpolated(text: &str) -> bool {
+    text.contains("${")
+}
+
+/// The validate hook's check of a `partition_key` template.
+fn check_partition_key(cx: &mut ValidateCx<'_>, partition_key: Option<&str>) {
+    let Some(key) = partition_key else { return };
+    if key.is_empty() {
+        cx.error("partition_key", Code::InvalidValue, "`partition_key` is empty; a key has 1 to 256 characters");
+    } else if !interpolated(key)
+        && let Err(message) = template::check(key)
+    {
+        cx.error("partition_key", Code::InvalidValue, message);
+    }
+}
+
+/// The compiled `partition_key` template, or a random UUID per record.
+fn partition_key_template(partition_key: Option<&str>) -> Result<Template, BuildError> {
+    match partition_key {
+        Some(key) => Template::text(key).map_err(|e| BuildError::Config(format!("`partition_key`: {e}"))),
+        None => Ok(Template::uuid()),
+    }
+}
+
+/// A fast RNG seeded from the OS (through UUID v4, as rand's own OS source is not enabled in this build).
+fn entropy_rng() -> SmallRng {
+    let mut seed = <SmallRng as SeedableRng>::Seed::default();
+    for chunk in seed.as_mut().chunks_mut(16) {
+        chunk.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..chunk.len()]);
+    }
+    SmallRng::from_seed(seed)
+}
+
+/// Partition keys from a template, numbering records (`{{seq}}`) on from where the producer stopped.
+struct PartitionKeys {
+    template: Template,
+    rng: SmallRng,
+    /// The number of the last record keyed.
+    seq: u64,
+}
+
+impl PartitionKeys {
+    fn new(template: Template, seq: u64) -> Self {
+        PartitionKeys { template, rng: entropy_rng(), seq }
+    }
+
+    fn next(&mut self) -> String {
+        self.seq += 1;
+        self.template.render_string(&mut self.rng, self.seq)
+    }
+}
+
+/// The producer's stored position, decoded; a position that does not decode is an error rather than a silent
+/// restart from the beginning (which would repeat everything).
+fn stored_position<T: serde::de::DeserializeOwned>(cx: &ProducerContext) -> Result<Option<T>, RunError> {
+    let Some(bytes) = cx.resume_position() else { return Ok(None) };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        RunError(format!(
+            "producer `{}`: its stored position `{}` is not one it writes ({e}); was the producer's type changed?",
+            cx.name,
+            String::from_utf8_lossy(&bytes)
+        ))
+    })
+}
+
+fn encode_position(position: &impl Serialize) -> Vec<u8> {
+    // Plain structs of strings and numbers always serialize.
+    serde_json::to_vec(position).unwrap_or_default()
 }

@@ -1,0 +1,261 @@
+//! Line framing shared by `file` and `stdin`: bytes in, records out.
+//!
+//! [`LineReader`] is I/O-free: its owner reads into [`LineReader::spare`] (blocking or async, as its input
+//! needs) and reports [`LineReader::filled`]; the reader cuts complete lines out of its buffer straight into
+//! records, so a line costs one allocation, its record's own `Vec<u8>`. It applies the format (blank lines
+//! dropped for NDJSON, a header skipped for CSV), strips `\n` and a trailing `\r`, and counts the input offset
+//! after the last line it consumed: the position a restart resumes from.
+
+use sluice_core::runtime::record::PutRecord;
+
+use super::{InputFormat, PartitionKeys};
+
+/// Most payload bytes per put.
+pub(crate) const BATCH_BYTES: usize = 4 << 20;
+
+/// The buffer size, and the least room a read gets: large reads keep system calls rare.
+const BUFFER_BYTES: usize = 1 << 20;
+
+/// Records being gathered for one put, bounded by records (the budget's reservation) and bytes.
+pub(crate) struct Batch {
+    pub(crate) records: Vec<PutRecord>,
+    bytes: usize,
+    max_records: usize,
+}
+
+impl Batch {
+    pub(crate) fn new(max_records: usize) -> Self {
+        Batch { records: Vec::with_capacity(max_records), bytes: 0, max_records }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.records.len() >= self.max_records || self.bytes >= BATCH_BYTES
+    }
+
+    /// Whether a record of `len` bytes fits; the first always does, however large.
+    fn fits(&self, len: usize) -> bool {
+        self.records.len() < self.max_records && (self.records.is_empty() || self.bytes + len <= BATCH_BYTES)
+    }
+
+    fn push(&mut self, partition_key: String, data: Vec<u8>) {
+        self.bytes += data.len();
+        self.records.push(PutRecord { partition_key, data });
+    }
+}
+
+/// Cuts a byte input into records, line by line.
+pub(crate) struct LineReader {
+    format: InputFormat,
+    /// Read input is `buf[start..end]`; everything before `start` is consumed.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Input offset of `buf[start]`: just after the last consumed line.
+    offset: u64,
+    /// CSV: the next line is the header.
+    header_pending: bool,
+}
+
+impl LineReader {
+    /// A reader of input that starts at `offset` (0, or where a previous run stopped: past any CSV header).
+    pub(crate) fn new(format: InputFormat, offset: u64) -> Self {
+        let header_pending = format == InputFormat::Csv && offset == 0;
+        LineReader { format, buf: Vec::new(), start: 0, end: 0, offset, header_pending }
+    }
+
+    /// The input offset just after the last consumed line.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The input offset of the end of what was read: [`offset`](Self::offset) plus an unfinished line.
+    pub(crate) fn read_offset(&self) -> u64 {
+        self.offset + (self.end - self.start) as u64
+    }
+
+    /// Whether everything read has been consumed.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Whether a complete line is waiting.
+    pub(crate) fn has_line(&self) -> bool {
+        find_newline(&self.buf[self.start..self.end]).is_some()
+    }
+
+    /// Where to read more input; call [`filled`](Self::filled) with how much was read.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf.resize(BUFFER_BYTES, 0);
+        }
+        if self.buf.len() - self.end < BUFFER_BYTES / 4 && self.start > 0 {
+            // Move the unfinished line to the front: a short copy that keeps reads large.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < BUFFER_BYTES / 4 {
+            // A line longer than the buffer: grow it.
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Records that `read` bytes were read into [`spare`](Self::spare).
+    pub(crate) fn filled(&mut self, read: usize) {
+        self.end = (self.end + read).min(self.buf.len());
+    }
+
+    /// Moves complete lines into `batch` until it is full (true) or more input is needed (false).
+    pub(crate) fn fill(&mut self, batch: &mut Batch, keys: &mut PartitionKeys) -> bool {
+        while !batch.is_full() {
+            let Some(at) = find_newline(&self.buf[self.start..self.end]) else { return false };
+            if !self.consume(at, at + 1, batch, keys) {
+                return true;
+            }
+        }
+        true
+    }
+
+    /// At the end of a finite input: the unfinished last line, if any, becomes a record. False if it does not
+    /// fit in `batch` (call again with a new batch).
+    pub(crate) fn finish(&mut self, batch: &mut Batch, keys: &mut PartitionKeys) -> bool {
+        let len = self.end - self.start;
+        len == 0 || self.consume(len, len, batch, keys)
+    }
+
+    /// Consumes `advance` bytes holding a line of `len` bytes (without its `\n`); false, consuming nothing,
+    /// if its record does not fit.
+    fn consume(&mut self, len: usize, advance: usize, batch: &mut Batch, keys: &mut PartitionKeys) -> bool {
+        let mut line = &self.buf[self.start..self.start + len];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        let skip = if self.header_pending {
+            self.header_pending = false;
+            true
+        } else {
+            self.format == InputFormat::Ndjson && line.iter().all(u8::is_ascii_whitespace)
+        };
+        if !skip {
+            if !batch.fits(line.len()) {
+                return false;
+            }
+            batch.push(keys.next(), line.to_vec());
+        }
+        self.start += advance;
+        self.offset += advance as u64;
+        true
+    }
+}
+
+/// The index of the first `\n`. Scans 32-byte blocks with a branch-free test the compiler turns into SIMD
+/// compares, which is several times faster than a byte loop on ~100-byte lines.
+fn find_newline(haystack: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let mut blocks = haystack.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in &mut blocks {
+        if block.iter().fold(false, |found, &b| found | (b == b'\n')) {
+            return block.iter().position(|&b| b == b'\n').map(|i| base + i);
+        }
+        base += BLOCK;
+    }
+    blocks.remainder().iter().position(|&b| b == b'\n').map(|i| base + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producers::template::Template;
+
+    /// Feeds `input` in `chunk`-byte reads, as a finite input; returns the records' payloads.
+    fn split(format: InputFormat, input: &[u8], chunk: usize) -> Vec<String> {
+        let mut reader = LineReader::new(format, 0);
+        let mut keys = PartitionKeys::new(Template::uuid(), 0);
+        let mut out = Vec::new();
+        let mut rest = input;
+        loop {
+            let mut batch = Batch::new(3);
+            let full = reader.fill(&mut batch, &mut keys);
+            if !full {
+                if rest.is_empty() {
+                    reader.finish(&mut batch, &mut keys);
+                    out.append(&mut batch.records);
+                    break;
+                }
+                let spare = reader.spare();
+                let n = chunk.min(rest.len()).min(spare.len());
+                spare[..n].copy_from_slice(&rest[..n]);
+                reader.filled(n);
+                rest = &rest[n..];
+            }
+            out.append(&mut batch.records);
+        }
+        assert_eq!(reader.offset(), input.len() as u64, "everything consumed");
+        out.into_iter().map(|r| String::from_utf8_lossy(&r.data).into_owned()).collect()
+    }
+
+    #[test]
+    fn formats_split_lines_whatever_the_read_sizes() {
+        let input = b"{\"a\":1}\r\n\n  \n{\"a\":2}\n{\"a\":3}";
+        for chunk in [1, 2, 5, 1000] {
+            assert_eq!(split(InputFormat::Ndjson, input, chunk), ["{\"a\":1}", "{\"a\":2}", "{\"a\":3}"]);
+            assert_eq!(split(InputFormat::Lines, input, chunk), ["{\"a\":1}", "", "  ", "{\"a\":2}", "{\"a\":3}"]);
+            assert_eq!(split(InputFormat::Csv, b"h1,h2\r\n1,2\r\n\n3,4", chunk), ["1,2", "", "3,4"]);
+        }
+    }
+
+    #[test]
+    fn a_final_newline_makes_no_empty_record() {
+        assert_eq!(split(InputFormat::Lines, b"a\nb\n", 7), ["a", "b"]);
+        assert_eq!(split(InputFormat::Lines, b"a\r", 7), ["a"]);
+        assert!(split(InputFormat::Csv, b"header only", 7).is_empty());
+    }
+
+    #[test]
+    fn long_lines_grow_the_buffer() {
+        let long = "x".repeat(3 * BUFFER_BYTES);
+        let input = format!("{long}\nshort\n");
+        assert_eq!(split(InputFormat::Lines, input.as_bytes(), BUFFER_BYTES), [long.as_str(), "short"]);
+    }
+
+    #[test]
+    fn batches_stop_at_the_byte_limit() {
+        let mut reader = LineReader::new(InputFormat::Lines, 0);
+        let mut keys = PartitionKeys::new(Template::uuid(), 0);
+        let mut line = vec![b'x'; BATCH_BYTES / 2 - 1];
+        line.push(b'\n');
+        let mut input = &line.repeat(3)[..];
+        while !input.is_empty() {
+            let spare = reader.spare();
+            let n = spare.len().min(input.len());
+            spare[..n].copy_from_slice(&input[..n]);
+            reader.filled(n);
+            input = &input[n..];
+        }
+        let mut batch = Batch::new(100);
+        assert!(reader.fill(&mut batch, &mut keys), "full");
+        assert_eq!(batch.len(), 2);
+        assert_eq!(reader.offset(), 2 * line.len() as u64);
+    }
+
+    #[test]
+    fn find_newline_finds_the_first() {
+        for len in [0, 1, 31, 32, 33, 64, 100] {
+            let mut bytes = vec![b'a'; len + 40];
+            bytes[len] = b'\n';
+            bytes[len + 5] = b'\n';
+            assert_eq!(find_newline(&bytes), Some(len));
+            assert_eq!(find_newline(&bytes[..len]), None);
+        }
+    }
+}
