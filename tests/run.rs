@@ -298,3 +298,66 @@ fn a_missing_input_file_fails_the_run_with_its_path() {
     assert_eq!(output.status.code(), Some(1), "validation reports the missing file");
     assert!(String::from_utf8_lossy(&output.stderr).contains("input.ndjson"));
 }
+
+#[test]
+fn a_failing_bucket_stops_the_run_and_a_restart_delivers_everything() {
+    let input = records(500);
+    let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 900s}", ""));
+    ws.write("input.ndjson", &input);
+    // A file where the bucket folder must go: every put fails.
+    ws.write("bucket", "not a folder");
+    let output = ws.command(&[]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("destination `bucket`"), "the error names the destination: {stderr}");
+
+    std::fs::remove_file(ws.path("bucket")).expect("remove");
+    ws.run(&[]);
+    assert_eq!(
+        delivered_lines(&ws.objects("bucket")),
+        sorted_lines(&input),
+        "nothing was checkpointed past the failure"
+    );
+}
+
+#[test]
+fn changing_the_shard_count_of_an_existing_stream_is_refused_clearly() {
+    let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 900s}", ""));
+    ws.write("input.ndjson", &records(10));
+    ws.run(&[]);
+    ws.write("pipeline.yaml", &file_to_bucket(3, "{size: 1MiB, interval: 900s}", ""));
+    let output = ws.command(&[]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stream `events`") && stderr.contains("shard"), "{stderr}");
+}
+
+#[test]
+fn an_unusable_data_directory_is_reported_with_its_path() {
+    let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", ""));
+    ws.write("input.ndjson", &records(10));
+    ws.write("occupied", "a file, not a folder");
+    let data_dir = ws.path("occupied").join("state");
+    let output = ws.command(&["--data-dir", data_dir.to_str().expect("utf-8")]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot create data directory") && stderr.contains("occupied"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn after_kill_9_a_restart_delivers_every_record_at_least_once() {
+    let input = records(1_500);
+    let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 0s}", "    rate: 1000\n"));
+    ws.write("input.ndjson", &input);
+    let mut child = ws.command(&["--quiet"]).spawn().expect("start sluice");
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let before = delivered_lines(&ws.objects("bucket")).len();
+    assert!(before < 1_500, "killed mid-stream ({before} delivered)");
+    ws.run(&[]);
+    let mut delivered = delivered_lines(&ws.objects("bucket"));
+    delivered.dedup();
+    assert_eq!(delivered, sorted_lines(&input), "every record, none lost");
+}
