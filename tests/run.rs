@@ -361,3 +361,21 @@ fn after_kill_9_a_restart_delivers_every_record_at_least_once() {
     delivered.dedup();
     assert_eq!(delivered, sorted_lines(&input), "every record, none lost");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_a_progress_line_shows_each_stage() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` (to give sluice a terminal) is not installed");
+        return;
+    }
+    let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", "    rate: 100\n"));
+    ws.write("input.ndjson", &records(250));
+    let line = format!("{} run {}", env!("CARGO_BIN_EXE_sluice"), ws.path("pipeline.yaml").display());
+    let output = Command::new("script").args(["-qec", &line, "/dev/null"]).output().expect("script runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let screen = String::from_utf8_lossy(&output.stdout);
+    let progress = screen.split('\r').find(|l| l.contains("producer input")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(progress.contains("/s") && progress.contains(" | destination bucket "), "{progress}");
+    assert!(screen.contains("finished in"), "and a summary: {screen}");
+}
