@@ -162,11 +162,7 @@ impl Log {
         producer: &str,
         position: Option<Vec<u8>>,
     ) -> Result<(), StreamError> {
-        let shard_count = self.views.len() as u32;
-        // Group by shard, keeping the batch order within each shard.
-        let mut order: Vec<(u32, usize)> =
-            records.iter().enumerate().map(|(i, r)| (shard_for_key(&r.partition_key, shard_count), i)).collect();
-        order.sort_unstable();
+        let order = route(records, self.views.len() as u32);
         let now_ms = chrono::Utc::now().timestamp_millis();
         let result = {
             let mut writer = lock(&self.writer);
@@ -275,6 +271,26 @@ impl Log {
     pub(crate) fn retention_floor(&self, index: usize) -> u64 {
         lock(&self.writer).shards[index].retention_floor()
     }
+}
+
+/// The records' `(shard, index)` pairs, grouped by shard and in batch order within each shard.
+fn route(records: &[PutRecord], shard_count: u32) -> Vec<(u32, usize)> {
+    let mut order = Vec::with_capacity(records.len());
+    let mut previous: Option<(&Arc<str>, u32)> = None;
+    for (index, record) in records.iter().enumerate() {
+        let key = &record.partition_key;
+        // Runs of one key are common (often one `Arc`, shared by the producer): hash each run once.
+        let shard = match previous {
+            Some((last, shard)) if Arc::ptr_eq(last, key) || last == key => shard,
+            _ => shard_for_key(key, shard_count),
+        };
+        previous = Some((key, shard));
+        order.push((shard, index));
+    }
+    if shard_count > 1 {
+        order.sort_unstable();
+    }
+    order
 }
 
 /// Fails unless the shard directories on disk are exactly `0..shards` (or there are none yet).

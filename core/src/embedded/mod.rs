@@ -16,7 +16,8 @@
 //!      └── shard-000001/ ...
 //! ```
 //!
-//! - **Routing** ([`shard_for_key`]): MD5 of the partition key into even hash-key ranges, as Kinesis.
+//! - **Routing** ([`shard_for_key`]): MD5 of the partition key into even hash-key ranges, as Kinesis (not
+//!   computed at all for one shard, and once per run of records with the same key).
 //! - **Writes** (`log`, `shard`): a batch's frames (length, CRC32C, payload: `frame`) are handed to the
 //!   OS per shard, then published to readers with their sequence numbers (per shard, from 1).
 //! - **Syncs**: snapshot the marks and producer positions, fsync the files written since, then commit both
@@ -26,7 +27,8 @@
 //! - **Recovery** (`recovery`): on open, each shard is cut back to its mark (or, without one, to its last
 //!   valid frame), so a crash loses at most what was never synced, and numbering continues after the mark.
 //! - **Reads** (`reader`): per shard, big buffered reads of the published bytes, CRC-checked, round robin
-//!   across shards; readers wait on a `watch` channel.
+//!   across shards; records' data are slices of the chunks read, not copies, and a run of records with the
+//!   same key shares one `Arc<str>`. Readers wait on a `watch` channel.
 //! - **Retention** (`retention`): whole expired segments are deleted at open and every minute.
 
 mod background;
@@ -152,13 +154,17 @@ impl EmbeddedStream {
     /// Rejects a batch that breaks a Kinesis limit.
     fn check_limits(&self, records: &[PutRecord]) -> Result<(), StreamError> {
         for (index, record) in records.iter().enumerate() {
-            let key_chars = record.partition_key.chars().count();
+            let key = &record.partition_key;
+            // A key of at most 256 bytes has at most 256 characters: count them only when that could matter.
+            let too_long = (key.len() > MAX_PARTITION_KEY_CHARS)
+                .then(|| key.chars().count())
+                .filter(|&chars| chars > MAX_PARTITION_KEY_CHARS);
             let problem = if record.data.len() > MAX_RECORD_BYTES {
                 format!("its data is {} bytes, more than the {MAX_RECORD_BYTES} allowed", record.data.len())
-            } else if key_chars == 0 {
+            } else if key.is_empty() {
                 "its partition key is empty".to_owned()
-            } else if key_chars > MAX_PARTITION_KEY_CHARS {
-                format!("its partition key is {key_chars} characters, more than the {MAX_PARTITION_KEY_CHARS} allowed")
+            } else if let Some(chars) = too_long {
+                format!("its partition key is {chars} characters, more than the {MAX_PARTITION_KEY_CHARS} allowed")
             } else {
                 continue;
             };

@@ -15,6 +15,7 @@ use super::hash::shard_id;
 use super::log::Log;
 use super::segment::{Next, SegmentCursor, segment_path};
 use super::shard::{Extent, ShardView};
+use crate::runtime::buffers::BufferPool;
 use crate::runtime::record::{Positions, Record};
 use crate::runtime::stream::{ReadBatch, StartPosition, StreamError, StreamReader};
 
@@ -25,6 +26,8 @@ pub(crate) struct EmbeddedReader {
     shards: Vec<ShardCursor>,
     /// The shard a batch starts with; it rotates so small batches do not favour shard 0.
     rotation: usize,
+    /// The read chunks of every shard, reused once their records are gone.
+    pool: BufferPool,
 }
 
 impl EmbeddedReader {
@@ -60,7 +63,7 @@ impl EmbeddedReader {
             };
             shards.push(cursor);
         }
-        Ok(EmbeddedReader { log, changes, shards, rotation: 0 })
+        Ok(EmbeddedReader { log, changes, shards, rotation: 0, pool: BufferPool::default() })
     }
 
     /// Up to `max` records that are already readable, round robin across shards.
@@ -74,7 +77,7 @@ impl EmbeddedReader {
             let mut k = 0;
             while k < live.len() && records.len() < max {
                 let index = live[k];
-                match self.shards[index].next(&self.log) {
+                match self.shards[index].next(&self.log, &mut self.pool) {
                     Ok(Some((seq, record))) => {
                         records.push(record);
                         last_seq[index] = Some(seq);
@@ -136,11 +139,13 @@ struct ShardCursor {
     /// How far the open segment may be read, as last published.
     limit: u64,
     skip: Skip,
+    /// The partition key of the last record read, for the next ones to share.
+    key: Option<Arc<str>>,
 }
 
 impl ShardCursor {
     fn new(view: Arc<ShardView>, segment: u64, offset: u64, skip: Skip) -> Self {
-        ShardCursor { view, segment, offset, cursor: None, limit: offset, skip }
+        ShardCursor { view, segment, offset, cursor: None, limit: offset, skip, key: None }
     }
 
     /// At the first record with a sequence number of at least `seq`.
@@ -161,8 +166,8 @@ impl ShardCursor {
         let mut from = view.locate(0);
         for (first, len) in view.segments() {
             let arrived = match SegmentCursor::open(segment_path(&view.dir, first), 0) {
-                Ok(mut cursor) => match cursor.next(len)? {
-                    Next::Frame(frame) => frame.arrival_ms,
+                Ok(mut cursor) => match cursor.next(len, &mut BufferPool::default())? {
+                    Next::Frame(frame, _) => frame.arrival_ms,
                     _ => break,
                 },
                 Err(e) if e.kind() == ErrorKind::NotFound => continue, // Just deleted by retention.
@@ -177,28 +182,34 @@ impl ShardCursor {
     }
 
     /// The next record and its sequence number; `None` when nothing more is readable now.
-    fn next(&mut self, log: &Log) -> Result<Option<(u64, Record)>, StreamError> {
+    fn next(&mut self, log: &Log, pool: &mut BufferPool) -> Result<Option<(u64, Record)>, StreamError> {
         loop {
             if self.cursor.is_none() && !self.open(log)? {
                 return Ok(None);
             }
             let Some(cursor) = self.cursor.as_mut() else { return Ok(None) };
             let at = cursor.offset();
-            let why = match cursor.next(self.limit) {
-                Ok(Next::Frame(frame)) => {
+            let why = match cursor.next(self.limit, pool) {
+                Ok(Next::Frame(frame, chunk)) => {
                     match self.skip {
                         Skip::SeqBelow(seq) if frame.seq < seq => continue,
                         Skip::ArrivedBefore(ms) if frame.arrival_ms < ms => continue,
                         _ => self.skip = Skip::Nothing,
                     }
-                    let Ok(key) = std::str::from_utf8(frame.key) else {
-                        return Err(corrupt(log, cursor, at, "the partition key is not UTF-8"));
+                    // Consecutive records usually share their key: one `Arc` (and one UTF-8 check) for a run.
+                    let partition_key = match &self.key {
+                        Some(key) if key.as_bytes() == frame.key => Arc::clone(key),
+                        _ => {
+                            let Ok(key) = std::str::from_utf8(frame.key) else {
+                                return Err(corrupt(log, cursor, at, "the partition key is not UTF-8"));
+                            };
+                            let key: Arc<str> = Arc::from(key);
+                            self.key = Some(Arc::clone(&key));
+                            key
+                        }
                     };
-                    let record = Record {
-                        partition_key: key.to_owned(),
-                        data: frame.data.to_vec(),
-                        arrival_ms: frame.arrival_ms,
-                    };
+                    let record =
+                        Record { partition_key, data: chunk.slice_ref(frame.data), arrival_ms: frame.arrival_ms };
                     return Ok(Some((frame.seq, record)));
                 }
                 Ok(Next::End) => {

@@ -2,13 +2,18 @@
 //!
 //! A segment is named after the sequence number of its first record (20 digits, so names sort like
 //! numbers). A [`SegmentCursor`] reads a segment up to a limit in chunks of [`CHUNK_BYTES`] and decodes
-//! frames out of its buffer, so reading costs one system call per chunk, not per record.
+//! frames out of its buffer, so reading costs one system call per chunk, not per record. Each chunk is a
+//! [`Bytes`] of its own (from the caller's [`BufferPool`]), so records can share their data out of it instead of
+//! copying it.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
 use super::frame::{self, Frame, Status};
+use crate::runtime::buffers::BufferPool;
 
 /// How much a cursor reads at a time.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -50,8 +55,8 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// What a cursor found next.
 #[derive(Debug)]
 pub(crate) enum Next<'a> {
-    /// A valid frame.
-    Frame(Frame<'a>),
+    /// A valid frame, and the chunk it lies in (to share its bytes: [`Bytes::slice_ref`]).
+    Frame(Frame<'a>, &'a Bytes),
     /// The limit was reached on a frame boundary.
     End,
     /// The limit cuts a frame short: a torn write.
@@ -66,7 +71,7 @@ pub(crate) struct SegmentCursor {
     file: File,
     path: PathBuf,
     /// Bytes read from the file and not yet handed out start at `buf[start]`.
-    buf: Vec<u8>,
+    buf: Bytes,
     start: usize,
     /// The file offset of `buf[0]`.
     buf_offset: u64,
@@ -79,7 +84,7 @@ impl SegmentCursor {
         if offset > 0 {
             file.seek(SeekFrom::Start(offset))?;
         }
-        Ok(SegmentCursor { file, path, buf: Vec::new(), start: 0, buf_offset: offset })
+        Ok(SegmentCursor { file, path, buf: Bytes::new(), start: 0, buf_offset: offset })
     }
 
     /// The file.
@@ -97,14 +102,14 @@ impl SegmentCursor {
         Ok(self.file.metadata()?.len())
     }
 
-    /// The next frame in the first `limit` bytes of the file.
-    pub(crate) fn next(&mut self, limit: u64) -> io::Result<Next<'_>> {
+    /// The next frame in the first `limit` bytes of the file. Chunks come from `pool` and go back to it.
+    pub(crate) fn next(&mut self, limit: u64, pool: &mut BufferPool) -> io::Result<Next<'_>> {
         loop {
             let needed = match frame::check(&self.buf[self.start..]) {
                 Status::Complete(len) => {
                     let at = self.start;
                     self.start += len;
-                    return Ok(Next::Frame(frame::parse(&self.buf[at..at + len])));
+                    return Ok(Next::Frame(frame::parse(&self.buf[at..at + len]), &self.buf));
                 }
                 Status::Corrupt(why) => return Ok(Next::Corrupt(why)),
                 Status::Incomplete(needed) => needed,
@@ -114,16 +119,20 @@ impl SegmentCursor {
             if end >= limit {
                 return Ok(if pending == 0 { Next::End } else { Next::Torn });
             }
-            // Keep only the partial frame, then read the next chunk (or the rest of a big frame) after it.
-            self.buf.drain(..self.start);
-            self.buf_offset += self.start as u64;
-            self.start = 0;
+            // A new chunk (records handed out may still share the old one): the partial frame, then the next
+            // chunk of the file (or the rest of a big frame).
             let want = (limit - end).min(CHUNK_BYTES.max(needed - pending) as u64) as usize;
-            self.buf.resize(pending + want, 0);
-            if let Err(e) = self.file.read_exact(&mut self.buf[pending..]) {
-                self.buf.truncate(pending);
+            let mut chunk = pool.take(pending + want);
+            chunk.extend_from_slice(&self.buf[self.start..]);
+            chunk.resize(pending + want, 0);
+            if let Err(e) = self.file.read_exact(&mut chunk[pending..]) {
+                pool.retire(chunk.freeze());
                 return Err(e);
             }
+            self.buf_offset += self.start as u64;
+            self.start = 0;
+            let used = std::mem::replace(&mut self.buf, chunk.freeze());
+            pool.retire(used);
         }
     }
 }
@@ -146,10 +155,11 @@ pub(crate) struct Scan {
 /// Checks the frames in the first `limit` bytes of a segment (recovery).
 pub(crate) fn scan(path: &Path, limit: u64) -> io::Result<Scan> {
     let mut cursor = SegmentCursor::open(path.to_owned(), 0)?;
+    let mut pool = BufferPool::default();
     let mut found = Scan::default();
     loop {
-        match cursor.next(limit)? {
-            Next::Frame(frame) => {
+        match cursor.next(limit, &mut pool)? {
+            Next::Frame(frame, _) => {
                 if found.last_seq.is_some_and(|last| frame.seq <= last) {
                     found.stopped = Some("sequence numbers out of order");
                     break;
@@ -194,7 +204,8 @@ mod tests {
         let mut cursor = SegmentCursor::open(path.clone(), 0)?;
         let limit = 10 * frame::frame_len("k", &data) as u64;
         let mut seqs = Vec::new();
-        while let Next::Frame(frame) = cursor.next(limit)? {
+        let mut pool = BufferPool::default();
+        while let Next::Frame(frame, _) = cursor.next(limit, &mut pool)? {
             assert_eq!(frame.data.len(), data.len());
             seqs.push(frame.seq);
         }

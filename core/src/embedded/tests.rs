@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
 use super::log::Limits;
 use super::segment::{list_segments, segment_path, shard_dir};
 use super::*;
@@ -61,7 +63,7 @@ async fn stop(stream: Arc<EmbeddedStream>) -> TestResult {
 
 fn records(tag: &str, range: std::ops::Range<usize>) -> Vec<PutRecord> {
     range
-        .map(|i| PutRecord { partition_key: format!("key-{}", i % 17), data: format!("{tag}-{i}").into_bytes() })
+        .map(|i| PutRecord { partition_key: format!("key-{}", i % 17).into(), data: format!("{tag}-{i}").into() })
         .collect()
 }
 
@@ -121,6 +123,41 @@ async fn records_come_back_in_put_order_per_shard_numbered_from_one() -> TestRes
         assert_eq!(shard_data, &expected);
         assert_eq!(positions.get(id), Some(&expected.len().to_string()));
     }
+    stop(stream).await
+}
+
+#[tokio::test]
+async fn runs_of_one_key_are_routed_by_it_and_read_back_sharing_it() -> TestResult {
+    let fixture = Fixture::new()?;
+    let stream = fixture.open(options(3, FsyncPolicy::Interval)).await?;
+    let shared: Arc<str> = "user-42".into();
+    let put: Vec<PutRecord> = (0..60)
+        .map(|i| {
+            // A run of one shared `Arc`, runs of equal keys in `Arc`s of their own, then alternating keys.
+            let partition_key = match i / 20 {
+                0 => Arc::clone(&shared),
+                1 => format!("key-{}", i / 5).into(),
+                _ => format!("key-{}", i % 3).into(),
+            };
+            PutRecord { partition_key, data: format!("r{i}").into() }
+        })
+        .collect();
+    stream.put_batch(put.clone(), "p", None).await?;
+    stream.close_writers();
+    let (got, positions) = drain(&mut stream.open_reader("c", StartPosition::TrimHorizon).await?).await?;
+    let mut expected = Positions::new();
+    for record in &put {
+        let count = expected.entry(shard_id(shard_for_key(&record.partition_key, 3))).or_insert_with(|| "0".into());
+        *count = (count.parse::<u64>()? + 1).to_string();
+    }
+    assert_eq!(positions, expected, "each shard holds the records of its keys");
+    let keys: BTreeMap<String, Arc<str>> = got.iter().map(|r| (data_of(r), Arc::clone(&r.partition_key))).collect();
+    for record in &put {
+        assert_eq!(keys.get(&data_of(&to_record(record))), Some(&record.partition_key));
+    }
+    let run: Vec<&Record> = got.iter().filter(|r| &*r.partition_key == "user-42").collect();
+    assert_eq!(run.len(), 20);
+    assert!(run.iter().all(|r| Arc::ptr_eq(&r.partition_key, &run[0].partition_key)), "one key, one `Arc`");
     stop(stream).await
 }
 
@@ -284,11 +321,11 @@ async fn retention_deletes_expired_segments_and_readers_move_on() -> TestResult 
 async fn a_batch_breaking_a_limit_is_rejected_whole() -> TestResult {
     let fixture = Fixture::new()?;
     let stream = fixture.open(options(1, FsyncPolicy::Always)).await?;
-    let good = PutRecord { partition_key: "k".into(), data: b"fine".to_vec() };
+    let good = PutRecord { partition_key: "k".into(), data: Bytes::from_static(b"fine") };
     let bad = [
-        PutRecord { partition_key: "k".into(), data: vec![0; MAX_RECORD_BYTES + 1] },
-        PutRecord { partition_key: String::new(), data: b"x".to_vec() },
-        PutRecord { partition_key: "k".repeat(257), data: b"x".to_vec() },
+        PutRecord { partition_key: "k".into(), data: vec![0; MAX_RECORD_BYTES + 1].into() },
+        PutRecord { partition_key: "".into(), data: Bytes::from_static(b"x") },
+        PutRecord { partition_key: "k".repeat(257).into(), data: Bytes::from_static(b"x") },
     ];
     for record in bad {
         let result = stream.put_batch(vec![good.clone(), record], "p", Some(b"pos".to_vec())).await;
@@ -297,7 +334,7 @@ async fn a_batch_breaking_a_limit_is_rejected_whole() -> TestResult {
     assert_eq!(fs::metadata(fixture.last_segment(0)?)?.len(), 0);
     assert_eq!(stream.producer_position("p"), None);
     // The limits themselves are allowed: 256 characters (of 2 bytes each), 1 MiB of data.
-    let edge = PutRecord { partition_key: "é".repeat(256), data: vec![1; MAX_RECORD_BYTES] };
+    let edge = PutRecord { partition_key: "é".repeat(256).into(), data: vec![1; MAX_RECORD_BYTES].into() };
     stream.put_batch(vec![edge.clone()], "p", None).await?;
     stream.close_writers();
     let (got, _) = drain(&mut stream.open_reader("c", StartPosition::TrimHorizon).await?).await?;
@@ -438,9 +475,9 @@ async fn throughput() -> TestResult {
     for start in (0..total).step_by(batch) {
         let put = (start..start + batch)
             .map(|i| PutRecord {
-                partition_key: format!("device-{:05}", i % 10_000),
+                partition_key: format!("device-{:05}", i % 10_000).into(),
                 data: format!("{{\"id\":{i:08},\"device\":\"d-{:05}\",\"temperature\":21.5,\"ok\":true}}", i % 10_000)
-                    .into_bytes(),
+                    .into(),
             })
             .collect();
         stream.put_batch(put, "p", Some(start.to_string().into_bytes())).await?;

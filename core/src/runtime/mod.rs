@@ -14,6 +14,7 @@
 //! producers instead of growing memory.
 
 pub mod ack;
+pub mod buffers;
 pub mod component;
 pub mod ledger;
 pub mod metrics;

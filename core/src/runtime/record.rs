@@ -1,23 +1,33 @@
 //! What moves between stages: records, in batches.
+//!
+//! Records are cheap to move and to clone: the partition key is a shared `Arc<str>` (records put with the same
+//! key usually share one allocation) and the data is a [`Bytes`] handle, often a slice of a larger read buffer
+//! rather than an allocation of its own. Holding a record keeps the buffer it was cut from alive, so stages
+//! should not keep records longer than they need them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
 
 /// A record as a producer puts it into a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutRecord {
-    /// Decides the shard (MD5 of the key, as in Kinesis); 1 to 256 characters.
-    pub partition_key: String,
+    /// Decides the shard (MD5 of the key, as in Kinesis); 1 to 256 characters. Producers give records with the
+    /// same key one shared `Arc`, which streams recognise without comparing or hashing the key again.
+    pub partition_key: Arc<str>,
     /// The payload: up to 1 MiB.
-    pub data: Vec<u8>,
+    pub data: Bytes,
 }
 
 /// A record read from a stream, or produced by an application for a destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The partition key it was put with (an application's output keeps its input's key where it can).
-    pub partition_key: String,
-    /// The payload.
-    pub data: Vec<u8>,
+    /// The partition key it was put with (an application's output keeps its input's key where it can);
+    /// consecutive records with the same key may share one `Arc`.
+    pub partition_key: Arc<str>,
+    /// The payload, possibly a slice of the buffer the stream read it into.
+    pub data: Bytes,
     /// Approximate arrival time in the stream, in milliseconds since the Unix epoch.
     pub arrival_ms: i64,
 }

@@ -83,6 +83,7 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
+    use bytes::Bytes;
     use sluice_core::runtime::ack::{Ack, AckTracker};
     use sluice_core::runtime::record::{Positions, Record};
 
@@ -104,7 +105,7 @@ mod tests {
     }
 
     fn record(data: &str) -> Record {
-        Record { partition_key: "k".to_owned(), data: data.as_bytes().to_vec(), arrival_ms: 0 }
+        Record { partition_key: "k".into(), data: Bytes::copy_from_slice(data.as_bytes()), arrival_ms: 0 }
     }
 
     #[test]

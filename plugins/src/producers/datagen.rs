@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use schemars::JsonSchema;
@@ -23,7 +24,7 @@ use sluice_core::units::Duration;
 
 use super::rate::Pace;
 use super::template::{self, Template};
-use super::{BATCH_RECORDS, encode_position, entropy_rng, interpolated, stored_position};
+use super::{BATCH_RECORDS, KeyTemplate, encode_position, entropy_rng, interpolated, stored_position};
 
 /// Generates records from a template: literal values, and `{{...}}` generators in strings
 /// (`{{int 1 100}}`, `{{float 0 1}}`, `{{now}}`, `{{uuid}}`, `{{choice a b c}}`, `{{seq}}`).
@@ -100,7 +101,7 @@ struct Datagen {
     count: Option<u64>,
     seed: Option<u64>,
     record: Template,
-    partition_key: Template,
+    partition_key: KeyTemplate,
 }
 
 /// What `datagen` stores with each put.
@@ -126,16 +127,22 @@ impl Producer for Datagen {
             if granted == 0 {
                 return Ok(());
             }
-            let mut records = Vec::with_capacity(granted);
+            // The batch's records are rendered into one buffer, then shared out of it.
+            let mut data = Vec::with_capacity(granted * 128);
+            let mut keyed = Vec::with_capacity(granted);
             for seq in produced + 1..=produced + granted as u64 {
                 if let Some(seed) = self.seed {
                     rng = record_rng(seed, seq);
                 }
-                let mut data = Vec::with_capacity(128);
+                let start = data.len();
                 self.record.render(&mut rng, seq, &mut data);
-                let partition_key = self.partition_key.render_string(&mut rng, seq);
-                records.push(PutRecord { partition_key, data });
+                keyed.push((self.partition_key.render(&mut rng, seq), start..data.len()));
             }
+            let data = Bytes::from(data);
+            let records = keyed
+                .into_iter()
+                .map(|(partition_key, range)| PutRecord { partition_key, data: data.slice(range) })
+                .collect();
             self.pace.take(granted);
             produced += granted as u64;
             cx.put(records, Some(encode_position(&DatagenPosition { records: produced }))).await?;
@@ -165,7 +172,7 @@ mod tests {
     /// A datagen of `{n: seq, v: int, id: uuid}` records.
     fn datagen(pace: Pace, count: Option<u64>, seed: Option<u64>) -> Result<Box<Datagen>, TemplateError> {
         let record = Template::json(&json!({"n": "{{seq}}", "v": "{{int 1 1000000}}", "id": "{{uuid}}"}))?;
-        Ok(Box::new(Datagen { pace, count, seed, record, partition_key: Template::uuid() }))
+        Ok(Box::new(Datagen { pace, count, seed, record, partition_key: KeyTemplate::new(Template::uuid()) }))
     }
 
     fn fast() -> Pace {

@@ -28,8 +28,7 @@ use sluice_core::runtime::component::{Producer, ProducerContext, RunError};
 
 use super::lines::{Batch, LineReader};
 use super::rate::Pace;
-use super::template::Template;
-use super::{BATCH_RECORDS, InputFormat, PartitionKeys, encode_position, stored_position};
+use super::{BATCH_RECORDS, InputFormat, KeyTemplate, PartitionKeys, encode_position, stored_position};
 
 /// How often `follow` looks for more input.
 const POLL: Duration = Duration::from_millis(200);
@@ -113,7 +112,7 @@ struct FileProducer {
     format: InputFormat,
     follow: bool,
     rate: Option<f64>,
-    partition_key: Template,
+    partition_key: KeyTemplate,
 }
 
 /// Which files to read.
@@ -497,7 +496,7 @@ mod tests {
             build(dir.path(), config.clone())?.run(cx).await?;
             assert_eq!(stream.data(), expected, "stopped after {first_run}");
             let keys: Vec<String> =
-                stream.puts().iter().flat_map(|p| &p.records).map(|r| r.partition_key.clone()).collect();
+                stream.puts().iter().flat_map(|p| &p.records).map(|r| r.partition_key.to_string()).collect();
             assert_eq!(keys, ["k1", "k2", "k3", "k4", "k5", "k6"], "{{{{seq}}}} goes on");
         }
         Ok(())

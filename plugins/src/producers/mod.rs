@@ -19,8 +19,10 @@ mod rate;
 #[cfg(test)]
 mod testing;
 
-use rand::SeedableRng;
+use std::sync::Arc;
+
 use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sluice_core::diagnostic::Code;
@@ -63,10 +65,43 @@ fn check_partition_key(cx: &mut ValidateCx<'_>, partition_key: Option<&str>) {
 }
 
 /// The compiled `partition_key` template, or a random UUID per record.
-fn partition_key_template(partition_key: Option<&str>) -> Result<Template, BuildError> {
+fn partition_key_template(partition_key: Option<&str>) -> Result<KeyTemplate, BuildError> {
     match partition_key {
-        Some(key) => Template::text(key).map_err(|e| BuildError::Config(format!("`partition_key`: {e}"))),
-        None => Ok(Template::uuid()),
+        Some(key) => {
+            Template::text(key).map(KeyTemplate::new).map_err(|e| BuildError::Config(format!("`partition_key`: {e}")))
+        }
+        None => Ok(KeyTemplate::new(Template::uuid())),
+    }
+}
+
+/// A `partition_key` template rendering shared keys. Without generators every record gets a clone of one
+/// `Arc<str>`: no rendering or allocation per record, and the stream sees the batch has one key.
+#[derive(Debug, Clone)]
+struct KeyTemplate {
+    template: Template,
+    constant: Option<Arc<str>>,
+    /// Reused for each rendering.
+    scratch: Vec<u8>,
+}
+
+impl KeyTemplate {
+    fn new(template: Template) -> Self {
+        let constant = template.constant().map(Arc::from);
+        KeyTemplate { template, constant, scratch: Vec::new() }
+    }
+
+    /// The key of record `seq`.
+    fn render(&mut self, rng: &mut impl Rng, seq: u64) -> Arc<str> {
+        if let Some(key) = &self.constant {
+            return Arc::clone(key);
+        }
+        self.scratch.clear();
+        self.template.render(rng, seq, &mut self.scratch);
+        // Every piece is UTF-8 (compiled from strings, generators print ASCII), so this never replaces anything.
+        match std::str::from_utf8(&self.scratch) {
+            Ok(key) => Arc::from(key),
+            Err(_) => Arc::from(String::from_utf8_lossy(&self.scratch)),
+        }
     }
 }
 
@@ -81,20 +116,20 @@ fn entropy_rng() -> SmallRng {
 
 /// Partition keys from a template, numbering records (`{{seq}}`) on from where the producer stopped.
 struct PartitionKeys {
-    template: Template,
+    template: KeyTemplate,
     rng: SmallRng,
     /// The number of the last record keyed.
     seq: u64,
 }
 
 impl PartitionKeys {
-    fn new(template: Template, seq: u64) -> Self {
+    fn new(template: KeyTemplate, seq: u64) -> Self {
         PartitionKeys { template, rng: entropy_rng(), seq }
     }
 
-    fn next(&mut self) -> String {
+    fn next(&mut self) -> Arc<str> {
         self.seq += 1;
-        self.template.render_string(&mut self.rng, self.seq)
+        self.template.render(&mut self.rng, self.seq)
     }
 }
 
@@ -114,4 +149,21 @@ fn stored_position<T: serde::de::DeserializeOwned>(cx: &ProducerContext) -> Resu
 fn encode_position(position: &impl Serialize) -> Vec<u8> {
     // Plain structs of strings and numbers always serialize.
     serde_json::to_vec(position).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_key_is_one_shared_arc_and_others_are_rendered() -> Result<(), Box<dyn std::error::Error>> {
+        let mut keys = PartitionKeys::new(partition_key_template(Some("tenant-1"))?, 0);
+        let (first, second) = (keys.next(), keys.next());
+        assert_eq!(&*first, "tenant-1");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(keys.seq, 2, "`{{seq}}` counts records all the same");
+        let mut keys = PartitionKeys::new(partition_key_template(Some("k{{seq}}"))?, 7);
+        assert_eq!([keys.next(), keys.next()].map(|k| k.to_string()), ["k8", "k9"]);
+        Ok(())
+    }
 }

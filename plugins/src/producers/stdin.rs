@@ -13,8 +13,7 @@ use sluice_core::runtime::component::{Producer, ProducerContext, RunError};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::lines::{Batch, LineReader};
-use super::template::Template;
-use super::{BATCH_RECORDS, InputFormat, PartitionKeys};
+use super::{BATCH_RECORDS, InputFormat, KeyTemplate, PartitionKeys};
 
 /// Reads records from standard input, one per line, until it closes.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -51,7 +50,7 @@ sluice_core::register_plugin!(Producer, "stdin", StdinConfig);
 /// The running `stdin` producer.
 struct Stdin {
     format: InputFormat,
-    partition_key: Template,
+    partition_key: KeyTemplate,
 }
 
 #[async_trait]
@@ -110,12 +109,13 @@ mod tests {
     use tokio::io::AsyncWriteExt;
 
     use super::*;
+    use crate::producers::template::Template;
     use crate::producers::testing::{FakeStream, context};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     fn keys() -> PartitionKeys {
-        PartitionKeys::new(Template::uuid(), 0)
+        PartitionKeys::new(KeyTemplate::new(Template::uuid()), 0)
     }
 
     #[tokio::test]

@@ -134,6 +134,15 @@ impl Template {
         }
     }
 
+    /// The text every rendering produces, if the template has no generators (a constant partition key).
+    pub fn constant(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [] => Some(""),
+            [Piece::Literal(bytes)] => std::str::from_utf8(bytes).ok(),
+            _ => None,
+        }
+    }
+
     /// Renders into a new string (a partition key).
     pub fn render_string(&self, rng: &mut impl Rng, seq: u64) -> String {
         let mut out = Vec::with_capacity(40);

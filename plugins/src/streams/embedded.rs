@@ -89,7 +89,7 @@ mod tests {
         let cx = BuildContext { base_dir: dir.path().into(), data_dir: dir.path().into(), ledger, name: "s".into() };
         let config: EmbeddedConfig = serde_json::from_value(serde_json::json!({"shards": 2, "fsync": "always"}))?;
         let Built::Stream(stream) = config.build(&cx)? else { return Err("not a stream".into()) };
-        let record = PutRecord { partition_key: "k".into(), data: b"hello".to_vec() };
+        let record = PutRecord { partition_key: "k".into(), data: bytes::Bytes::from_static(b"hello") };
         stream.put_batch(vec![record], "p", Some(b"1".to_vec())).await?;
         assert_eq!(stream.producer_position("p"), Some(b"1".to_vec()));
         stream.close_writers();

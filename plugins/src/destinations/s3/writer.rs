@@ -28,12 +28,16 @@ use rand::rngs::SmallRng;
 use sluice_core::runtime::ack::{Ack, Delivery};
 use sluice_core::runtime::component::{Destination, DestinationContext, RunError};
 use sluice_core::runtime::metrics::StageMetrics;
+use sluice_core::runtime::record::MAX_RECORD_BYTES;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::bucket::{Bucket, RetryPolicy};
 use super::keys::{ErrorOutputType, KeyNaming};
 use super::{Compression, Delimiter};
+
+/// Firehose's largest buffer size hint: the most the buffer reserves up front.
+const LARGEST_BUFFER_BYTES: usize = 128 << 20;
 
 /// How an [`S3Destination`] buffers and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +160,9 @@ impl Writer {
         for record in &delivery.records {
             if self.records == 0 {
                 self.opened_at = Some(Instant::now());
+                // Room for a whole object at once (it ends with the record that reaches `size`): growing a big
+                // buffer step by step costs a copy or a remap of everything in it at every step.
+                self.data.reserve(size.min(LARGEST_BUFFER_BYTES) + MAX_RECORD_BYTES + 1);
             }
             self.data.extend_from_slice(&record.data);
             if newline {
@@ -339,7 +346,7 @@ mod tests {
     }
 
     fn record(data: &str, arrival_ms: i64) -> Record {
-        Record { partition_key: "k".to_owned(), data: data.as_bytes().to_vec(), arrival_ms }
+        Record { partition_key: "k".into(), data: Bytes::copy_from_slice(data.as_bytes()), arrival_ms }
     }
 
     fn delivery(records: Vec<Record>) -> Delivery {
