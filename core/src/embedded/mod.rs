@@ -68,7 +68,7 @@ use crate::runtime::stream::{StartPosition, Stream, StreamError, StreamReader};
 pub enum FsyncPolicy {
     /// Every write is synced before it is acknowledged.
     Always,
-    /// Writes are synced every `fsync_interval`, and acknowledged once synced.
+    /// Writes are synced every `fsync_interval`, together with the producer read positions they cover.
     #[default]
     Interval,
     /// Left to the operating system: fastest, loses recent records on a power cut.
