@@ -15,5 +15,7 @@
 //! The crate knows nothing of pipelines or plugins; the `sql` application plugin drives it.
 
 pub mod error;
+pub mod literal;
+pub mod operator;
 pub mod types;
 pub mod value;

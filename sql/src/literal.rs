@@ -1,0 +1,196 @@
+//! Dates, times and timestamps as text: KDA's literal forms in, its canonical forms out. Byte-level and
+//! allocation-free on the way in, because every JSON record of a TIMESTAMP column goes through here.
+//!
+//! Accepted: `1992-02-14`; `18:35:44`, `18:35:44.123`; `1992-02-14 18:35:44`, `1992-02-14 18:35:44.0`,
+//! `1992-02-14T18:35:44.123` (ISO-8601's `T`), with an optional trailing `Z`; fractions of 1 to 9 digits are
+//! cut to milliseconds. Output: `yyyy-MM-dd`, `HH:mm:ss.SSS` and `yyyy-MM-dd HH:mm:ss.SSS`.
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date (year, month, day) of a day number since 1970-01-01 (`civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Days in `month` of `year`.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+fn digits(bytes: &[u8]) -> Option<u32> {
+    if bytes.is_empty() || bytes.len() > 9 {
+        return None;
+    }
+    bytes.iter().try_fold(0u32, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+}
+
+fn parse_date_bytes(bytes: &[u8]) -> Option<i64> {
+    // yyyy-MM-dd, the year 1 to 4 digits.
+    let first = bytes.iter().position(|b| *b == b'-')?;
+    let rest = &bytes[first + 1..];
+    let second = rest.iter().position(|b| *b == b'-')?;
+    let year = digits(&bytes[..first])?;
+    let month = digits(&rest[..second])?;
+    let day = digits(&rest[second + 1..])?;
+    let year = i64::from(year);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+fn parse_time_bytes(bytes: &[u8]) -> Option<i64> {
+    // HH:mm[:ss[.fraction]]
+    let mut parts = bytes.splitn(3, |b| *b == b':');
+    let hour = digits(parts.next()?)?;
+    let minute = digits(parts.next()?)?;
+    let (second, millis) = match parts.next() {
+        None => (0, 0),
+        Some(rest) => match rest.iter().position(|b| *b == b'.') {
+            None => (digits(rest)?, 0),
+            Some(dot) => {
+                let fraction = &rest[dot + 1..];
+                let mut ms = digits(fraction)?;
+                // Cut (or pad) to milliseconds.
+                for _ in fraction.len()..3 {
+                    ms *= 10;
+                }
+                for _ in 3..fraction.len() {
+                    ms /= 10;
+                }
+                (digits(&rest[..dot])?, ms)
+            }
+        },
+    };
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(i64::from(hour) * 3_600_000 + i64::from(minute) * 60_000 + i64::from(second) * 1000 + i64::from(millis))
+}
+
+/// A DATE literal as days since 1970-01-01.
+pub fn parse_date(text: &str) -> Option<i32> {
+    parse_date_bytes(text.trim().as_bytes()).and_then(|d| i32::try_from(d).ok())
+}
+
+/// A TIME literal as milliseconds since midnight.
+pub fn parse_time(text: &str) -> Option<i32> {
+    parse_time_bytes(text.trim().as_bytes()).and_then(|t| i32::try_from(t).ok())
+}
+
+/// A TIMESTAMP literal (or a date alone, at midnight) as milliseconds since the epoch.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let bytes = text.strip_suffix(['Z', 'z']).unwrap_or(text).as_bytes();
+    match bytes.iter().position(|b| *b == b' ' || *b == b'T') {
+        Some(split) => {
+            let day = parse_date_bytes(&bytes[..split])?;
+            let time = parse_time_bytes(bytes[split + 1..].trim_ascii_start())?;
+            Some(day * MS_PER_DAY + time)
+        }
+        None => parse_date_bytes(bytes).map(|day| day * MS_PER_DAY),
+    }
+}
+
+/// Writes `n` as `width` zero-padded digits.
+fn push_padded(out: &mut String, n: i64, width: usize) {
+    let text = n.unsigned_abs().to_string();
+    if n < 0 {
+        out.push('-');
+    }
+    for _ in text.len()..width {
+        out.push('0');
+    }
+    out.push_str(&text);
+}
+
+/// `yyyy-MM-dd` of a day number.
+pub fn format_date(days: i64, out: &mut String) {
+    let (year, month, day) = civil_from_days(days);
+    push_padded(out, year, 4);
+    out.push('-');
+    push_padded(out, i64::from(month), 2);
+    out.push('-');
+    push_padded(out, i64::from(day), 2);
+}
+
+/// `HH:mm:ss.SSS` of milliseconds since midnight.
+pub fn format_time(ms: i64, out: &mut String) {
+    push_padded(out, ms / 3_600_000, 2);
+    out.push(':');
+    push_padded(out, ms / 60_000 % 60, 2);
+    out.push(':');
+    push_padded(out, ms / 1000 % 60, 2);
+    out.push('.');
+    push_padded(out, ms % 1000, 3);
+}
+
+/// `yyyy-MM-dd HH:mm:ss.SSS` of milliseconds since the epoch.
+pub fn format_timestamp(ms: i64, out: &mut String) {
+    format_date(ms.div_euclid(MS_PER_DAY), out);
+    out.push(' ');
+    format_time(ms.rem_euclid(MS_PER_DAY), out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(ms: i64) -> String {
+        let mut out = String::new();
+        format_timestamp(ms, &mut out);
+        out
+    }
+
+    #[test]
+    fn timestamps_parse_in_every_literal_form_and_format_canonically() {
+        let expected = Some(days_from_civil(1992, 2, 14) * MS_PER_DAY + 18 * 3_600_000 + 35 * 60_000 + 44_000);
+        for text in ["1992-02-14 18:35:44", "1992-02-14 18:35:44.0", "1992-02-14T18:35:44.000", "1992-02-14T18:35:44Z"]
+        {
+            assert_eq!(parse_timestamp(text), expected, "{text}");
+        }
+        assert_eq!(
+            parse_timestamp("2020-07-01T00:00:00.123456").map(shown).as_deref(),
+            Some("2020-07-01 00:00:00.123")
+        );
+        assert_eq!(parse_timestamp("1992-02-14").map(shown).as_deref(), Some("1992-02-14 00:00:00.000"));
+        assert_eq!(shown(-1), "1969-12-31 23:59:59.999");
+        for bad in ["", "1992-13-01", "1992-02-30", "1992-02-14 24:00:00", "yesterday", "1992-02-14 18:3x"] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-800_000, -1, 0, 59, 10_957, 18_444, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(parse_date("2000-02-29"), Some(11_016));
+        assert_eq!(parse_time("23:59:59.999"), Some(86_399_999));
+    }
+}
