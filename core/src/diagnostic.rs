@@ -64,6 +64,14 @@ pub enum Code {
     Interpolation,
     /// A `${VAR}` that is not set (with `--env`).
     EnvUnset,
+    /// SQL that does not parse.
+    SqlSyntax,
+    /// A stream, column or function the SQL names that does not exist.
+    SqlUnknown,
+    /// SQL whose types do not fit.
+    SqlType,
+    /// Valid KDA SQL that this version of sluice does not run yet.
+    NotSupported,
 }
 
 impl Code {
@@ -92,6 +100,10 @@ impl Code {
             Code::LiteralSecret => "literal-secret",
             Code::Interpolation => "interpolation",
             Code::EnvUnset => "env-unset",
+            Code::SqlSyntax => "sql-syntax",
+            Code::SqlUnknown => "sql-unknown",
+            Code::SqlType => "sql-type",
+            Code::NotSupported => "not-supported",
         }
     }
 }

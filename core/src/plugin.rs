@@ -12,7 +12,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::diagnostic::Code;
+use crate::diagnostic::{Code, Position};
 use crate::runtime::component::{Application, Destination, Producer};
 use crate::runtime::ledger::Ledger;
 use crate::runtime::stream::Stream;
@@ -224,11 +224,29 @@ pub struct Link {
     pub pointer: String,
 }
 
+/// Where in the files a finding of a validate hook is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueAt {
+    /// The value at the issue's pointer.
+    Value,
+    /// Character `offset` inside the string at the issue's pointer (an inline SQL `code:` block).
+    Inside(usize),
+    /// Another file the entry refers to (a `code_file`), at a position of its own.
+    File {
+        /// The file as shown to the user (the pipeline's directory joined with the name as written).
+        path: String,
+        /// Where in that file.
+        position: Position,
+    },
+}
+
 /// A finding of a validate hook, at a JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// JSON pointer into the document.
     pub pointer: String,
+    /// Where exactly.
+    pub at: IssueAt,
     /// What kind of finding.
     pub code: Code,
     /// One sentence.
@@ -264,13 +282,19 @@ impl<'a> ValidateCx<'a> {
     /// Reports an error at `field`.
     pub fn error(&mut self, field: &str, code: Code, message: impl Into<String>) {
         let pointer = self.pointer(field);
-        self.issues.push(Issue { pointer, code, message: message.into(), help: None });
+        self.issues.push(Issue { pointer, at: IssueAt::Value, code, message: message.into(), help: None });
     }
 
     /// Reports an error at `field` with a hint.
     pub fn error_with_help(&mut self, field: &str, code: Code, message: impl Into<String>, help: impl Into<String>) {
         let pointer = self.pointer(field);
-        self.issues.push(Issue { pointer, code, message: message.into(), help: Some(help.into()) });
+        self.issues.push(Issue { pointer, at: IssueAt::Value, code, message: message.into(), help: Some(help.into()) });
+    }
+
+    /// Reports an error at character `offset` of the string at `field`, or in another file (see [`IssueAt`]).
+    pub fn error_at(&mut self, field: &str, at: IssueAt, code: Code, message: impl Into<String>, help: Option<String>) {
+        let pointer = self.pointer(field);
+        self.issues.push(Issue { pointer, at, code, message: message.into(), help });
     }
 
     /// Declares that the value at `field` names another entry.

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic, Position, Severity};
-use crate::plugin::{Link, PluginKind, ValidateCx, find};
+use crate::plugin::{IssueAt, Link, PluginKind, ValidateCx, find};
 use crate::yaml::{self, Document, escape_pointer_segment};
 
 /// Looks up an environment variable.
@@ -64,8 +64,17 @@ impl Report {
     /// Every diagnostic, rendered with its source line, then a summary line.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        // Files a pipeline refers to (a `code_file`) are read again here, only to show their lines.
+        let mut referenced: BTreeMap<&str, Option<String>> = BTreeMap::new();
         for d in &self.diagnostics {
-            out.push_str(&d.render(self.sources.get(&d.path).map(String::as_str)));
+            let source = match self.sources.get(&d.path) {
+                Some(source) => Some(source.as_str()),
+                None => referenced
+                    .entry(d.path.as_str())
+                    .or_insert_with(|| std::fs::read_to_string(&d.path).ok())
+                    .as_deref(),
+            };
+            out.push_str(&d.render(source));
             out.push('\n');
         }
         let errors = self.error_count();
@@ -328,7 +337,17 @@ fn run_plugin_hooks(
         plugin.validate(&Value::Object(config), &mut cx);
         let (issues, entry_links) = cx.finish();
         for issue in issues {
-            out.value_error(&issue.pointer, issue.code, issue.message, issue.help);
+            match issue.at {
+                IssueAt::Value => out.value_error(&issue.pointer, issue.code, issue.message, issue.help),
+                IssueAt::Inside(offset) => {
+                    let text = out.doc.value.pointer(&issue.pointer).and_then(Value::as_str).unwrap_or_default();
+                    let position = strings::inside(out, &issue.pointer, text, offset);
+                    out.at(position, issue.code, issue.message, issue.help);
+                }
+                IssueAt::File { path, position } => out
+                    .diagnostics
+                    .push(Diagnostic::error(&path, position, issue.code, issue.message).with_help(issue.help)),
+            }
         }
         links.extend(entry_links.into_iter().map(|l| (kind, name.to_owned(), l)));
     }

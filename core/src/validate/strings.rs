@@ -42,7 +42,7 @@ fn walk(out: &mut Findings<'_>, value: &Value, pointer: String, key: Option<&str
 
 /// The position of character `offset` of the string at `pointer`: exact for plain and quoted one-line scalars
 /// and for literal block scalars (`|`), whose rows stand one per source line; else the scalar's start.
-fn inside(out: &Findings<'_>, pointer: &str, text: &str, offset: usize) -> Position {
+pub(super) fn inside(out: &Findings<'_>, pointer: &str, text: &str, offset: usize) -> Position {
     let start = out.doc.positions.value(pointer);
     let at = |line: u32, column: u32| Position { line, column, len: 2 };
     let before: String = text.chars().take(offset).collect();
