@@ -14,8 +14,20 @@
 //!
 //! The crate knows nothing of pipelines or plugins; the `sql` application plugin drives it.
 
+pub mod ast;
+pub mod cast;
+pub mod datetime_format;
+pub mod engine;
 pub mod error;
+pub mod error_stream;
+pub mod functions;
+pub mod input;
+pub mod lexer;
 pub mod literal;
+pub mod logparse;
 pub mod operator;
+pub mod ops;
+pub mod output;
+pub mod parser;
 pub mod types;
 pub mod value;

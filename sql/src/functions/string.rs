@@ -1,0 +1,405 @@
+//! String functions: CHAR_LENGTH/CHARACTER_LENGTH, INITCAP, LOWER, UPPER, OVERLAY, POSITION, REGEX_REPLACE,
+//! SUBSTRING, TRIM. Lengths and positions count characters, 1-based, as SQL does. CHAR values keep their padding
+//! (CHAR_LENGTH of `CAST('fred' AS CHAR(16))` is 16).
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::{ScalarFunction, arg_int, arg_str, check_arity, eval_fn, literal_str, numeric, strict, stringy};
+use crate::error::SqlError;
+use crate::types::SqlType;
+use crate::value::Value;
+
+/// The VARCHAR width of results whose length cannot be bounded from the arguments (REGEX_REPLACE).
+pub const LONG_VARCHAR: u32 = 65_535;
+
+pub(super) const FUNCTIONS: &[ScalarFunction] = &[
+    ScalarFunction { name: "CHAR_LENGTH", return_type: length_type, prepare: length_prepare },
+    ScalarFunction { name: "CHARACTER_LENGTH", return_type: length_type, prepare: length_prepare },
+    ScalarFunction { name: "INITCAP", return_type: same_string_type, prepare: |_, _| Ok(map_string(initcap)) },
+    ScalarFunction {
+        name: "LOWER",
+        return_type: same_string_type,
+        prepare: |_, _| Ok(map_string(|s| s.to_lowercase())),
+    },
+    ScalarFunction {
+        name: "UPPER",
+        return_type: same_string_type,
+        prepare: |_, _| Ok(map_string(|s| s.to_uppercase())),
+    },
+    ScalarFunction { name: "OVERLAY", return_type: overlay_type, prepare: overlay_prepare },
+    ScalarFunction { name: "POSITION", return_type: position_type, prepare: position_prepare },
+    ScalarFunction { name: "REGEX_REPLACE", return_type: regex_replace_type, prepare: regex_replace_prepare },
+    ScalarFunction { name: "SUBSTRING", return_type: substring_type, prepare: substring_prepare },
+    ScalarFunction { name: "TRIM", return_type: trim_type, prepare: trim_prepare },
+];
+
+fn string_arg(name: &str, args: &[SqlType], i: usize) -> Result<(), String> {
+    if stringy(&args[i]) { Ok(()) } else { Err(format!("{name} expects a character string, not {}", args[i])) }
+}
+
+fn width(t: &SqlType) -> u32 {
+    match t {
+        SqlType::Char(n) | SqlType::Varchar(n) => *n,
+        _ => 1,
+    }
+}
+
+fn length_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("CHAR_LENGTH", args, 1, 1)?;
+    string_arg("CHAR_LENGTH", args, 0)?;
+    Ok(SqlType::Integer)
+}
+
+fn length_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    Ok(strict(|args| Ok(arg_str(args, 0).map_or(Value::Null, |s| Value::Int(s.chars().count() as i64)))))
+}
+
+fn same_string_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("the function", args, 1, 1)?;
+    string_arg("the function", args, 0)?;
+    Ok(if args[0] == SqlType::Null { SqlType::Varchar(1) } else { args[0].clone() })
+}
+
+fn map_string(f: fn(&str) -> String) -> Box<dyn super::ScalarEval> {
+    strict(move |args| Ok(arg_str(args, 0).map_or(Value::Null, |s| Value::String(Arc::from(f(s))))))
+}
+
+/// Upper-cases the first letter of each word and lower-cases the rest; words are runs of letters and digits.
+pub fn initcap(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            if start {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            start = false;
+        } else {
+            out.push(c);
+            start = true;
+        }
+    }
+    out
+}
+
+fn overlay_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("OVERLAY", args, 3, 4)?;
+    string_arg("OVERLAY", args, 0)?;
+    string_arg("OVERLAY", args, 1)?;
+    if !args[2..].iter().all(numeric) {
+        return Err("OVERLAY's FROM and FOR take integers".into());
+    }
+    Ok(SqlType::Varchar(width(&args[0]).saturating_add(width(&args[1]))))
+}
+
+fn overlay_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    Ok(strict(|args| {
+        let (Some(s), Some(r), Some(from)) = (arg_str(args, 0), arg_str(args, 1), arg_int(args, 2)) else {
+            return Ok(Value::Null);
+        };
+        let chars: Vec<char> = s.chars().collect();
+        let len = arg_int(args, 3).unwrap_or(r.chars().count() as i64);
+        if from < 1 || len < 0 {
+            return Err(SqlError::data("OVERLAY's FROM must be positive and FOR not negative"));
+        }
+        let start = (from as usize - 1).min(chars.len());
+        let end = start.saturating_add(len as usize).min(chars.len());
+        let mut out: String = chars[..start].iter().collect();
+        out.push_str(r);
+        out.extend(&chars[end..]);
+        Ok(Value::String(Arc::from(out)))
+    }))
+}
+
+fn position_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("POSITION", args, 2, 2)?;
+    string_arg("POSITION", args, 0)?;
+    string_arg("POSITION", args, 1)?;
+    Ok(SqlType::Integer)
+}
+
+fn position_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    Ok(strict(|args| {
+        let (Some(needle), Some(hay)) = (arg_str(args, 0), arg_str(args, 1)) else { return Ok(Value::Null) };
+        Ok(Value::Int(hay.find(needle).map_or(0, |at| hay[..at].chars().count() as i64 + 1)))
+    }))
+}
+
+fn substring_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("SUBSTRING", args, 2, 3)?;
+    string_arg("SUBSTRING", args, 0)?;
+    if !(numeric(&args[1]) || args[1].is_string()) || !args[2..].iter().all(numeric) {
+        return Err("SUBSTRING takes FROM <integer> [FOR <integer>] or FROM <regex string>".into());
+    }
+    Ok(SqlType::Varchar(width(&args[0])))
+}
+
+fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    if args[1].is_string() {
+        // SUBSTRING(s FROM regex): the first match (its first group, if it has one); no match -> NULL.
+        let fixed = literal_str(literals, 1).map(compile_regex).transpose()?;
+        return Ok(strict(move |args| {
+            let Some(s) = arg_str(args, 0) else { return Ok(Value::Null) };
+            let compiled;
+            let re = match &fixed {
+                Some(re) => re,
+                None => {
+                    compiled = compile_regex(arg_str(args, 1).unwrap_or_default()).map_err(SqlError::data)?;
+                    &compiled
+                }
+            };
+            Ok(match re.captures(s) {
+                Some(caps) => {
+                    let m = caps.get(1).or_else(|| caps.get(0));
+                    m.map_or(Value::Null, |m| Value::string(m.as_str()))
+                }
+                None => Value::Null,
+            })
+        }));
+    }
+    Ok(strict(|args| {
+        let (Some(s), Some(from)) = (arg_str(args, 0), arg_int(args, 1)) else { return Ok(Value::Null) };
+        let len = arg_int(args, 2);
+        substring(s, from, len).map(|r| Value::String(Arc::from(r)))
+    }))
+}
+
+/// SQL's SUBSTRING(s FROM from FOR len): characters `from .. from+len-1` (1-based), clipped to the string.
+pub fn substring(s: &str, from: i64, len: Option<i64>) -> Result<&str, SqlError> {
+    if len.is_some_and(|l| l < 0) {
+        return Err(SqlError::data("negative substring length"));
+    }
+    let end = len.map_or(i64::MAX, |l| from.saturating_add(l));
+    let start = from.max(1);
+    if end <= start {
+        return Ok("");
+    }
+    let byte_at = |pos: i64| -> usize {
+        // The byte offset of 1-based character `pos`, or the end.
+        usize::try_from(pos - 1).ok().and_then(|n| s.char_indices().nth(n)).map_or(s.len(), |(i, _)| i)
+    };
+    let (a, b) = (byte_at(start), if end == i64::MAX { s.len() } else { byte_at(end) });
+    Ok(&s[a..b.max(a)])
+}
+
+fn trim_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("TRIM", args, 1, 3)?;
+    for i in 0..args.len() {
+        string_arg("TRIM", args, i)?;
+    }
+    if args.len() == 3
+        && let Some(mode) = literal_str(literals, 0)
+        && !["BOTH", "LEADING", "TRAILING"].contains(&mode.to_ascii_uppercase().as_str())
+    {
+        return Err(format!("TRIM takes BOTH, LEADING or TRAILING, not {mode}"));
+    }
+    Ok(SqlType::Varchar(width(&args[args.len() - 1])))
+}
+
+fn trim_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    Ok(strict(|args| {
+        // TRIM(s), TRIM(chars, s) or TRIM(mode, chars, s); each character of `chars` is trimmed.
+        let (mode, chars, s) = match args.len() {
+            1 => ("BOTH", " ", arg_str(args, 0)),
+            2 => ("BOTH", arg_str(args, 0).unwrap_or(" "), arg_str(args, 1)),
+            _ => (arg_str(args, 0).unwrap_or("BOTH"), arg_str(args, 1).unwrap_or(" "), arg_str(args, 2)),
+        };
+        let Some(s) = s else { return Ok(Value::Null) };
+        let set = |c: char| chars.contains(c);
+        let out = match mode.to_ascii_uppercase().as_str() {
+            "LEADING" => s.trim_start_matches(set),
+            "TRAILING" => s.trim_end_matches(set),
+            _ => s.trim_matches(set),
+        };
+        Ok(if out.len() == s.len() { args[args.len() - 1].clone() } else { Value::string(out) })
+    }))
+}
+
+fn regex_replace_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<SqlType, String> {
+    check_arity("REGEX_REPLACE", args, 3, 5)?;
+    for i in 0..3 {
+        string_arg("REGEX_REPLACE", args, i)?;
+    }
+    if !args[3..].iter().all(numeric) {
+        return Err("REGEX_REPLACE's start position and occurrence are integers".into());
+    }
+    if let Some(p) = literal_str(literals, 1) {
+        compile_regex(p)?;
+    }
+    Ok(SqlType::Varchar(LONG_VARCHAR))
+}
+
+/// Compiles a Java regular expression (Rust's `regex` syntax is close; backreferences and lookaround are not
+/// supported and are reported here).
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| format!("unsupported or invalid regular expression '{pattern}': {e}"))
+}
+
+/// A Java replacement string, compiled: `$n` and `${name}` insert groups, `\x` is a literal `x`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Group(usize),
+    Named(String),
+}
+
+fn compile_replacement(text: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => lit.push(chars.next().ok_or("a replacement string ends with a lone \\")?),
+            '$' => {
+                if chars.peek() == Some(&'{') {
+                    chars.next();
+                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                    pieces.push(Piece::Named(name));
+                    continue;
+                }
+                let mut n = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    n.push(*d);
+                    chars.next();
+                }
+                let n = n.parse().map_err(|_| "a $ in a replacement string must name a group (\\$ for a dollar)")?;
+                pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                pieces.push(Piece::Group(n));
+            }
+            c => lit.push(c),
+        }
+    }
+    pieces.push(Piece::Text(lit));
+    pieces.retain(|p| *p != Piece::Text(String::new()));
+    Ok(pieces)
+}
+
+fn regex_replace_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    let fixed_re = literal_str(literals, 1).map(compile_regex).transpose()?;
+    let fixed_rep = literal_str(literals, 2).map(compile_replacement).transpose()?;
+    Ok(eval_fn(move |args, _| {
+        if args.iter().take(3).any(Value::is_null) {
+            return Ok(Value::Null);
+        }
+        let s = arg_str(args, 0).unwrap_or_default();
+        let compiled;
+        let re = match &fixed_re {
+            Some(re) => re,
+            None => {
+                compiled = compile_regex(arg_str(args, 1).unwrap_or_default()).map_err(SqlError::data)?;
+                &compiled
+            }
+        };
+        let rep_compiled;
+        let rep = match &fixed_rep {
+            Some(rep) => rep,
+            None => {
+                rep_compiled = compile_replacement(arg_str(args, 2).unwrap_or_default()).map_err(SqlError::data)?;
+                &rep_compiled
+            }
+        };
+        let start = arg_int(args, 3).unwrap_or(1);
+        let occurrence = arg_int(args, 4).unwrap_or(0);
+        if start < 1 || occurrence < 0 {
+            return Err(SqlError::data("REGEX_REPLACE's start position must be positive and occurrence not negative"));
+        }
+        regex_replace(s, re, rep, start as usize, occurrence as usize).map(|r| Value::String(Arc::from(r)))
+    }))
+}
+
+/// Replaces matches of `re` at or after character `start` (1-based): every one when `occurrence` is 0, else only
+/// the `occurrence`-th.
+fn regex_replace(s: &str, re: &Regex, rep: &[Piece], start: usize, occurrence: usize) -> Result<String, SqlError> {
+    let from = s.char_indices().nth(start - 1).map_or(s.len(), |(i, _)| i);
+    let mut out = String::with_capacity(s.len());
+    out.push_str(&s[..from]);
+    let mut last = from;
+    for (n, caps) in re.captures_iter(&s[from..]).enumerate() {
+        if occurrence != 0 && n + 1 != occurrence {
+            continue;
+        }
+        let Some(m) = caps.get(0) else { continue };
+        out.push_str(&s[last..from + m.start()]);
+        for piece in rep {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Group(g) => {
+                    if *g >= caps.len() {
+                        return Err(SqlError::data(format!("REGEX_REPLACE: no group {g} in the pattern")));
+                    }
+                    out.push_str(caps.get(*g).map_or("", |m| m.as_str()));
+                }
+                Piece::Named(name) => out.push_str(caps.name(name).map_or("", |m| m.as_str())),
+            }
+        }
+        last = from + m.end();
+        if occurrence != 0 {
+            break;
+        }
+    }
+    out.push_str(&s[last..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{call, type_of_call};
+    use super::*;
+    use crate::cast::cast;
+
+    fn s(text: &str) -> Value {
+        Value::string(text)
+    }
+
+    #[test]
+    fn char_length_counts_characters_and_char_padding() {
+        assert_eq!(call("CHAR_LENGTH", &[s("one")]), Ok(Value::Int(3)));
+        let fred = cast(&s("fred"), &SqlType::Varchar(4), &SqlType::Char(16)).expect("cast");
+        assert_eq!(call("CHARACTER_LENGTH", &[fred]), Ok(Value::Int(16)));
+        assert_eq!(call("CHAR_LENGTH", &[Value::Null]), Ok(Value::Null));
+        assert!(type_of_call("CHAR_LENGTH", &[Value::Int(1)]).is_err());
+    }
+
+    #[test]
+    fn case_functions() {
+        assert_eq!(call("UPPER", &[s("Hello")]), Ok(s("HELLO")));
+        assert_eq!(call("LOWER", &[s("Hello")]), Ok(s("hello")));
+        assert_eq!(call("INITCAP", &[s("hELLO wORLD-foo 2bar")]), Ok(s("Hello World-Foo 2bar")));
+    }
+
+    #[test]
+    fn positions_substrings_overlays_and_trims() {
+        assert_eq!(call("POSITION", &[s("b"), s("abc")]), Ok(Value::Int(2)));
+        assert_eq!(call("POSITION", &[s("z"), s("abc")]), Ok(Value::Int(0)));
+        assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(2), Value::Int(3)]), Ok(s("ell")));
+        assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(0), Value::Int(3)]), Ok(s("he")));
+        assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(4)]), Ok(s("lo")));
+        assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(9)]), Ok(s("")));
+        assert!(call("SUBSTRING", &[s("hello"), Value::Int(1), Value::Int(-1)]).is_err());
+        assert_eq!(call("SUBSTRING", &[s("TECHNOLOGY"), s("L[A-Z]*")]), Ok(s("LOGY")));
+        assert_eq!(call("OVERLAY", &[s("w3333333rce"), s("resou"), Value::Int(3)]), Ok(s("w3resou3rce")));
+        assert_eq!(call("OVERLAY", &[s("abcdef"), s("X"), Value::Int(2), Value::Int(3)]), Ok(s("aXef")));
+        assert_eq!(call("TRIM", &[s("BOTH"), s(" "), s("  ab  ")]), Ok(s("ab")));
+        assert_eq!(call("TRIM", &[s("LEADING"), s("x"), s("xxabx")]), Ok(s("abx")));
+        assert_eq!(call("TRIM", &[s("TRAILING"), s("x"), s("xxabx")]), Ok(s("xxab")));
+        assert!(type_of_call("TRIM", &[s("SIDEWAYS"), s(" "), s("a")]).is_err());
+    }
+
+    #[test]
+    fn regex_replace_with_groups_start_and_occurrence() {
+        let args = |p: &str, r: &str, start: i64, occ: i64| {
+            vec![s("the cat sat"), s(p), s(r), Value::Int(start), Value::Int(occ)]
+        };
+        assert_eq!(call("REGEX_REPLACE", &args("at", "og", 1, 0)), Ok(s("the cog sog")));
+        assert_eq!(call("REGEX_REPLACE", &args("at", "og", 1, 2)), Ok(s("the cat sog")));
+        assert_eq!(call("REGEX_REPLACE", &args("at", "og", 7, 0)), Ok(s("the cat sog")));
+        assert_eq!(call("REGEX_REPLACE", &args("(\\w)at", "$1\\$", 1, 0)), Ok(s("the c$ s$")));
+        assert_eq!(call("REGEX_REPLACE", &[s("a.b"), s("\\."), s("-")]), Ok(s("a-b")));
+        assert!(type_of_call("REGEX_REPLACE", &[s("a"), s("(a"), s("b")]).is_err());
+    }
+}
