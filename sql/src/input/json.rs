@@ -19,6 +19,7 @@ use super::InputColumn;
 use super::coerce::{self, Json};
 use super::jsonpath::{self, Step};
 use crate::error::{SqlError, SqlErrorKind};
+use crate::types::SqlType;
 use crate::value::Value;
 
 /// Above this many fields, a node looks names up in a hash map instead of comparing them in turn.
@@ -45,6 +46,8 @@ struct Node {
     indices: Vec<(usize, Node)>,
     /// The flattened array's first element and the node applied to each element.
     flatten: Option<(usize, Box<Node>)>,
+    /// Whether the leaves read the value as raw JSON text (else typed, straight from the parser's events).
+    raw: bool,
 }
 
 #[derive(Debug)]
@@ -86,18 +89,28 @@ impl Node {
         }
     }
 
-    fn finish(&mut self) {
+    /// Builds the lookups and decides how each node reads its value, once the paths are in.
+    fn finish(&mut self, columns: &[InputColumn]) {
         if self.keys.len() > LINEAR_KEYS {
             self.lookup = Some(self.keys.iter().enumerate().map(|(i, (key, _))| (key.clone(), i)).collect());
         }
+        // Strings keep a number's text and an array's or object's JSON text; DECIMAL keeps a number's every digit.
+        let needs_text = |leaf: &Leaf| {
+            leaf.whole_array
+                || matches!(
+                    columns[leaf.column].sql_type,
+                    SqlType::Char(_) | SqlType::Varchar(_) | SqlType::Decimal { .. }
+                )
+        };
+        self.raw = self.descends() || self.leaves.iter().any(needs_text);
         for (_, node) in &mut self.keys {
-            node.finish();
+            node.finish(columns);
         }
         for (_, node) in &mut self.indices {
-            node.finish();
+            node.finish(columns);
         }
         if let Some((_, node)) = &mut self.flatten {
-            node.finish();
+            node.finish(columns);
         }
     }
 }
@@ -150,7 +163,7 @@ impl JsonMapping {
             }
             node.leaves.push(Leaf { column, whole_array });
         }
-        root.finish();
+        root.finish(columns);
         Ok(JsonMapping { root, flattened })
     }
 
@@ -199,15 +212,14 @@ struct State<'m> {
 const STOPPED: &str = "stopped by a coercion error";
 
 impl State<'_> {
-    /// Coerces `raw` into the leaves' columns of the row `target` (None: the base row).
-    fn assign(&mut self, leaves: &[Leaf], raw: &str, target: Option<usize>) -> Result<(), ()> {
-        let json = Json::from_raw(raw);
+    /// Coerces `json` into the leaves' columns of the row `target` (None: the base row).
+    fn assign(&mut self, leaves: &[Leaf], json: &Json<'_>, target: Option<usize>) -> Result<(), ()> {
         for leaf in leaves {
             if leaf.whole_array && !matches!(json, Json::Composite(text) if text.starts_with('[')) {
                 continue;
             }
             let column = &self.columns[leaf.column];
-            match coerce::from_json(&json, &column.sql_type) {
+            match coerce::from_json(json, &column.sql_type) {
                 Ok(value) => {
                     let row = match target {
                         Some(element) => &mut self.elements[element],
@@ -245,8 +257,11 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_, '_> {
         if node.leaves.is_empty() {
             return deserializer.deserialize_any(Descend { node, state, target });
         }
+        if !node.raw {
+            return deserializer.deserialize_any(Typed { node, state, target });
+        }
         let raw = <&'de RawValue as de::Deserialize>::deserialize(deserializer)?;
-        state.assign(&node.leaves, raw.get(), target).map_err(|()| de::Error::custom(STOPPED))?;
+        state.assign(&node.leaves, &Json::from_raw(raw.get()), target).map_err(|()| de::Error::custom(STOPPED))?;
         if node.descends() {
             descend_raw(node, state, target, raw.get()).map_err(de::Error::custom)?;
         }
@@ -355,6 +370,62 @@ impl<'de> Visitor<'de> for Descend<'_, '_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads a leaf's value from the parser's events, for columns that need no raw text (numbers come as their
+/// canonical text, which the coercion parses as it would the original).
+struct Typed<'s, 'n, 'm> {
+    node: &'n Node,
+    state: &'s mut State<'m>,
+    target: Option<usize>,
+}
+
+impl Typed<'_, '_, '_> {
+    fn assign<E: de::Error>(self, json: &Json<'_>) -> Result<(), E> {
+        self.state.assign(&self.node.leaves, json, self.target).map_err(|()| E::custom(STOPPED))
+    }
+}
+
+impl<'de> Visitor<'de> for Typed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<(), E> {
+        self.assign(&Json::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<(), E> {
+        self.assign(&Json::Number(itoa::Buffer::new().format(n)))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<(), E> {
+        self.assign(&Json::Number(itoa::Buffer::new().format(n)))
+    }
+
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<(), E> {
+        self.assign(&Json::Number(ryu::Buffer::new().format(x)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        self.assign(&Json::Str(text.into()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.assign(&Json::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.assign(&Json::Composite("[...]"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.assign(&Json::Composite("{...}"))
     }
 }
 

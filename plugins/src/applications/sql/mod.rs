@@ -1,6 +1,25 @@
 //! `sql`: a Kinesis Data Analytics SQL application, run as written.
+//!
+//! The config (input mapping, SQL, outputs) is checked by `sluice validate`, SQL included: the code is
+//! parsed and planned against the input columns, and every error is placed at its line and column in the
+//! `code_file` or inside the YAML `code:` block. [`run`] is the running application.
+
+mod run;
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice_core::diagnostic::Position;
+use sluice_core::plugin::IssueAt;
+use sluice_sql::engine::{Program, StreamDef};
+use sluice_sql::error::{SqlError, SqlErrorKind};
+use sluice_sql::error_stream::{ERROR_STREAM, error_stream_columns};
+use sluice_sql::input::{InputColumn, InputFormat, InputMapping};
+use sluice_sql::output::OutputFormat;
+use sluice_sql::types::SqlType;
+
+use self::run::{OutputPlan, SqlApplication};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -98,33 +117,6 @@ fn newline() -> String {
     "\n".into()
 }
 
-/// SQL type names a column may declare (KDA's types).
-const SQL_TYPES: [&str; 18] = [
-    "CHAR",
-    "VARCHAR",
-    "BOOLEAN",
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "INT",
-    "BIGINT",
-    "REAL",
-    "DOUBLE",
-    "DECIMAL",
-    "NUMERIC",
-    "DATE",
-    "TIME",
-    "TIMESTAMP",
-    "BINARY",
-    "VARBINARY",
-    "FLOAT",
-];
-
-fn base_type(sql_type: &str) -> String {
-    let name = sql_type.split('(').next().unwrap_or_default().trim();
-    name.trim_end_matches(" PRECISION").to_ascii_uppercase()
-}
-
 impl PluginConfig for SqlConfig {
     fn validate(&self, cx: &mut ValidateCx<'_>) {
         cx.link("input/stream", LinkRole::ReadsStream, &self.input.stream);
@@ -145,16 +137,11 @@ impl PluginConfig for SqlConfig {
                     format!("column `{}` is declared twice", column.name),
                 );
             }
-            let base = base_type(&column.sql_type);
-            if !SQL_TYPES.contains(&base.as_str()) {
-                let help = sluice_core::suggest::did_you_mean(&base, SQL_TYPES)
-                    .unwrap_or_else(|| format!("SQL types: {}", SQL_TYPES.join(", ")));
-                cx.error_with_help(
-                    &format!("input/columns/{i}/type"),
-                    Code::InvalidValue,
-                    format!("unknown SQL type `{}`", column.sql_type),
-                    help,
-                );
+            if let Err(e) = column.sql_type.parse::<SqlType>() {
+                let base = column.sql_type.split('(').next().unwrap_or_default().trim().to_ascii_uppercase();
+                let help = sluice_core::suggest::did_you_mean(&base, SQL_TYPE_NAMES)
+                    .unwrap_or_else(|| format!("SQL types: {}", SQL_TYPE_NAMES.join(", ")));
+                cx.error_with_help(&format!("input/columns/{i}/type"), Code::InvalidValue, e.to_string(), help);
             }
             if self.input.format == RecordFormat::Json && column.path.is_none() {
                 cx.error(
@@ -176,10 +163,155 @@ impl PluginConfig for SqlConfig {
         for (i, output) in self.outputs.iter().enumerate() {
             cx.link(&format!("outputs/{i}/destination"), LinkRole::FeedsDestination, &output.destination);
         }
+        let Some(code) = self.code_text(cx.base_dir()) else { return };
+        match self.compile(&code) {
+            Ok(compiled) => {
+                for (i, output) in self.outputs.iter().enumerate() {
+                    if output.stream != ERROR_STREAM && compiled.program.stream(&output.stream).is_none() {
+                        let help = sluice_core::suggest::did_you_mean(&output.stream, compiled.program.stream_names())
+                            .unwrap_or_else(|| "an output names an in-app stream the SQL creates, or error_stream".into());
+                        cx.error_with_help(
+                            &format!("outputs/{i}/stream"),
+                            Code::DanglingReference,
+                            format!("the SQL creates no stream `{}`", output.stream),
+                            help,
+                        );
+                    }
+                }
+            }
+            Err(CompileError::Mapping(e)) => cx.error("input/columns", Code::InvalidValue, e.message),
+            Err(CompileError::Types) => {} // Reported above, column by column.
+            Err(CompileError::Sql(errors)) => {
+                for e in errors {
+                    let (field, at) = match (&self.code_file, e.span) {
+                        (Some(file), Some(span)) => {
+                            let path = cx.base_dir().join(file).display().to_string();
+                            let len = code.get(span.start..span.end).map_or(1, |t| t.chars().count().max(1));
+                            let position = Position { line: span.line, column: span.column, len: len as u32 };
+                            ("code_file", IssueAt::File { path, position })
+                        }
+                        (None, Some(span)) => {
+                            ("code", IssueAt::Inside(code.get(..span.start).map_or(0, |t| t.chars().count())))
+                        }
+                        (_, None) => (if self.code_file.is_some() { "code_file" } else { "code" }, IssueAt::Value),
+                    };
+                    let code = match e.kind {
+                        SqlErrorKind::Syntax => Code::SqlSyntax,
+                        SqlErrorKind::Unknown => Code::SqlUnknown,
+                        SqlErrorKind::Type | SqlErrorKind::Data => Code::SqlType,
+                        SqlErrorKind::NotSupported => Code::NotSupported,
+                    };
+                    cx.error_at(field, at, code, e.message, e.help);
+                }
+            }
+        }
     }
 
-    fn build(&self, _: &BuildContext) -> Result<Built, BuildError> {
-        Err(BuildError::NotBuiltYet { kind: "application", name: "sql" })
+    fn build(&self, cx: &BuildContext) -> Result<Built, BuildError> {
+        let code = self
+            .code_text(&cx.base_dir)
+            .ok_or_else(|| BuildError::Config("the SQL code cannot be read".into()))?;
+        let compiled = self.compile(&code).map_err(|e| BuildError::Config(e.to_string()))?;
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|output| {
+                let format = match output.format {
+                    RecordFormat::Json => OutputFormat::Json,
+                    RecordFormat::Csv => OutputFormat::Csv,
+                };
+                let (stream, columns) = if output.stream == ERROR_STREAM {
+                    (None, error_stream_columns())
+                } else {
+                    let id = compiled.program.stream(&output.stream).ok_or_else(|| {
+                        BuildError::Config(format!("the SQL creates no stream `{}`", output.stream))
+                    })?;
+                    (Some(id), compiled.program.stream_def(id).columns.clone())
+                };
+                Ok(OutputPlan { stream, columns, format, destination: output.destination.clone() })
+            })
+            .collect::<Result<Vec<_>, BuildError>>()?;
+        Ok(Built::Application(Box::new(SqlApplication {
+            program: Arc::new(compiled.program),
+            mapping: compiled.mapping,
+            outputs,
+            name: cx.name.clone(),
+        })))
+    }
+}
+
+/// KDA's SQL type names, for suggestions.
+const SQL_TYPE_NAMES: [&str; 16] = [
+    "CHAR", "VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "REAL", "DOUBLE", "DECIMAL",
+    "NUMERIC", "DATE", "TIME", "TIMESTAMP", "BINARY", "VARBINARY",
+];
+
+/// The SQL compiled against the input mapping.
+struct Compiled {
+    program: Program,
+    mapping: InputMapping,
+}
+
+/// Why the application's SQL or mapping did not compile.
+#[derive(Debug)]
+enum CompileError {
+    /// A column's type does not parse.
+    Types,
+    /// The input mapping was refused.
+    Mapping(SqlError),
+    /// The SQL has errors.
+    Sql(Vec<SqlError>),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Types => f.write_str("an input column's type does not parse"),
+            CompileError::Mapping(e) => write!(f, "input mapping: {e}"),
+            CompileError::Sql(errors) => {
+                let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                write!(f, "SQL: {}", messages.join("; "))
+            }
+        }
+    }
+}
+
+impl SqlConfig {
+    /// The SQL text: the `code_file` beside the pipeline, or `code`.
+    fn code_text(&self, base_dir: &Path) -> Option<String> {
+        match (&self.code_file, &self.code) {
+            (Some(file), None) => std::fs::read_to_string(base_dir.join(file)).ok(),
+            (None, Some(code)) => Some(code.clone()),
+            _ => None,
+        }
+    }
+
+    /// Compiles the input mapping and the SQL. The in-app input stream is `<name_prefix>_001`, with the
+    /// mapped columns and APPROXIMATE_ARRIVAL_TIME.
+    fn compile(&self, code: &str) -> Result<Compiled, CompileError> {
+        let columns = self
+            .input
+            .columns
+            .iter()
+            .map(|c| {
+                let sql_type = c.sql_type.parse::<SqlType>().map_err(|_| CompileError::Types)?;
+                Ok(InputColumn { name: c.name.clone(), sql_type, path: c.path.clone() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let format = match self.input.format {
+            RecordFormat::Json => InputFormat::Json,
+            RecordFormat::Csv => InputFormat::Csv {
+                column_delimiter: self.input.column_delimiter.clone(),
+                row_delimiter: self.input.row_delimiter.clone(),
+            },
+        };
+        let mut stream_columns: Vec<(String, SqlType)> =
+            columns.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect();
+        stream_columns.push(("APPROXIMATE_ARRIVAL_TIME".into(), SqlType::Timestamp));
+        let mapping = InputMapping::new(format, columns).map_err(CompileError::Mapping)?;
+        let input = StreamDef { name: format!("{}_001", self.input.name_prefix), columns: stream_columns };
+        let program = Program::compile(code, input).map_err(CompileError::Sql)?;
+        Ok(Compiled { program, mapping })
     }
 }
 
