@@ -142,11 +142,8 @@ impl Bound {
                     Some(Value::String(e)) => e.chars().next(),
                     Some(_) => return Ok(Value::Null),
                 };
-                let hit = if *similar {
-                    ops::similar_to(text, pattern, escape)?
-                } else {
-                    ops::like(text, pattern, escape)?
-                };
+                let hit =
+                    if *similar { ops::similar_to(text, pattern, escape)? } else { ops::like(text, pattern, escape)? };
                 Value::Boolean(hit != *negated)
             }
             Bound::Between(inner, low, high, not) => {

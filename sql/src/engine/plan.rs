@@ -51,9 +51,8 @@ fn unknown(span: Span, message: String, candidates: impl IntoIterator<Item = Str
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match best {
-        Some((_, c)) if c != wanted && c.eq_ignore_ascii_case(wanted) => {
-            error.with_help(format!("did you mean \"{c}\"? Quoted names keep their case; unquoted ones are upper-cased"))
-        }
+        Some((_, c)) if c != wanted && c.eq_ignore_ascii_case(wanted) => error
+            .with_help(format!("did you mean \"{c}\"? Quoted names keep their case; unquoted ones are upper-cased")),
         Some((_, c)) => error.with_help(format!("did you mean `{c}`?")),
         None => error,
     }
@@ -192,7 +191,10 @@ fn assignable(from: &SqlType, to: &SqlType) -> bool {
         || (from.is_string() && to.is_string())
         || from == to
         || (from.is_datetime() && to.is_datetime() && can_cast(from, to))
-        || matches!((from, to), (SqlType::Binary(_) | SqlType::Varbinary(_), SqlType::Binary(_) | SqlType::Varbinary(_)))
+        || matches!(
+            (from, to),
+            (SqlType::Binary(_) | SqlType::Varbinary(_), SqlType::Binary(_) | SqlType::Varbinary(_))
+        )
 }
 
 /// One way rows reach a pump's target: a source stream and the stages from it (a `UNION ALL` has several).
@@ -250,31 +252,37 @@ fn compile_select(program: &Program, select: &Select) -> Result<Vec<Branch>, Sql
         return Err(not_supported(first.span, "ORDER BY"));
     }
     // Where rows come from: a stream, or each branch of a subquery.
-    let sources: Vec<(StreamId, Vec<Stage>, Vec<(String, SqlType)>, Option<&Ident>)> = match &select.from {
+    let sources: Vec<(Branch, Option<&Ident>)> = match &select.from {
         FromItem::Stream { name, window, alias, span } => {
             if window.is_some() {
                 return Err(not_supported(*span, "a window on a stream in FROM"));
             }
             let id = program.stream(&name.name).ok_or_else(|| {
-                unknown(name.span, format!("unknown stream {name}"), program.stream_names().map(str::to_owned), &name.name)
+                unknown(
+                    name.span,
+                    format!("unknown stream {name}"),
+                    program.stream_names().map(str::to_owned),
+                    &name.name,
+                )
             })?;
-            vec![(id, Vec::new(), program.stream_def(id).columns.clone(), Some(alias.as_ref().unwrap_or(name)))]
+            let columns = program.stream_def(id).columns.clone();
+            vec![(Branch { source: id, stages: Vec::new(), columns }, Some(alias.as_ref().unwrap_or(name)))]
         }
-        FromItem::Subquery { query, alias, .. } => compile_query(program, query)?
-            .into_iter()
-            .map(|b| (b.source, b.stages, b.columns, alias.as_ref()))
-            .collect(),
+        FromItem::Subquery { query, alias, .. } => {
+            compile_query(program, query)?.into_iter().map(|branch| (branch, alias.as_ref())).collect()
+        }
         FromItem::TableFunction { span, name, .. } => {
             return Err(not_supported(*span, &format!("table function {name}")));
         }
         FromItem::Join { span, .. } => return Err(not_supported(*span, "joins")),
     };
     let mut branches = Vec::new();
-    for (source, mut stages, columns, qualifier) in sources {
-        let scope = Scope { qualifier: qualifier.map(|q| q.name.as_str()), columns: &columns };
-        let (stage, out_columns) = compile_stage(select, &scope)?;
-        stages.push(stage);
-        branches.push(Branch { source, stages, columns: out_columns });
+    for (mut branch, qualifier) in sources {
+        let scope = Scope { qualifier: qualifier.map(|q| q.name.as_str()), columns: &branch.columns };
+        let (stage, columns) = compile_stage(select, &scope)?;
+        branch.stages.push(stage);
+        branch.columns = columns;
+        branches.push(branch);
     }
     Ok(branches)
 }
@@ -304,7 +312,10 @@ fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, Vec<(Stri
             SelectItem::QualifiedWildcard { qualifier, span } => {
                 let named = qualifier.last().map(|q| q.name.as_str());
                 if qualifier.len() != 1 || named != scope.qualifier {
-                    let message = format!("no source named {} in FROM", qualifier.last().map_or(String::new(), |q| q.to_string()));
+                    let message = format!(
+                        "no source named {} in FROM",
+                        qualifier.last().map_or(String::new(), |q| q.to_string())
+                    );
                     return Err(SqlError::at(SqlErrorKind::Unknown, *span, message));
                 }
                 for (i, column) in scope.columns.iter().enumerate() {
@@ -439,8 +450,8 @@ fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
                 bound.iter().map(|b| if let Bound::Literal(v) = b { Some(v) } else { None }).collect();
             let ty = (function.return_type)(&types, &literals)
                 .map_err(|m| type_error(*span, format!("{}: {m}", function.name)))?;
-            let prepared =
-                (function.prepare)(&types, &literals).map_err(|m| type_error(*span, format!("{}: {m}", function.name)))?;
+            let prepared = (function.prepare)(&types, &literals)
+                .map_err(|m| type_error(*span, format!("{}: {m}", function.name)))?;
             (Bound::Call(prepared, bound), ty)
         }
         Expr::Cast { expr, to, span } => {
@@ -457,20 +468,24 @@ fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
             for (when, then) in branches {
                 let (w, _) = bind(when, scope)?;
                 let (t, tt) = bind(then, scope)?;
-                result = unify(result, tt).ok_or_else(|| type_error(*span, "CASE branches of different types".into()))?;
+                result =
+                    unify(result, tt).ok_or_else(|| type_error(*span, "CASE branches of different types".into()))?;
                 whens.push((w, t));
             }
             let otherwise = match otherwise {
                 Some(e) => {
                     let (b, t) = bind(e, scope)?;
-                    result = unify(result, t).ok_or_else(|| type_error(*span, "CASE branches of different types".into()))?;
+                    result =
+                        unify(result, t).ok_or_else(|| type_error(*span, "CASE branches of different types".into()))?;
                     Some(Box::new(b))
                 }
                 None => None,
             };
             (Bound::Case { operand: operand.map(|(b, _)| Box::new(b)), whens, otherwise }, result)
         }
-        Expr::IsNull { expr, negated, .. } => (Bound::IsNull(Box::new(bind(expr, scope)?.0), *negated), SqlType::Boolean),
+        Expr::IsNull { expr, negated, .. } => {
+            (Bound::IsNull(Box::new(bind(expr, scope)?.0), *negated), SqlType::Boolean)
+        }
         Expr::IsBool { expr, value, negated, .. } => {
             let (inner, _) = bind(expr, scope)?;
             let test = match value {

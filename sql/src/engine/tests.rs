@@ -88,11 +88,41 @@ fn a_failing_row_goes_to_error_stream_and_the_next_one_still_flows() {
 #[test]
 fn mistakes_are_reported_at_their_place_with_suggestions() {
     let cases = [
-        ("CREATE STREAM \"OUT\" (n INTEGER);\nCREATE PUMP p AS INSERT INTO \"OUTT\" SELECT STREAM 1 FROM \"SOURCE_SQL_STREAM_001\";", 2, 30, "unknown stream \"OUTT\"", Some("did you mean `OUT`?")),
-        ("CREATE STREAM \"OUT\" (n VARCHAR(4));\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM col_timestamp FROM \"SOURCE_SQL_STREAM_001\";", 2, 50, "unknown column COL_TIMESTAMP", Some("did you mean \"COL_timestamp\"? Quoted names keep their case; unquoted ones are upper-cased")),
-        ("CREATE STREAM \"OUT\" (n VARCHAR(4));\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM UPPR('a') FROM \"SOURCE_SQL_STREAM_001\";", 2, 50, "unknown function UPPR", Some("did you mean `UPPER`?")),
-        ("CREATE STREAM \"OUT\" (n INTEGER);\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM \"COL_timestamp\" FROM \"SOURCE_SQL_STREAM_001\";", 2, 36, "column N of \"OUT\" is INTEGER, but the query gives TIMESTAMP (`COL_timestamp`)", None),
-        ("CREATE STREAM \"OUT\" (n BIGINT);\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM COUNT(*) FROM \"SOURCE_SQL_STREAM_001\";", 2, 50, "not supported yet: aggregate and window function COUNT", None),
+        (
+            "CREATE STREAM \"OUT\" (n INTEGER);\nCREATE PUMP p AS INSERT INTO \"OUTT\" SELECT STREAM 1 FROM \"SOURCE_SQL_STREAM_001\";",
+            2,
+            30,
+            "unknown stream \"OUTT\"",
+            Some("did you mean `OUT`?"),
+        ),
+        (
+            "CREATE STREAM \"OUT\" (n VARCHAR(4));\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM col_timestamp FROM \"SOURCE_SQL_STREAM_001\";",
+            2,
+            50,
+            "unknown column COL_TIMESTAMP",
+            Some("did you mean \"COL_timestamp\"? Quoted names keep their case; unquoted ones are upper-cased"),
+        ),
+        (
+            "CREATE STREAM \"OUT\" (n VARCHAR(4));\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM UPPR('a') FROM \"SOURCE_SQL_STREAM_001\";",
+            2,
+            50,
+            "unknown function UPPR",
+            Some("did you mean `UPPER`?"),
+        ),
+        (
+            "CREATE STREAM \"OUT\" (n INTEGER);\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM \"COL_timestamp\" FROM \"SOURCE_SQL_STREAM_001\";",
+            2,
+            36,
+            "column N of \"OUT\" is INTEGER, but the query gives TIMESTAMP (`COL_timestamp`)",
+            None,
+        ),
+        (
+            "CREATE STREAM \"OUT\" (n BIGINT);\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM COUNT(*) FROM \"SOURCE_SQL_STREAM_001\";",
+            2,
+            50,
+            "not supported yet: aggregate and window function COUNT",
+            None,
+        ),
     ];
     for (sql, line, column, message, help) in cases {
         let errors = Program::compile(sql, seed_input()).expect_err(sql);

@@ -169,7 +169,9 @@ impl PluginConfig for SqlConfig {
                 for (i, output) in self.outputs.iter().enumerate() {
                     if output.stream != ERROR_STREAM && compiled.program.stream(&output.stream).is_none() {
                         let help = sluice_core::suggest::did_you_mean(&output.stream, compiled.program.stream_names())
-                            .unwrap_or_else(|| "an output names an in-app stream the SQL creates, or error_stream".into());
+                            .unwrap_or_else(|| {
+                                "an output names an in-app stream the SQL creates, or error_stream".into()
+                            });
                         cx.error_with_help(
                             &format!("outputs/{i}/stream"),
                             Code::DanglingReference,
@@ -208,29 +210,28 @@ impl PluginConfig for SqlConfig {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<Built, BuildError> {
-        let code = self
-            .code_text(&cx.base_dir)
-            .ok_or_else(|| BuildError::Config("the SQL code cannot be read".into()))?;
+        let code =
+            self.code_text(&cx.base_dir).ok_or_else(|| BuildError::Config("the SQL code cannot be read".into()))?;
         let compiled = self.compile(&code).map_err(|e| BuildError::Config(e.to_string()))?;
-        let outputs = self
-            .outputs
-            .iter()
-            .map(|output| {
-                let format = match output.format {
-                    RecordFormat::Json => OutputFormat::Json,
-                    RecordFormat::Csv => OutputFormat::Csv,
-                };
-                let (stream, columns) = if output.stream == ERROR_STREAM {
-                    (None, error_stream_columns())
-                } else {
-                    let id = compiled.program.stream(&output.stream).ok_or_else(|| {
-                        BuildError::Config(format!("the SQL creates no stream `{}`", output.stream))
-                    })?;
-                    (Some(id), compiled.program.stream_def(id).columns.clone())
-                };
-                Ok(OutputPlan { stream, columns, format, destination: output.destination.clone() })
-            })
-            .collect::<Result<Vec<_>, BuildError>>()?;
+        let outputs =
+            self.outputs
+                .iter()
+                .map(|output| {
+                    let format = match output.format {
+                        RecordFormat::Json => OutputFormat::Json,
+                        RecordFormat::Csv => OutputFormat::Csv,
+                    };
+                    let (stream, columns) = if output.stream == ERROR_STREAM {
+                        (None, error_stream_columns())
+                    } else {
+                        let id = compiled.program.stream(&output.stream).ok_or_else(|| {
+                            BuildError::Config(format!("the SQL creates no stream `{}`", output.stream))
+                        })?;
+                        (Some(id), compiled.program.stream_def(id).columns.clone())
+                    };
+                    Ok(OutputPlan { stream, columns, format, destination: output.destination.clone() })
+                })
+                .collect::<Result<Vec<_>, BuildError>>()?;
         Ok(Built::Application(Box::new(SqlApplication {
             program: Arc::new(compiled.program),
             mapping: compiled.mapping,
@@ -242,8 +243,22 @@ impl PluginConfig for SqlConfig {
 
 /// KDA's SQL type names, for suggestions.
 const SQL_TYPE_NAMES: [&str; 16] = [
-    "CHAR", "VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "REAL", "DOUBLE", "DECIMAL",
-    "NUMERIC", "DATE", "TIME", "TIMESTAMP", "BINARY", "VARBINARY",
+    "CHAR",
+    "VARCHAR",
+    "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "REAL",
+    "DOUBLE",
+    "DECIMAL",
+    "NUMERIC",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "BINARY",
+    "VARBINARY",
 ];
 
 /// The SQL compiled against the input mapping.

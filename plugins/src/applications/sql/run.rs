@@ -133,7 +133,9 @@ impl Application for SqlApplication {
                 }
             }
             if failed > 0 && !keeps_errors {
-                tracing::warn!("application `{name}`: {failed} rows failed; add an output of `{ERROR_STREAM}` to keep them");
+                tracing::warn!(
+                    "application `{name}`: {failed} rows failed; add an output of `{ERROR_STREAM}` to keep them"
+                );
             }
             for ((sink, sender), batch) in sinks.iter().zip(batches) {
                 let delivery = Delivery { records: batch.into_records(), ack: acks.for_sink(*sink) };
