@@ -10,11 +10,13 @@ fn sluice(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).output().expect("sluice runs")
 }
 
-/// The diagnostic headlines of a run: lines that start with the file's path.
+/// The diagnostic headlines of a run: lines that start with a path in the case's folder (the pipeline, or a
+/// file it refers to such as its `code_file`) and name an error or warning.
 fn headlines(output: &Output, path: &str) -> Vec<String> {
+    let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
     String::from_utf8_lossy(&output.stderr)
         .lines()
-        .filter(|l| l.starts_with(&format!("{path}:")))
+        .filter(|l| l.starts_with(&format!("{folder}/")) && (l.contains(": error[") || l.contains(": warning[")))
         .map(str::to_owned)
         .collect()
 }

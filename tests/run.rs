@@ -379,3 +379,30 @@ fn on_a_terminal_a_progress_line_shows_each_stage() {
     assert!(progress.contains("/s") && progress.contains(" | destination bucket "), "{progress}");
     assert!(screen.contains("finished in"), "and a summary: {screen}");
 }
+
+#[test]
+fn the_seed_pipeline_runs_end_to_end_into_hourly_folders() {
+    // The tutorial as shipped: datagen -> embedded stream -> the tutorial's SQL -> JSON objects in the bucket.
+    let ws = Workspace::new(&std::fs::read_to_string("pipelines/site-metrics.yaml").expect("seed pipeline"));
+    std::fs::copy("pipelines/site-metrics.sql", ws.path("site-metrics.sql")).expect("seed SQL");
+    // The first record is generated at once; the stop flushes it.
+    ws.run(&["--duration", "2s"]);
+    let objects = ws.objects("data/site-metrics-bucket");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let (key, bytes) = objects.iter().next().expect("one object");
+    assert_firehose_key(key, "metrics_delivery_stream", "");
+    let text = String::from_utf8_lossy(bytes);
+    let row: serde_json::Value = serde_json::from_str(text.trim_end()).expect("one JSON object per line");
+    let order: Vec<usize> = ["timestamp", "requests", "new_users", "new_orders", "new_churns"]
+        .iter()
+        .map(|k| text.find(&format!("\"{k}\":")).expect("every column of DESTINATION_SQL_STREAM"))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "columns in the stream's order: {text}");
+    let number = |k: &str| row[k].as_str().and_then(|v| v.parse::<u32>().ok()).expect("a number as text");
+    assert!((1..=100).contains(&number("requests")) && number("new_users") <= 10, "{text}");
+    assert!(number("new_orders") <= 5 && number("new_churns") <= 3, "{text}");
+    // `hh` is the 12-hour clock, as in the tutorial's output.
+    let timestamp = row["timestamp"].as_str().expect("text");
+    let hour: u32 = timestamp[11..13].parse().expect("hour");
+    assert!(timestamp.len() == 19 && (1..=12).contains(&hour), "{timestamp}");
+}

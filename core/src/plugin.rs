@@ -314,6 +314,25 @@ impl<'a> ValidateCx<'a> {
         }
     }
 
+    /// How a file the entry names is shown in messages: the pipeline's directory joined with it, with `..`
+    /// folded away (`pipelines/site-metrics.sql`, not `tests/../pipelines/site-metrics.sql`).
+    pub fn shown_path(&self, file: &str) -> String {
+        let mut parts: Vec<std::path::Component<'_>> = Vec::new();
+        let joined = self.base_dir.join(file);
+        for component in joined.components() {
+            match component {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir
+                    if parts.last().is_some_and(|p| matches!(p, std::path::Component::Normal(_))) =>
+                {
+                    parts.pop();
+                }
+                other => parts.push(other),
+            }
+        }
+        parts.iter().collect::<PathBuf>().display().to_string()
+    }
+
     /// The directory relative paths resolve against.
     pub fn base_dir(&self) -> &Path {
         self.base_dir

@@ -1,4 +1,4 @@
-//! `error_stream`: the in-app stream of run-time errors ([DG] error-handling.md). User SQL cannot read it; it is
+//! `error_stream`: the in-app stream of run-time errors (DG error-handling.md). User SQL cannot read it; it is
 //! only persisted, by naming it as an output. A record the input mapping rejects, and a row a pump fails on
 //! (division by zero, a failed cast, an out-of-order ROWTIME), each become one row of it.
 //!

@@ -1,5 +1,5 @@
 //! Input coercion: a JSON value or a CSV field into a column's SQL type, following KDA's table "Mapping JSON Data
-//! Types to SQL Data Types" ([DG] sch-mapping.md). It is not CAST (CAST rounds REAL into INTEGER; input mapping
+//! Types to SQL Data Types" (DG sch-mapping.md). It is not CAST (CAST rounds REAL into INTEGER; input mapping
 //! rejects 123.4 into INT), so it lives here.
 //!
 //! | from \ into | numeric | BOOLEAN | CHAR/VARCHAR | DATE/TIME/TIMESTAMP | BINARY/VARBINARY |
@@ -297,7 +297,7 @@ fn hex_digit(b: u8) -> Option<u8> {
     }
 }
 
-/// Standard base64 (padding optional), the JSON form of BINARY in [SQLREF] sql-reference-data-types.
+/// Standard base64 (padding optional), the JSON form of BINARY in SQLREF sql-reference-data-types.
 fn base64(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=').as_bytes();
     if text.len() % 4 == 1 {

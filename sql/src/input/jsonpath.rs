@@ -1,4 +1,4 @@
-//! The JSONPath subset of KDA input mappings ([DG] about-json-path.md).
+//! The JSONPath subset of KDA input mappings (DG about-json-path.md).
 //!
 //! `$` (the whole record), `.name` and `['name']`/`["name"]` (an object's field, case-sensitive), `[2]` (an array's
 //! element), `[0:]` (at the end: the whole array; in the middle: flatten, one row per element from that index on;

@@ -1,5 +1,5 @@
 //! Input mapping: records of the source stream become rows of the in-app input stream (`SOURCE_SQL_STREAM_001`),
-//! as KDA's `InputSchema` describes them ([DG] sch-mapping.md, about-json-path.md).
+//! as KDA's `InputSchema` describes them (DG sch-mapping.md, about-json-path.md).
 //!
 //! ```text
 //!   record bytes ──JSON: one serde_json pass guided by the paths' trie (json.rs)──┐
@@ -17,7 +17,7 @@
 //!   columns are NULL; the other columns keep their values.
 //! - A path through something of another kind (`$.a.b` where `a` is a number) is a missing path: NULL.
 //! - A JSON number into DATE/TIME/TIMESTAMP is a coercion error, as KDA's table says (no epoch-milliseconds guess).
-//! - A string into BINARY/VARBINARY: a binary literal `X'3F'`, else base64 (the JSON form in [SQLREF] data types).
+//! - A string into BINARY/VARBINARY: a binary literal `X'3F'`, else base64 (the JSON form in SQLREF data types).
 
 mod coerce;
 mod csv;
@@ -202,6 +202,48 @@ mod tests {
         let expected =
             vec![s(record), Value::Int(7), s("x"), s("y"), Value::Int(20), s("[10, 20, 30]"), Value::Null, Value::Null];
         assert_eq!(got, vec![expected]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_fast_path_for_flat_records_agrees_with_the_general_walk() -> Result<(), SqlError> {
+        let top = [("s", "VARCHAR(16)", "$.s"), ("n", "DECIMAL(10,2)", "$.n"), ("b", "BOOLEAN", "$.b")];
+        let flat = json_mapping(&top);
+        // A nested path turns the fast path off.
+        let general = json_mapping(&[top[0], top[1], top[2], ("deep", "INTEGER", "$.x.y")]);
+        let records = [
+            r#"{"s": "plain", "n": 12.345, "b": true}"#,
+            " \t\r\n{ \"s\" :\"x\" , \"n\":-0.5e1,\"b\":null } \n",
+            r#"{"s": "esc\"aped\u00e9", "n": "7", "b": "TRUE"}"#,
+            r#"{"s": [1, {"a": "]"}], "n": 1E2, "other": {"s": "no"}}"#,
+            r#"{"s": 123456, "n": 0, "b": 0, "s": "last wins"}"#,
+            r#"{}"#,
+            r#"{"s": "héllo wörld"}"#,
+        ];
+        for record in records {
+            let fast = rows(&flat, record)?;
+            let slow: Vec<Vec<Value>> =
+                rows(&general, record)?.into_iter().map(|mut row| row.drain(..3).collect()).collect();
+            assert_eq!(fast, slow, "{record}");
+        }
+        // Invalid JSON the fast path sees is still an error, with serde_json's message.
+        for bad in [
+            r#"{"n": 01}"#,
+            r#"{"n": -}"#,
+            r#"{"n": 1.}"#,
+            r#"{"s": "x",}"#,
+            r#"{"s": "x"} {}"#,
+            "{\"s\": \"a\tb\"}",
+            r#"{"n": tru}"#,
+        ] {
+            let error = rows(&flat, bad).expect_err(bad);
+            assert!(error.message.starts_with("the record is not valid JSON"), "{bad}: {}", error.message);
+        }
+        // A coercion error on the fast path names the column.
+        assert_eq!(
+            rows(&flat, r#"{"n": "abc"}"#).map_err(|e| e.message),
+            Err("column `n`: `abc` is not a DECIMAL(10, 2)".into())
+        );
         Ok(())
     }
 

@@ -129,8 +129,10 @@ impl PluginConfig for SqlConfig {
             (None, Some(_)) => {}
         }
         let mut seen = BTreeSet::new();
+        let mut columns_unsound = false;
         for (i, column) in self.input.columns.iter().enumerate() {
             if !seen.insert(column.name.as_str()) {
+                columns_unsound = true;
                 cx.error(
                     &format!("input/columns/{i}/name"),
                     Code::InvalidValue,
@@ -138,12 +140,14 @@ impl PluginConfig for SqlConfig {
                 );
             }
             if let Err(e) = column.sql_type.parse::<SqlType>() {
+                columns_unsound = true;
                 let base = column.sql_type.split('(').next().unwrap_or_default().trim().to_ascii_uppercase();
                 let help = sluice_core::suggest::did_you_mean(&base, SQL_TYPE_NAMES)
                     .unwrap_or_else(|| format!("SQL types: {}", SQL_TYPE_NAMES.join(", ")));
                 cx.error_with_help(&format!("input/columns/{i}/type"), Code::InvalidValue, e.to_string(), help);
             }
             if self.input.format == RecordFormat::Json && column.path.is_none() {
+                columns_unsound = true;
                 cx.error(
                     &format!("input/columns/{i}"),
                     Code::MissingKey,
@@ -153,6 +157,7 @@ impl PluginConfig for SqlConfig {
             if let Some(path) = &column.path
                 && !path.starts_with('$')
             {
+                columns_unsound = true;
                 cx.error(
                     &format!("input/columns/{i}/path"),
                     Code::InvalidValue,
@@ -163,7 +168,12 @@ impl PluginConfig for SqlConfig {
         for (i, output) in self.outputs.iter().enumerate() {
             cx.link(&format!("outputs/{i}/destination"), LinkRole::FeedsDestination, &output.destination);
         }
+        // The SQL is checked against the columns, so only once they are sound; inline code with `${VAR}`s is
+        // complete only at run time.
         let Some(code) = self.code_text(cx.base_dir()) else { return };
+        if columns_unsound || (self.code.is_some() && code.contains("${")) {
+            return;
+        }
         match self.compile(&code) {
             Ok(compiled) => {
                 for (i, output) in self.outputs.iter().enumerate() {
@@ -182,12 +192,12 @@ impl PluginConfig for SqlConfig {
                 }
             }
             Err(CompileError::Mapping(e)) => cx.error("input/columns", Code::InvalidValue, e.message),
-            Err(CompileError::Types) => {} // Reported above, column by column.
+            Err(CompileError::Types) => {} // Unreachable: unsound columns return above.
             Err(CompileError::Sql(errors)) => {
                 for e in errors {
                     let (field, at) = match (&self.code_file, e.span) {
                         (Some(file), Some(span)) => {
-                            let path = cx.base_dir().join(file).display().to_string();
+                            let path = cx.shown_path(file);
                             let len = code.get(span.start..span.end).map_or(1, |t| t.chars().count().max(1));
                             let position = Position { line: span.line, column: span.column, len: len as u32 };
                             ("code_file", IssueAt::File { path, position })
