@@ -1,7 +1,8 @@
 //! `sluice run` on the reference workload (2,000,000 NDJSON records, about 190 MB): a `file` producer into
 //! an embedded stream (fsync every second, as by default) and straight into a `file://` bucket, driven
 //! through the CLI exactly as a user runs it. Beside it, a baseline program that reads the same file line
-//! by line and writes the same bytes to one output file, measured in the same run.
+//! by line and writes the same bytes to one output file, measured in the same run. A third case puts the
+//! tutorial's SQL application between the stream and the bucket.
 
 #[path = "support/workload.rs"]
 mod workload;
@@ -30,6 +31,37 @@ destinations:
   bucket:
     type: s3
     source: records
+    bucket: file://./bucket
+    buffer: {size: 128MiB, interval: 900s}
+"#;
+
+/// The same workload through the tutorial's SQL application, as the seed pipeline declares it.
+const SQL_PIPELINE: &str = r#"
+name: bench-sql
+producers:
+  records:
+    type: file
+    stream: records
+    path: records.ndjson
+    partition_key: partitionkey
+streams:
+  records:
+    type: embedded
+    shards: 1
+applications:
+  metrics_stream_app:
+    type: sql
+    input:
+      stream: records
+      columns:
+        - {name: COL_timestamp, type: TIMESTAMP, path: $.timestamp}
+        - {name: requests_newUsers_newOrders_churnUsers, type: VARCHAR(32), path: $.requests_newUsers_newOrders_churnUsers}
+    code_file: site-metrics.sql
+    outputs:
+      - {stream: DESTINATION_SQL_STREAM, destination: bucket, format: json}
+destinations:
+  bucket:
+    type: s3
     bucket: file://./bucket
     buffer: {size: 128MiB, interval: 900s}
 "#;
@@ -81,6 +113,23 @@ fn bench(c: &mut Criterion) {
                 .expect("run sluice");
             assert!(status.success());
             assert_eq!(bucket_bytes(&dir.path().join("bucket")), input_bytes, "every byte delivered");
+        })
+    });
+    let sql_pipeline = dir.path().join("bench-sql.yaml");
+    std::fs::write(&sql_pipeline, SQL_PIPELINE).expect("write pipeline");
+    std::fs::copy("pipelines/site-metrics.sql", dir.path().join("site-metrics.sql")).expect("seed SQL");
+    group.bench_function("sluice run: file -> embedded stream -> seed SQL -> file:// bucket", |b| {
+        b.iter(|| {
+            for leftover in [".sluice", "bucket"] {
+                let _ = std::fs::remove_dir_all(dir.path().join(leftover));
+            }
+            let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
+                .args(["run", "--quiet"])
+                .arg(&sql_pipeline)
+                .status()
+                .expect("run sluice");
+            assert!(status.success());
+            assert!(bucket_bytes(&dir.path().join("bucket")) > 0, "rows delivered");
         })
     });
     group.finish();
