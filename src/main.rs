@@ -1,6 +1,7 @@
 //! The `sluice` command line: a thin layer over `sluice-core` and the built-in plugins.
 
 mod progress;
+mod test_command;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -34,6 +35,11 @@ enum Command {
     },
     /// Run a pipeline until its producers finish and everything is delivered, or until Ctrl-C.
     Run(RunArgs),
+    /// Run the pipelines' `tests:` in memory: no producer, no network, no bucket.
+    Test {
+        /// Files, or directories searched for `*.yaml` and `*.yml` (default: `pipelines/`).
+        paths: Vec<PathBuf>,
+    },
     /// Print the pipeline JSON schema.
     Schema,
     /// List the registered plugins.
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
             init_logging(args.verbose);
             run_command(args)
         }
+        Command::Test { paths } => test_command::test_command(paths),
         Command::Schema => {
             print!("{}", sluice_core::schema::pipeline_schema_text());
             ExitCode::SUCCESS

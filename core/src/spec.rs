@@ -42,8 +42,78 @@ pub struct PipelineSpec {
     pub destinations: BTreeMap<String, Entry>,
     /// Pipeline tests, run by `sluice test`: records in, expected rows and deliveries out.
     #[serde(default)]
-    #[schemars(schema_with = "tests_schema")]
-    pub tests: Vec<Value>,
+    pub tests: Vec<PipelineTest>,
+}
+
+/// A pipeline test: records put into streams at given times, and the rows and deliveries they must produce.
+/// Tests start no producer, touch no network and write no bucket.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineTest {
+    /// What the test checks, shown in its result line.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Records put into streams, as a producer would put them.
+    #[serde(default)]
+    pub input: Vec<TestInput>,
+    /// What must come out: rows of in-app streams (or error_stream), or records a destination receives.
+    #[serde(default)]
+    pub expect: Vec<TestExpectation>,
+}
+
+/// Records put into one stream.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestInput {
+    /// The stream (of the `streams` section) the records enter.
+    pub stream: String,
+    /// The records, each at its arrival time.
+    pub records: Vec<TestRecord>,
+}
+
+/// One record put into a stream; give `data` or `raw`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestRecord {
+    /// Arrival time on the test's virtual clock (`2020-07-01T12:00:00.000Z`): the record's
+    /// APPROXIMATE_ARRIVAL_TIME and its row's ROWTIME.
+    #[schemars(length(min = 1))]
+    pub at: String,
+    /// The record's partition key.
+    #[serde(default)]
+    pub partition_key: Option<String>,
+    /// The record as a JSON object.
+    #[serde(default)]
+    pub data: Option<serde_json::Map<String, Value>>,
+    /// The record as raw text (CSV lines, malformed input).
+    #[serde(default)]
+    pub raw: Option<String>,
+}
+
+/// What one in-app stream or one destination must get; give `stream` with `rows`, or `destination` with
+/// `records`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestExpectation {
+    /// An in-app stream, as the SQL stores its name, or `error_stream`.
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// A destination: the records an application output sends there.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// The application whose in-app stream is meant, when several could match.
+    #[serde(default)]
+    pub application: Option<String>,
+    /// Expected rows of `stream`: only the columns listed are compared (ROWTIME may be); TIMESTAMPs as
+    /// timestamps, numbers numerically, strings exactly, `null` as NULL.
+    #[serde(default)]
+    pub rows: Option<Vec<serde_json::Map<String, Value>>>,
+    /// Expected records of `destination`: JSON objects for a json output (compared like rows), strings otherwise.
+    #[serde(default)]
+    pub records: Option<Vec<Value>>,
+    /// Compare as a multiset instead of in order.
+    #[serde(default)]
+    pub unordered: bool,
 }
 
 /// One entry of a section: a plugin `type` and that plugin's config.
@@ -109,10 +179,33 @@ fn applications_schema(_: &mut SchemaGenerator) -> Schema {
 fn destinations_schema(_: &mut SchemaGenerator) -> Schema {
     section_schema(PluginKind::Destination)
 }
-fn tests_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "array",
-        "items": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } },
-        "default": [],
-    })
+
+impl TestRecord {
+    /// `at` as milliseconds since the epoch: RFC 3339 (`2020-07-01T12:00:00.000Z`, `+02:00`), or a date and
+    /// time without offset (`2020-07-01 12:00:00`), read as UTC.
+    pub fn at_ms(&self) -> Option<i64> {
+        parse_instant(&self.at)
+    }
+
+    /// The record's bytes: `data` as JSON, or `raw` as given.
+    pub fn bytes(&self) -> Vec<u8> {
+        match (&self.data, &self.raw) {
+            (Some(data), _) => Value::Object(data.clone()).to_string().into_bytes(),
+            (None, Some(raw)) => raw.clone().into_bytes(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// An instant as milliseconds since the epoch: RFC 3339, or a naive date and time read as UTC.
+pub fn parse_instant(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.timestamp_millis());
+    }
+    let naive = text.strip_suffix(['Z', 'z']).unwrap_or(text);
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(naive, format).ok())
+        .map(|at| at.and_utc().timestamp_millis())
 }

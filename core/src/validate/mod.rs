@@ -6,7 +6,7 @@
 //! ```text
 //! bytes ─▶ YAML (size cap, UTF-8, budgets, duplicate keys) ─▶ schema (jsonschema, pointer ─▶ line:col)
 //!       ─▶ strings (`${VAR}` syntax, --env, literal secrets)
-//!       ─▶ plugin hooks (ranges, files, links) ─▶ references (dangling, unused, cycles)
+//!       ─▶ plugin hooks (ranges, files, links) ─▶ references (dangling, unused, cycles) ─▶ tests (names, records)
 //! ```
 //!
 //! Validation does no network I/O and needs no credentials.
@@ -14,6 +14,7 @@
 mod references;
 mod schema_errors;
 mod strings;
+mod tests_section;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -214,6 +215,9 @@ pub fn check_source(
         && doc.value.is_object();
     if sections_are_mappings {
         references::check(&mut out, &links, complete);
+    }
+    if doc.value.is_object() {
+        tests_section::check(&mut out);
     }
     let failed = out.diagnostics.iter().any(|d| d.severity == Severity::Error);
     let diagnostics = out.diagnostics;

@@ -4,6 +4,8 @@
 //! parsed and planned against the input columns, and every error is placed at its line and column in the
 //! `code_file` or inside the YAML `code:` block. [`run`] is the running application.
 
+pub mod harness;
+mod rows;
 mod run;
 
 use std::collections::BTreeSet;
