@@ -2,7 +2,7 @@
 //!
 //! - `validate [PATH...] [--env]`: validate pipelines (default `pipelines/`), the same code as `sluice validate`.
 //! - `schema [--check]`: write `schemas/pipeline.schema.json`, or fail if the committed file is stale.
-//! - `ci`: everything CI checks: format, clippy, tests, schema, pipelines, and the schema against an independent
+//! - `ci`: everything CI checks: format, clippy, tests, schema, pipelines (validated, and their `tests:` run), and the schema against an independent
 //!   draft 2020-12 validator (Python `jsonschema`, installed into `target/ci-venv`).
 //! - `bench`: the criterion benchmarks.
 
@@ -105,6 +105,8 @@ fn ci(root: &Path) -> Result<(), String> {
     if validate::run(&[root.join("pipelines")], ValidateOptions::default()) != 0 {
         return Err("pipelines/ does not validate".into());
     }
+    // The example pipelines' own tests, through the CLI as users run them.
+    run(root, "cargo", &["run", "--quiet", "--", "test", "pipelines"])?;
     let python = venv(root)?;
     run(
         root,
