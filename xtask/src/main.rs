@@ -2,8 +2,8 @@
 //!
 //! - `validate [PATH...] [--env]`: validate pipelines (default `pipelines/`), the same code as `sluice validate`.
 //! - `schema [--check]`: write `schemas/pipeline.schema.json`, or fail if the committed file is stale.
-//! - `ci`: everything CI checks: format, clippy, tests, schema, pipelines (validated, and their `tests:` run), and the schema against an independent
-//!   draft 2020-12 validator (Python `jsonschema`, installed into `target/ci-venv`).
+//! - `ci`: everything CI checks: format, clippy, tests, schema, pipelines (validated, and their `tests:` run),
+//!   and the schema against an independent draft 2020-12 validator (Python `jsonschema`, in `target/ci-venv`).
 //! - `bench`: the criterion benchmarks.
 
 mod docs;
