@@ -296,6 +296,11 @@ fn out_of_range(value: &Value, to: &SqlType) -> SqlError {
 }
 
 /// The byte index at which `s` exceeds `n` characters, if it does.
+/// The first `n` characters of `text` (all of it when it is shorter): what VARCHAR(n) keeps of a string.
+pub fn cut_chars(text: &str, n: usize) -> &str {
+    char_boundary(text, n).map_or(text, |cut| &text[..cut])
+}
+
 fn char_boundary(s: &str, n: usize) -> Option<usize> {
     if s.len() <= n {
         return None;

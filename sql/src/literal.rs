@@ -118,14 +118,15 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
 
 /// Writes `n` as `width` zero-padded digits.
 fn push_padded(out: &mut String, n: i64, width: usize) {
-    let text = n.unsigned_abs().to_string();
+    let mut buffer = itoa::Buffer::new();
+    let text = buffer.format(n.unsigned_abs());
     if n < 0 {
         out.push('-');
     }
     for _ in text.len()..width {
         out.push('0');
     }
-    out.push_str(&text);
+    out.push_str(text);
 }
 
 /// `yyyy-MM-dd` of a day number.

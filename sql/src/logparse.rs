@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::cast::{cast, fit};
+use crate::cast::{cast, cut_chars, fit};
 use crate::datetime_format::DatePattern;
 use crate::error::SqlError;
 use crate::functions::{EvalContext, ScalarEval, check_arity, stringy};
@@ -212,7 +212,11 @@ fn columns_arg(name: &str, literal: Option<&Value>, fixed: bool) -> Result<Vec<C
 pub fn convert(field: Option<&str>, column: &Column) -> Result<Value, SqlError> {
     let value = match field {
         None => Value::Null,
-        Some(text) if column.ty.is_string() => fit(Value::string(text), &column.ty)?,
+        Some(text) if column.ty.is_string() => match column.ty {
+            // Cut before the value is made: one allocation.
+            SqlType::Varchar(n) => Value::string(cut_chars(text, n as usize)),
+            _ => fit(Value::string(text), &column.ty)?,
+        },
         Some(text) if text.trim().is_empty() => Value::Null,
         Some(text) => match &column.pattern {
             Some(p) => {
@@ -233,9 +237,25 @@ pub fn convert(field: Option<&str>, column: &Column) -> Result<Value, SqlError> 
 
 fn make_row<'a>(columns: &[Column], fields: impl Iterator<Item = Option<&'a str>>) -> Result<Value, SqlError> {
     let mut fields = fields;
-    let values: Vec<Value> =
-        columns.iter().map(|c| convert(fields.next().flatten(), c)).collect::<Result<_, SqlError>>()?;
-    Ok(Value::Row(Arc::from(values)))
+    // Collected straight into the row's one allocation (the iterator's length is exact); after the first error
+    // the remaining columns are not converted.
+    let mut error = None;
+    let values: Arc<[Value]> = columns
+        .iter()
+        .map(|c| {
+            if error.is_some() {
+                return Value::Null;
+            }
+            convert(fields.next().flatten(), c).unwrap_or_else(|e| {
+                error = Some(e);
+                Value::Null
+            })
+        })
+        .collect();
+    match error {
+        Some(e) => Err(e),
+        None => Ok(Value::Row(values)),
+    }
 }
 
 fn first_is_string(name: &str, args: &[SqlType]) -> Result<(), String> {
@@ -258,6 +278,8 @@ fn single_char(name: &str, literals: &[Option<&Value>], i: usize) -> Result<Opti
 struct VariableColumn {
     columns: Vec<Column>,
     delimiter: String,
+    /// The delimiter when it is one character: split by it without a substring search.
+    delimiter_char: Option<char>,
     escape: Option<char>,
     quote: Option<char>,
 }
@@ -272,9 +294,12 @@ fn variable_column(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Vari
         Some(Value::String(d)) if !d.is_empty() => d.to_string(),
         _ => return Err(format!("{NAME}'s delimiter must be a non-empty constant string")),
     };
+    let mut chars = delimiter.chars();
+    let delimiter_char = chars.next().filter(|_| chars.next().is_none());
     Ok(VariableColumn {
         columns,
         delimiter,
+        delimiter_char,
         escape: single_char(NAME, literals, 3)?,
         quote: single_char(NAME, literals, 4)?,
     })
@@ -295,7 +320,10 @@ impl ScalarEval for VariableColumn {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
-            return make_row(&self.columns, line.split(self.delimiter.as_str()).map(Some));
+            return match self.delimiter_char {
+                Some(c) => make_row(&self.columns, line.split(c).map(Some)),
+                None => make_row(&self.columns, line.split(self.delimiter.as_str()).map(Some)),
+            };
         }
         let fields = split_fields(line, &self.delimiter, self.escape, self.quote);
         make_row(&self.columns, fields.iter().map(|f| Some(f.as_ref())))

@@ -65,6 +65,49 @@ pub fn write_row(format: OutputFormat, columns: &[(String, SqlType)], row: &[Val
     }
 }
 
+/// [`write_row`] for one output's columns, with the JSON keys (`{"name":`, `,"name":`) escaped once, up front.
+#[derive(Debug, Clone)]
+pub struct RowWriter {
+    format: OutputFormat,
+    columns: Vec<(String, SqlType)>,
+    /// JSON: per column, the text before its value.
+    keys: Vec<Vec<u8>>,
+}
+
+impl RowWriter {
+    /// A writer of rows of `columns` in `format`.
+    pub fn new(format: OutputFormat, columns: &[(String, SqlType)]) -> Self {
+        let keys = match format {
+            OutputFormat::Json => columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| {
+                    let mut key = vec![if i == 0 { b'{' } else { b',' }];
+                    write_json_string(name, &mut key);
+                    key.push(b':');
+                    key
+                })
+                .collect(),
+            OutputFormat::Csv => Vec::new(),
+        };
+        RowWriter { format, columns: columns.to_vec(), keys }
+    }
+
+    /// Appends one record's bytes for `row`, exactly as [`write_row`] does.
+    pub fn write(&self, row: &[Value], out: &mut Vec<u8>) {
+        if self.format == OutputFormat::Csv || self.columns.is_empty() || row.is_empty() {
+            write_row(self.format, &self.columns, row, out);
+            return;
+        }
+        let mut scratch = String::new();
+        for ((key, (_, ty)), value) in self.keys.iter().zip(&self.columns).zip(row) {
+            out.extend_from_slice(key);
+            write_json_value(value, ty, out, &mut scratch);
+        }
+        out.push(b'}');
+    }
+}
+
 fn write_json_value(value: &Value, ty: &SqlType, out: &mut Vec<u8>, scratch: &mut String) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -201,8 +244,14 @@ fn write_json_string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Most strings need no escape: copy them whole.
+    let Some(first) = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') else {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    };
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -335,6 +384,28 @@ mod tests {
         assert_eq!(written(OutputFormat::Csv, &columns, &row), "-Infinity,0.0012");
         let row = [Value::Double(1e-7), Value::Decimal(Decimal { unscaled: i128::from(i64::MIN), scale: 2 })];
         assert_eq!(written(OutputFormat::Json, &columns, &row), r#"{"x":1e-7,"d":-92233720368547758.08}"#);
+    }
+
+    #[test]
+    fn a_row_writer_writes_what_write_row_writes() {
+        let (columns, row) = every_type();
+        for format in [OutputFormat::Json, OutputFormat::Csv] {
+            let writer = RowWriter::new(format, &columns);
+            for values in [&row[..], &row[..3], &[]] {
+                let mut out = b"prefix ".to_vec();
+                writer.write(values, &mut out);
+                let mut expected = b"prefix ".to_vec();
+                write_row(format, &columns, values, &mut expected);
+                assert_eq!(out, expected);
+            }
+        }
+        let quoted = vec![("say \"hi\"".to_owned(), SqlType::Integer), ("b".to_owned(), SqlType::Integer)];
+        let mut out = Vec::new();
+        RowWriter::new(OutputFormat::Json, &quoted).write(&[Value::Int(1), Value::Null], &mut out);
+        assert_eq!(out, br#"{"say \"hi\"":1,"b":null}"#);
+        out.clear();
+        RowWriter::new(OutputFormat::Json, &[]).write(&[], &mut out);
+        assert_eq!(out, b"{}");
     }
 
     #[test]

@@ -80,6 +80,14 @@ impl Bound {
             Bound::Literal(v) => v.clone(),
             Bound::Column(i) => row.values.get(*i).cloned().unwrap_or(Value::Null),
             Bound::RowTime => Value::Timestamp(row.rowtime),
+            // A field of a column (`t.r."COL_1"`): read in place, without cloning the row value.
+            Bound::Field(inner, i) if matches!(**inner, Bound::Column(_)) => {
+                let Bound::Column(column) = **inner else { return Ok(Value::Null) };
+                match row.values.get(column) {
+                    Some(Value::Row(fields)) => fields.get(*i).cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                }
+            }
             Bound::Field(inner, i) => match inner.eval(row, cx)? {
                 Value::Row(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
@@ -95,10 +103,18 @@ impl Bound {
                 }
                 ops::binary(*op, &left, &b.eval(row, cx)?)?
             }
-            Bound::Call(function, args) => {
-                let values = args.iter().map(|a| a.eval(row, cx)).collect::<Result<Vec<_>, _>>()?;
-                function.eval(&values, cx)?
-            }
+            // Arguments on the stack for the usual arities: no allocation per call.
+            Bound::Call(function, args) => match args.len() {
+                0 => function.eval(&[], cx)?,
+                1 => function.eval(&eval_args::<1>(args, row, cx)?, cx)?,
+                2 => function.eval(&eval_args::<2>(args, row, cx)?, cx)?,
+                3 => function.eval(&eval_args::<3>(args, row, cx)?, cx)?,
+                4 => function.eval(&eval_args::<4>(args, row, cx)?, cx)?,
+                _ => {
+                    let values = args.iter().map(|a| a.eval(row, cx)).collect::<Result<Vec<_>, _>>()?;
+                    function.eval(&values, cx)?
+                }
+            },
             Bound::Cast(inner, from, to) => cast(&inner.eval(row, cx)?, from, to)?,
             Bound::IsNull(inner, not) => Value::Boolean(inner.eval(row, cx)?.is_null() != *not),
             Bound::Case { operand, whens, otherwise } => {
@@ -155,4 +171,13 @@ impl Bound {
             }
         })
     }
+}
+
+/// Evaluates `N` arguments (`args.len() == N`) in order into an array.
+fn eval_args<const N: usize>(args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Result<[Value; N], SqlError> {
+    let mut values = [const { Value::Null }; N];
+    for (slot, arg) in values.iter_mut().zip(args) {
+        *slot = arg.eval(row, cx)?;
+    }
+    Ok(values)
 }

@@ -94,6 +94,8 @@ pub struct Program {
     /// Per stream, the pumps that read it, in creation order.
     readers: Vec<Vec<usize>>,
     input: StreamId,
+    /// Whether the SQL may read the wall clock of each row (CURRENT_ROW_TIMESTAMP): else rows skip reading it.
+    reads_row_clock: bool,
 }
 
 impl Program {
@@ -129,6 +131,7 @@ impl Program {
             program: self,
             last_rowtime: vec![i64::MIN; self.streams.len()],
             cx: EvalContext { row_time_ms: 0, query_start_ms: now, now_ms: now },
+            spare: Vec::new(),
         }
     }
 }
@@ -145,13 +148,20 @@ pub struct Runner<'a> {
     program: &'a Program,
     last_rowtime: Vec<i64>,
     cx: EvalContext,
+    /// Emptied value buffers of earlier rows, reused for stage and pump outputs: no allocation per row.
+    spare: Vec<Vec<Value>>,
 }
+
+/// At most this many spare buffers are kept.
+const MAX_SPARE: usize = 16;
 
 impl Runner<'_> {
     /// Pushes a row into the input stream and through every pump, depth first; `out` sees every row of
     /// every stream and every failure.
     pub fn push(&mut self, row: Row, out: &mut dyn FnMut(Emit<'_>)) {
-        self.cx.now_ms = now_ms();
+        if self.program.reads_row_clock {
+            self.cx.now_ms = now_ms();
+        }
         let input = self.program.input;
         self.flow(input, &row, out);
     }
@@ -164,7 +174,10 @@ impl Runner<'_> {
             let pump = &program.pumps[index];
             self.cx.row_time_ms = row.rowtime;
             match self.apply(pump, row) {
-                Ok(Some(next)) => self.flow(pump.target, &next, out),
+                Ok(Some(next)) => {
+                    self.flow(pump.target, &next, out);
+                    self.recycle(next.values);
+                }
                 Ok(None) => {}
                 Err((name, e)) => out(Emit::Failure(Failure {
                     name,
@@ -177,8 +190,21 @@ impl Runner<'_> {
         }
     }
 
+    /// An empty buffer for values: a spare one when there is one.
+    fn buffer(&mut self) -> Vec<Value> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Empties `values` and keeps it for a later row.
+    fn recycle(&mut self, mut values: Vec<Value>) {
+        if self.spare.len() < MAX_SPARE {
+            values.clear();
+            self.spare.push(values);
+        }
+    }
+
     /// Runs a pump's stages on `row`: `None` when a filter drops it.
-    fn apply(&self, pump: &Pump, row: &Row) -> Result<Option<Row>, (&'static str, SqlError)> {
+    fn apply(&mut self, pump: &Pump, row: &Row) -> Result<Option<Row>, (&'static str, SqlError)> {
         let data = |e: SqlError| ("Data_Error", e);
         let mut rowtime = row.rowtime;
         let mut owned: Option<Vec<Value>> = None;
@@ -188,24 +214,48 @@ impl Runner<'_> {
             if let Some(filter) = &stage.filter
                 && filter.eval(&current, &self.cx).map_err(data)? != Value::Boolean(true)
             {
+                if let Some(previous) = owned {
+                    self.recycle(previous);
+                }
                 return Ok(None);
             }
-            let next = stage.projections.iter().map(|p| p.eval(&current, &self.cx)).collect::<Result<Vec<_>, _>>();
-            let next = next.map_err(data)?;
+            let mut next = self.buffer();
+            for projection in &stage.projections {
+                next.push(projection.eval(&current, &self.cx).map_err(data)?);
+            }
             if let Some(expr) = &stage.rowtime {
                 rowtime = match expr.eval(&current, &self.cx).map_err(data)? {
                     Value::Timestamp(ms) => ms,
                     other => return Err(data(SqlError::data(format!("ROWTIME must be a TIMESTAMP, got {other:?}")))),
                 };
             }
-            owned = Some(next);
+            if let Some(previous) = owned.replace(next) {
+                self.recycle(previous);
+            }
         }
-        let values = owned.unwrap_or_else(|| row.values.clone());
-        let target = &self.program.streams[pump.target.0];
-        let mut out = Vec::with_capacity(target.columns.len());
-        for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
-            let value = source.and_then(|i| values.get(i).cloned()).unwrap_or(Value::Null);
-            out.push(crate::cast::fit(value, ty).map_err(data)?);
+        let program = self.program;
+        let target = &program.streams[pump.target.0];
+        let mut out = self.buffer();
+        out.reserve(target.columns.len());
+        match &mut owned {
+            // The final stage's values are ours: move them (each is the source of one target column at most).
+            Some(values) => {
+                for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
+                    let value = source
+                        .and_then(|i| values.get_mut(i))
+                        .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
+                    out.push(crate::cast::fit(value, ty).map_err(data)?);
+                }
+            }
+            None => {
+                for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
+                    let value = source.and_then(|i| row.values.get(i).cloned()).unwrap_or(Value::Null);
+                    out.push(crate::cast::fit(value, ty).map_err(data)?);
+                }
+            }
+        }
+        if let Some(values) = owned {
+            self.recycle(values);
         }
         if rowtime < self.last_rowtime[pump.target.0] {
             let message = format!("ROWTIME {rowtime} is earlier than the stream's last ROWTIME");

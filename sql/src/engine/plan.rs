@@ -61,7 +61,10 @@ fn unknown(span: Span, message: String, candidates: impl IntoIterator<Item = Str
 /// Compiles the application's SQL; every error found is returned, each at its place.
 pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlError>> {
     let statements = crate::parser::parse(sql)?;
-    let mut program = Program { streams: vec![input], pumps: Vec::new(), readers: Vec::new(), input: StreamId(0) };
+    // Conservative: the name anywhere in the text (even in a comment) keeps the per-row clock.
+    let reads_row_clock = sql.to_ascii_uppercase().contains("CURRENT_ROW_TIMESTAMP");
+    let mut program =
+        Program { streams: vec![input], pumps: Vec::new(), readers: Vec::new(), input: StreamId(0), reads_row_clock };
     let mut errors = Vec::new();
     for statement in &statements {
         if let Statement::CreateStream(create) = statement {

@@ -183,7 +183,10 @@ impl JsonMapping {
 
     /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record).
     pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
-        let mut state = State { columns, base: vec![Value::Null; columns.len()], elements: Vec::new(), error: None };
+        // One slot to spare: the application appends a column (the arrival time) to every row.
+        let mut base = Vec::with_capacity(columns.len() + 1);
+        base.resize(columns.len(), Value::Null);
+        let mut state = State { columns, base, elements: Vec::new(), error: None };
         // One UTF-8 check of the whole record, so that the parser borrows fields and keys without checking each.
         let text = std::str::from_utf8(data)
             .map_err(|e| SqlError::data(format!("the record is not valid JSON: it is not UTF-8 ({e})")))?;

@@ -3,7 +3,8 @@
 //! reaching an in-app stream, or error_stream (`None`), is handed to `emit`. A record the mapping rejects
 //! becomes one `Mapping_Error` row of error_stream.
 //!
-//! The pipeline-test harness uses it; the running application (`run.rs`) does the same steps inline.
+//! The running application (`run.rs`) and the pipeline-test harness both go through it, so a test sees exactly
+//! what a run does.
 
 use sluice_sql::engine::{Emit, Row, Runner, StreamId};
 use sluice_sql::error_stream::error_row;

@@ -17,12 +17,14 @@ use bytes::Bytes;
 use sluice_core::runtime::ack::Delivery;
 use sluice_core::runtime::component::{Application, ConsumerInput, Output, RunError};
 use sluice_core::runtime::record::Record;
-use sluice_sql::engine::{Emit, Program, Row, StreamId};
-use sluice_sql::error_stream::{ERROR_STREAM, error_row};
+use sluice_sql::engine::{Program, StreamId};
+use sluice_sql::error_stream::ERROR_STREAM;
 use sluice_sql::input::InputMapping;
-use sluice_sql::output::{OutputFormat, write_row};
+use sluice_sql::output::{OutputFormat, RowWriter};
 use sluice_sql::types::SqlType;
 use sluice_sql::value::Value;
+
+use super::rows::push_record;
 
 /// One output of the application: which in-app stream, how rows are written, and where they go.
 #[derive(Debug, Clone)]
@@ -77,65 +79,52 @@ impl OutputBatch {
 impl Application for SqlApplication {
     async fn run(self: Box<Self>, mut input: ConsumerInput, outputs: Vec<Output>) -> Result<(), RunError> {
         let SqlApplication { program, mapping, outputs: plans, name } = *self;
-        // The runtime's outputs follow the pipeline's links (one per destination); match them to plans.
-        let mut sinks = Vec::new();
-        for plan in &plans {
-            let output = outputs.iter().find(|o| o.destination == plan.destination).ok_or_else(|| {
-                RunError(format!("application `{name}`: no channel for destination `{}`", plan.destination))
-            })?;
-            sinks.push((output.sink, output.sender.clone()));
+        // The runtime's outputs follow the links the validate hook declared: one per `outputs` entry, in order
+        // (two outputs may feed one destination, each with its own sink).
+        if outputs.len() != plans.len() || outputs.iter().zip(&plans).any(|(o, p)| o.destination != p.destination) {
+            return Err(RunError(format!("application `{name}`: its outputs do not match the runtime's channels")));
         }
-        drop(outputs);
+        let sinks: Vec<_> = outputs.into_iter().map(|o| (o.sink, o.sender)).collect();
         let keeps_errors = plans.iter().any(|p| p.stream.is_none());
         let mut runner = program.runner();
+        let writers: Vec<RowWriter> = plans.iter().map(|p| RowWriter::new(p.format, &p.columns)).collect();
+        // Per output, the size of its last batch's bytes: the next buffer starts a little larger.
+        let mut sizes = vec![0usize; plans.len()];
         let mut rows: Vec<Vec<Value>> = Vec::new();
         let mut last_rowtime = i64::MIN;
         while let Some((records, acks)) = input.next().await? {
-            let mut batches: Vec<OutputBatch> = plans.iter().map(|_| OutputBatch::default()).collect();
+            let mut batches: Vec<OutputBatch> = sizes
+                .iter()
+                .map(|&size| OutputBatch {
+                    data: Vec::with_capacity(size + size / 8),
+                    ends: Vec::with_capacity(if size > 0 { records.len() } else { 0 }),
+                })
+                .collect();
             let mut failed = 0u64;
             for record in &records {
                 // ROWTIME: when the row entered the in-app stream; the record's arrival, kept monotonic.
                 last_rowtime = last_rowtime.max(record.arrival_ms);
                 let rowtime = last_rowtime;
                 // Rows reaching an output's in-app stream (or error_stream: `None`) become that output's records.
-                let mut emit = |stream: Option<StreamId>, values: &[Value]| {
+                let mut emit = |stream: Option<StreamId>, _rowtime: i64, values: &[Value]| {
                     failed += u64::from(stream.is_none());
-                    for (plan, batch) in plans.iter().zip(batches.iter_mut()) {
+                    for ((plan, writer), batch) in plans.iter().zip(&writers).zip(batches.iter_mut()) {
                         if plan.stream == stream {
-                            write_row(plan.format, &plan.columns, values, &mut batch.data);
+                            writer.write(values, &mut batch.data);
                             let end = batch.data.len();
                             batch.ends.push((end, Arc::clone(&record.partition_key), record.arrival_ms));
                         }
                     }
                 };
-                rows.clear();
-                match mapping.map_record(&record.data, &mut rows) {
-                    Ok(()) => {
-                        for mut values in rows.drain(..) {
-                            values.push(Value::Timestamp(record.arrival_ms));
-                            runner.push(Row { rowtime, values }, &mut |emitted| match emitted {
-                                Emit::Row(stream, row) => emit(Some(stream), &row.values),
-                                Emit::Failure(failure) => emit(
-                                    None,
-                                    &error_row(
-                                        rowtime,
-                                        failure.name,
-                                        &failure.message,
-                                        Some(failure.rowtime),
-                                        failure.data.as_bytes(),
-                                        failure.pump.as_deref(),
-                                    ),
-                                ),
-                            });
-                        }
-                    }
-                    Err(e) => emit(None, &error_row(rowtime, "Mapping_Error", &e.message, None, &record.data, None)),
-                }
+                push_record(&mut runner, &mapping, &record.data, record.arrival_ms, rowtime, &mut rows, &mut emit);
             }
             if failed > 0 && !keeps_errors {
                 tracing::warn!(
                     "application `{name}`: {failed} rows failed; add an output of `{ERROR_STREAM}` to keep them"
                 );
+            }
+            for (size, batch) in sizes.iter_mut().zip(&batches) {
+                *size = batch.data.len();
             }
             for ((sink, sender), batch) in sinks.iter().zip(batches) {
                 let delivery = Delivery { records: batch.into_records(), ack: acks.for_sink(*sink) };
