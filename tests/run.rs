@@ -406,3 +406,42 @@ fn the_seed_pipeline_runs_end_to_end_into_hourly_folders() {
     let hour: u32 = timestamp[11..13].parse().expect("hour");
     assert!(timestamp.len() == 19 && (1..=12).contains(&hour), "{timestamp}");
 }
+
+#[test]
+fn an_sql_application_delivers_rows_and_error_stream_and_checkpoints_both() {
+    let pipeline = r#"name: sql-outputs
+producers:
+  input: {type: file, stream: events, path: input.ndjson, format: lines}
+streams:
+  events: {type: embedded, shards: 2}
+applications:
+  app:
+    type: sql
+    input:
+      stream: events
+      columns: [{name: n, type: INTEGER, path: $.n}]
+    code: |
+      CREATE OR REPLACE STREAM "OUT" ("n" INTEGER, "half" INTEGER);
+      CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT"
+      SELECT STREAM "n", 10 / ("n" - 2) FROM "SOURCE_SQL_STREAM_001" WHERE "n" > 0;
+    outputs:
+      - {stream: OUT, destination: bucket, format: csv}
+      - {stream: error_stream, destination: bucket}
+destinations:
+  bucket: {type: s3, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}
+"#;
+    let ws = Workspace::new(pipeline);
+    ws.write("input.ndjson", "{\"n\": 1}\nnot json\n{\"n\": 2}\n{\"n\": 0}\n{\"n\": 12}\n");
+    ws.run(&[]);
+    let lines = delivered_lines(&ws.objects("bucket"));
+    let rows: Vec<&String> = lines.iter().filter(|l| !l.starts_with('{')).collect();
+    assert_eq!(rows, ["1,-10", "12,1"], "CSV rows; `n = 0` filtered out: {lines:?}");
+    let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(errors.len(), 2, "the record that is not JSON, and the division by zero: {lines:?}");
+    assert!(errors.iter().any(|e| e.contains("\"ERROR_NAME\":\"Mapping_Error\"")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("division by zero") && e.contains("\"PUMP_NAME\":\"P\"")), "{errors:?}");
+
+    // Both outputs acknowledged, so the checkpoint covers everything: a second run delivers nothing again.
+    ws.run(&[]);
+    assert_eq!(delivered_lines(&ws.objects("bucket")), lines);
+}
