@@ -88,6 +88,17 @@ fn bucket_bytes(dir: &Path) -> u64 {
     total
 }
 
+/// Runs `sluice run` on `pipeline` from an empty data directory and bucket; returns the bytes delivered.
+fn fresh_run(dir: &Path, pipeline: &Path) -> u64 {
+    for leftover in [".sluice", "bucket"] {
+        let _ = std::fs::remove_dir_all(dir.join(leftover));
+    }
+    let status =
+        Command::new(env!("CARGO_BIN_EXE_sluice")).args(["run", "--quiet"]).arg(pipeline).status().expect("run sluice");
+    assert!(status.success());
+    bucket_bytes(&dir.join("bucket"))
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("records.ndjson");
@@ -102,35 +113,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| assert_eq!(baseline(&input, &dir.path().join("baseline.out")).expect("baseline"), RECORDS))
     });
     group.bench_function("sluice run: file -> embedded stream -> file:// bucket", |b| {
-        b.iter(|| {
-            for leftover in [".sluice", "bucket"] {
-                let _ = std::fs::remove_dir_all(dir.path().join(leftover));
-            }
-            let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
-                .args(["run", "--quiet"])
-                .arg(&pipeline)
-                .status()
-                .expect("run sluice");
-            assert!(status.success());
-            assert_eq!(bucket_bytes(&dir.path().join("bucket")), input_bytes, "every byte delivered");
-        })
+        b.iter(|| assert_eq!(fresh_run(dir.path(), &pipeline), input_bytes, "every byte delivered"))
     });
     let sql_pipeline = dir.path().join("bench-sql.yaml");
     std::fs::write(&sql_pipeline, SQL_PIPELINE).expect("write pipeline");
     std::fs::copy("pipelines/site-metrics.sql", dir.path().join("site-metrics.sql")).expect("seed SQL");
     group.bench_function("sluice run: file -> embedded stream -> seed SQL -> file:// bucket", |b| {
-        b.iter(|| {
-            for leftover in [".sluice", "bucket"] {
-                let _ = std::fs::remove_dir_all(dir.path().join(leftover));
-            }
-            let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
-                .args(["run", "--quiet"])
-                .arg(&sql_pipeline)
-                .status()
-                .expect("run sluice");
-            assert!(status.success());
-            assert!(bucket_bytes(&dir.path().join("bucket")) > 0, "rows delivered");
-        })
+        b.iter(|| assert!(fresh_run(dir.path(), &sql_pipeline) > 0, "rows delivered"))
     });
     group.finish();
 }

@@ -16,8 +16,9 @@ use sluice_sql::output::{OutputFormat, write_row};
 use sluice_sql::types::SqlType;
 use sluice_sql::value::Value;
 
+use super::SqlConfig;
 use super::rows::push_record;
-use super::{RecordFormat, SqlConfig};
+use super::run::OutputPlan;
 
 /// How a column's values compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,19 +92,11 @@ pub struct TestInputRecord {
     pub data: Vec<u8>,
 }
 
-/// An output: the stream it sends (None: error_stream), its columns, format and destination.
-struct Plan {
-    stream: Option<StreamId>,
-    columns: Vec<(String, SqlType)>,
-    format: OutputFormat,
-    destination: String,
-}
-
 /// A compiled `sql` application, ready for tests.
 pub struct Harness {
     program: Program,
     mapping: InputMapping,
-    plans: Vec<Plan>,
+    plans: Vec<OutputPlan>,
     /// The stream (of the pipeline) the application reads.
     pub input_stream: String,
 }
@@ -113,26 +106,7 @@ impl SqlConfig {
     pub fn test_harness(&self, base_dir: &Path) -> Result<Harness, String> {
         let code = self.code_text(base_dir).ok_or_else(|| "the SQL code cannot be read".to_owned())?;
         let compiled = self.compile(&code).map_err(|e| e.to_string())?;
-        let plans = self
-            .outputs
-            .iter()
-            .map(|output| {
-                let format = match output.format {
-                    RecordFormat::Json => OutputFormat::Json,
-                    RecordFormat::Csv => OutputFormat::Csv,
-                };
-                let (stream, columns) = if output.stream == ERROR_STREAM {
-                    (None, error_stream_columns())
-                } else {
-                    let id = compiled
-                        .program
-                        .stream(&output.stream)
-                        .ok_or_else(|| format!("the SQL creates no stream `{}`", output.stream))?;
-                    (Some(id), compiled.program.stream_def(id).columns.clone())
-                };
-                Ok(Plan { stream, columns, format, destination: output.destination.clone() })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let plans = self.output_plans(&compiled.program)?;
         Ok(Harness {
             program: compiled.program,
             mapping: compiled.mapping,

@@ -225,25 +225,7 @@ impl PluginConfig for SqlConfig {
         let code =
             self.code_text(&cx.base_dir).ok_or_else(|| BuildError::Config("the SQL code cannot be read".into()))?;
         let compiled = self.compile(&code).map_err(|e| BuildError::Config(e.to_string()))?;
-        let outputs =
-            self.outputs
-                .iter()
-                .map(|output| {
-                    let format = match output.format {
-                        RecordFormat::Json => OutputFormat::Json,
-                        RecordFormat::Csv => OutputFormat::Csv,
-                    };
-                    let (stream, columns) = if output.stream == ERROR_STREAM {
-                        (None, error_stream_columns())
-                    } else {
-                        let id = compiled.program.stream(&output.stream).ok_or_else(|| {
-                            BuildError::Config(format!("the SQL creates no stream `{}`", output.stream))
-                        })?;
-                        (Some(id), compiled.program.stream_def(id).columns.clone())
-                    };
-                    Ok(OutputPlan { stream, columns, format, destination: output.destination.clone() })
-                })
-                .collect::<Result<Vec<_>, BuildError>>()?;
+        let outputs = self.output_plans(&compiled.program).map_err(BuildError::Config)?;
         Ok(Built::Application(Box::new(SqlApplication {
             program: Arc::new(compiled.program),
             mapping: compiled.mapping,
@@ -311,6 +293,28 @@ impl SqlConfig {
             (None, Some(code)) => Some(code.clone()),
             _ => None,
         }
+    }
+
+    /// Where each output's rows come from (an in-app stream, or error_stream: `None`) and how they are written.
+    fn output_plans(&self, program: &Program) -> Result<Vec<OutputPlan>, String> {
+        self.outputs
+            .iter()
+            .map(|output| {
+                let format = match output.format {
+                    RecordFormat::Json => OutputFormat::Json,
+                    RecordFormat::Csv => OutputFormat::Csv,
+                };
+                let (stream, columns) = if output.stream == ERROR_STREAM {
+                    (None, error_stream_columns())
+                } else {
+                    let id = program
+                        .stream(&output.stream)
+                        .ok_or_else(|| format!("the SQL creates no stream `{}`", output.stream))?;
+                    (Some(id), program.stream_def(id).columns.clone())
+                };
+                Ok(OutputPlan { stream, columns, format, destination: output.destination.clone() })
+            })
+            .collect()
     }
 
     /// Compiles the input mapping and the SQL. The in-app input stream is `<name_prefix>_001`, with the
