@@ -1,6 +1,8 @@
 //! The planner: from statements to a [`Program`], resolving every name and type once, and rejecting what
 //! the engine does not run yet with "not supported yet: ..." at its place in the SQL.
 
+use std::cell::Cell;
+
 use crate::ast::{Expr, FromItem, Ident, Literal, Query, Select, SelectItem, Statement};
 use crate::cast::can_cast;
 use crate::error::{Span, SqlError, SqlErrorKind};
@@ -61,10 +63,15 @@ fn unknown(span: Span, message: String, candidates: impl IntoIterator<Item = Str
 /// Compiles the application's SQL; every error found is returned, each at its place.
 pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlError>> {
     let statements = crate::parser::parse(sql)?;
-    // Conservative: the name anywhere in the text (even in a comment) keeps the per-row clock.
-    let reads_row_clock = sql.to_ascii_uppercase().contains("CURRENT_ROW_TIMESTAMP");
-    let mut program =
-        Program { streams: vec![input], pumps: Vec::new(), readers: Vec::new(), input: StreamId(0), reads_row_clock };
+    let mut program = Program {
+        streams: vec![input],
+        pumps: Vec::new(),
+        readers: Vec::new(),
+        input: StreamId(0),
+        reads_row_clock: false,
+    };
+    // Set while binding when a query calls CURRENT_ROW_TIMESTAMP: only then is the clock read per row.
+    let reads_row_clock = Cell::new(false);
     let mut errors = Vec::new();
     for statement in &statements {
         if let Statement::CreateStream(create) = statement {
@@ -83,7 +90,7 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
             Statement::CreatePump(pump) => (pump.name.name.clone(), &pump.insert),
             Statement::Insert(insert) => ("INSERT".to_owned(), insert),
         };
-        match compile_pump(&program, name, insert) {
+        match compile_pump(&program, name, insert, &reads_row_clock) {
             Ok(pumps) => program.pumps.extend(pumps),
             Err(e) => errors.push(e),
         }
@@ -95,6 +102,7 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
     if let Some(e) = find_cycle(&program, &statements) {
         errors.push(e);
     }
+    program.reads_row_clock = reads_row_clock.get();
     if errors.is_empty() { Ok(program) } else { Err(errors) }
 }
 
@@ -128,7 +136,12 @@ fn find_cycle(program: &Program, statements: &[Statement]) -> Option<SqlError> {
     ))
 }
 
-fn compile_pump(program: &Program, name: String, insert: &crate::ast::Insert) -> Result<Vec<Pump>, SqlError> {
+fn compile_pump(
+    program: &Program,
+    name: String,
+    insert: &crate::ast::Insert,
+    clock: &Cell<bool>,
+) -> Result<Vec<Pump>, SqlError> {
     let target = program.stream(&insert.target.name).ok_or_else(|| {
         unknown(
             insert.target.span,
@@ -156,7 +169,7 @@ fn compile_pump(program: &Program, name: String, insert: &crate::ast::Insert) ->
             })
             .collect::<Result<_, _>>()?
     };
-    let branches = compile_query(program, &insert.query)?;
+    let branches = compile_query(program, &insert.query, clock)?;
     let mut pumps = Vec::new();
     for branch in branches {
         if branch.columns.len() != listed.len() {
@@ -211,17 +224,19 @@ struct Branch {
 struct Scope<'a> {
     qualifier: Option<&'a str>,
     columns: &'a [(String, SqlType)],
+    /// Set when an expression calls CURRENT_ROW_TIMESTAMP.
+    clock: &'a Cell<bool>,
 }
 
-fn compile_query(program: &Program, query: &Query) -> Result<Vec<Branch>, SqlError> {
+fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
     match query {
-        Query::Select(select) => compile_select(program, select),
+        Query::Select(select) => compile_select(program, select, clock),
         Query::UnionAll { left, right, order_by, span } => {
             if let Some(first) = order_by.first() {
                 return Err(not_supported(first.span, "ORDER BY"));
             }
-            let mut branches = compile_query(program, left)?;
-            let right = compile_query(program, right)?;
+            let mut branches = compile_query(program, left, clock)?;
+            let right = compile_query(program, right, clock)?;
             if let (Some(l), Some(r)) = (branches.first(), right.first())
                 && (l.columns.len() != r.columns.len()
                     || l.columns.iter().zip(&r.columns).any(|((_, a), (_, b))| !assignable(b, a)))
@@ -235,7 +250,7 @@ fn compile_query(program: &Program, query: &Query) -> Result<Vec<Branch>, SqlErr
     }
 }
 
-fn compile_select(program: &Program, select: &Select) -> Result<Vec<Branch>, SqlError> {
+fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
     if select.distinct {
         return Err(not_supported(select.span, "SELECT DISTINCT"));
     }
@@ -272,7 +287,7 @@ fn compile_select(program: &Program, select: &Select) -> Result<Vec<Branch>, Sql
             vec![(Branch { source: id, stages: Vec::new(), columns }, Some(alias.as_ref().unwrap_or(name)))]
         }
         FromItem::Subquery { query, alias, .. } => {
-            compile_query(program, query)?.into_iter().map(|branch| (branch, alias.as_ref())).collect()
+            compile_query(program, query, clock)?.into_iter().map(|branch| (branch, alias.as_ref())).collect()
         }
         FromItem::TableFunction { span, name, .. } => {
             return Err(not_supported(*span, &format!("table function {name}")));
@@ -281,7 +296,7 @@ fn compile_select(program: &Program, select: &Select) -> Result<Vec<Branch>, Sql
     };
     let mut branches = Vec::new();
     for (mut branch, qualifier) in sources {
-        let scope = Scope { qualifier: qualifier.map(|q| q.name.as_str()), columns: &branch.columns };
+        let scope = Scope { qualifier: qualifier.map(|q| q.name.as_str()), columns: &branch.columns, clock };
         let (stage, columns) = compile_stage(select, &scope)?;
         branch.stages.push(stage);
         branch.columns = columns;
@@ -433,6 +448,9 @@ fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
             }
             if *star || *distinct || NOT_YET.contains(&upper.as_str()) {
                 return Err(not_supported(*span, &format!("aggregate and window function {upper}")));
+            }
+            if upper == "CURRENT_ROW_TIMESTAMP" {
+                scope.clock.set(true);
             }
             let Some(function) = functions::lookup(&upper) else {
                 return Err(unknown(

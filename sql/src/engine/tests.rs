@@ -132,3 +132,14 @@ fn mistakes_are_reported_at_their_place_with_suggestions() {
         assert_eq!(first.help.as_deref(), help, "{sql}");
     }
 }
+
+#[test]
+fn the_row_clock_is_read_only_when_a_query_calls_current_row_timestamp() {
+    let calls = r#"CREATE STREAM "OUT" (t TIMESTAMP);
+        CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM CURRENT_ROW_TIMESTAMP FROM "SOURCE_SQL_STREAM_001";"#;
+    assert!(Program::compile(calls, seed_input()).expect("compiles").reads_row_clock);
+    let mentions = r#"-- CURRENT_ROW_TIMESTAMP is only named in this comment
+        CREATE STREAM "OUT" (t TIMESTAMP);
+        CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM ROWTIME FROM "SOURCE_SQL_STREAM_001";"#;
+    assert!(!Program::compile(mentions, seed_input()).expect("compiles").reads_row_clock);
+}

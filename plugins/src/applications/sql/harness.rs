@@ -41,13 +41,7 @@ impl Kind {
             SqlType::Timestamp => Kind::Timestamp,
             SqlType::Date => Kind::Date,
             SqlType::Time => Kind::Time,
-            SqlType::TinyInt
-            | SqlType::SmallInt
-            | SqlType::Integer
-            | SqlType::BigInt
-            | SqlType::Real
-            | SqlType::Double
-            | SqlType::Decimal { .. } => Kind::Number,
+            ty if ty.is_numeric() => Kind::Number,
             _ => Kind::Other,
         }
     }
