@@ -1,9 +1,17 @@
-//! `sluice run` on the reference workload (2,000,000 NDJSON records, about 190 MB): a `file` producer into
-//! an embedded stream (fsync every second, as by default) and straight into a `file://` bucket, driven
-//! through the CLI exactly as a user runs it. Beside it, a baseline program that reads the same file line
-//! by line and writes the same bytes to one output file, measured in the same run. A third case puts the
-//! tutorial's SQL application between the stream and the bucket.
+//! `sluice run` on the reference workload (2,000,000 NDJSON records, about 190 MB), beside baseline programs
+//! measured in the same run.
+//!
+//! - `file_to_bucket_2M_records`: a `file` producer into an embedded stream (fsync every second, as by
+//!   default) and straight into a `file://` bucket, driven through the CLI exactly as a user runs it; the
+//!   baseline reads the same file line by line and writes the same bytes to one output file.
+//! - `seed_sql_2M_records`: the tutorial's SQL application. The SQL stage alone (the `sql` plugin built
+//!   through the registry, fed batches of records from memory, its output records counted) and end to end
+//!   through the CLI (file -> embedded stream -> SQL -> bucket). Beside them the same read+write baseline and
+//!   a hand-written Rust program doing the same transform (performance.md's "ceiling": a borrowed-struct
+//!   JSON parse, byte-level timestamp formatting, one reused output buffer), both single-threaded.
 
+#[path = "support/sql_stage.rs"]
+mod sql_stage;
 #[path = "support/workload.rs"]
 mod workload;
 
@@ -115,9 +123,23 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sluice run: file -> embedded stream -> file:// bucket", |b| {
         b.iter(|| assert_eq!(fresh_run(dir.path(), &pipeline), input_bytes, "every byte delivered"))
     });
+    group.finish();
+
     let sql_pipeline = dir.path().join("bench-sql.yaml");
     std::fs::write(&sql_pipeline, SQL_PIPELINE).expect("write pipeline");
     std::fs::copy("pipelines/site-metrics.sql", dir.path().join("site-metrics.sql")).expect("seed SQL");
+    let stage = sql_stage::SqlStage::new(dir.path(), &input);
+    let mut group = c.benchmark_group("seed_sql_2M_records");
+    group.sample_size(10).throughput(Throughput::Elements(RECORDS));
+    group.bench_function("baseline: read lines + write the same bytes", |b| {
+        b.iter(|| assert_eq!(baseline(&input, &dir.path().join("baseline.out")).expect("baseline"), RECORDS))
+    });
+    group.bench_function("hand-written transform, one thread (the ceiling)", |b| {
+        b.iter(|| assert_eq!(sql_stage::hand_written(&input, &dir.path().join("ceiling.out")), RECORDS))
+    });
+    group.bench_function("SQL stage alone: records in memory -> seed SQL -> output records", |b| {
+        b.iter(|| assert_eq!(stage.run(), RECORDS))
+    });
     group.bench_function("sluice run: file -> embedded stream -> seed SQL -> file:// bucket", |b| {
         b.iter(|| assert!(fresh_run(dir.path(), &sql_pipeline) > 0, "rows delivered"))
     });

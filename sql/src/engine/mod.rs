@@ -124,6 +124,13 @@ impl Program {
         self.input
     }
 
+    /// Whether a pump sets ROWTIME (`... AS ROWTIME`): then the order rows arrive in decides which are out of
+    /// order, so rows must run one after another on one runner. Otherwise a row's outcome depends only on the
+    /// row and its ROWTIME, and batches may be split across runners.
+    pub fn sets_rowtime(&self) -> bool {
+        self.pumps.iter().any(|pump| pump.stages.iter().any(|stage| stage.rowtime.is_some()))
+    }
+
     /// A runner: the per-run state (last ROWTIME per stream, the query start time).
     pub fn runner(&self) -> Runner<'_> {
         let now = now_ms();

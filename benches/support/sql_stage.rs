@@ -1,0 +1,135 @@
+//! The seed SQL application as a stage of its own, and the hand-written program it is measured against.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use sluice_core::plugin::{BuildContext, Built, PluginKind, find};
+use sluice_core::runtime::ack::AckTracker;
+use sluice_core::runtime::component::{ConsumerInput, Output};
+use sluice_core::runtime::ledger::Ledger;
+use sluice_core::runtime::metrics::StageMetrics;
+use sluice_core::runtime::record::Record;
+use sluice_core::runtime::stream::{ReadBatch, StreamError, StreamReader};
+
+/// Records per batch, as the embedded stream's readers hand them to an application.
+const BATCH: usize = 4096;
+
+/// The `sql` plugin, built through the registry as `sluice run` builds it, fed from memory.
+pub struct SqlStage {
+    runtime: tokio::runtime::Runtime,
+    batches: Vec<Vec<Record>>,
+    config: serde_json::Value,
+    cx: BuildContext,
+}
+
+impl SqlStage {
+    /// Loads the workload at `input` into batches; `dir` holds `site-metrics.sql`.
+    pub fn new(dir: &Path, input: &Path) -> Self {
+        sluice_plugins::link();
+        let data = Bytes::from(std::fs::read(input).expect("read the workload"));
+        let key: Arc<str> = Arc::from("partitionkey");
+        let mut records = Vec::with_capacity(2_000_000);
+        let mut start = 0;
+        for (index, end) in memchr::memchr_iter(b'\n', &data).enumerate() {
+            let arrival_ms = 1_593_561_600_000 + (index / 1000) as i64;
+            records.push(Record { partition_key: Arc::clone(&key), data: data.slice(start..end), arrival_ms });
+            start = end + 1;
+        }
+        let batches = records.chunks(BATCH).map(<[Record]>::to_vec).collect();
+        let config = serde_json::json!({
+            "input": {
+                "stream": "records",
+                "columns": [
+                    {"name": "COL_timestamp", "type": "TIMESTAMP", "path": "$.timestamp"},
+                    {"name": "requests_newUsers_newOrders_churnUsers", "type": "VARCHAR(32)",
+                     "path": "$.requests_newUsers_newOrders_churnUsers"},
+                ],
+            },
+            "code_file": "site-metrics.sql",
+            "outputs": [{"stream": "DESTINATION_SQL_STREAM", "destination": "bucket", "format": "json"}],
+        });
+        let ledger = Arc::new(Ledger::open(&dir.join("sql-stage.ledger")).expect("ledger"));
+        let cx = BuildContext { base_dir: dir.to_path_buf(), data_dir: dir.to_path_buf(), ledger, name: "app".into() };
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        SqlStage { runtime, batches, config, cx }
+    }
+
+    /// Runs every batch through a freshly built application; returns the output records, each acknowledged.
+    pub fn run(&self) -> u64 {
+        let sql = find(PluginKind::Application, "sql").expect("the sql plugin is registered");
+        let Ok(Built::Application(app)) = sql.build(&self.config, &self.cx) else { panic!("build the application") };
+        let reader = MemoryReader { batches: self.batches.clone().into_iter() };
+        let (tracker, _committed) = AckTracker::new(1);
+        let input = ConsumerInput::new(Box::new(reader), tracker, Arc::new(StageMetrics::default()));
+        self.runtime.block_on(async move {
+            let (sender, mut deliveries) = tokio::sync::mpsc::channel(4);
+            let output = Output { destination: "bucket".into(), sink: 0, sender };
+            let running = tokio::spawn(app.run(input, vec![output]));
+            let mut records = 0;
+            while let Some(delivery) = deliveries.recv().await {
+                records += delivery.records.len() as u64;
+                delivery.ack.acknowledge();
+            }
+            running.await.expect("join").expect("the application runs");
+            records
+        })
+    }
+}
+
+/// A stream reader over batches in memory.
+struct MemoryReader {
+    batches: std::vec::IntoIter<Vec<Record>>,
+}
+
+#[async_trait::async_trait]
+impl StreamReader for MemoryReader {
+    async fn next_batch(&mut self, _max_records: usize) -> Result<Option<ReadBatch>, StreamError> {
+        Ok(self.batches.next().map(|records| ReadBatch { records, positions: Default::default() }))
+    }
+}
+
+#[derive(Deserialize)]
+struct Metrics<'a> {
+    timestamp: &'a str,
+    #[serde(rename = "requests_newUsers_newOrders_churnUsers")]
+    values: &'a str,
+}
+
+/// The seed transform written by hand, one thread: parse each line into borrowed fields, split the metrics,
+/// format the timestamp as `yyyy-MM-dd hh:mm:ss` (a 12-hour clock) byte by byte, write one JSON object per
+/// line through one reused buffer. Returns the lines written.
+pub fn hand_written(input: &Path, output: &Path) -> u64 {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(input).expect("input"));
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(output).expect("output"));
+    let (mut line, mut out, mut lines) = (Vec::new(), Vec::with_capacity(256), 0);
+    while reader.read_until(b'\n', &mut line).expect("read") > 0 {
+        let record: Metrics<'_> = serde_json::from_slice(&line).expect("a reference record");
+        let t = record.timestamp.as_bytes();
+        out.clear();
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        out.extend_from_slice(&t[..10]);
+        out.push(b' ');
+        let hour = (t[11] - b'0') * 10 + (t[12] - b'0');
+        let hour12 = if hour.is_multiple_of(12) { 12 } else { hour % 12 };
+        out.extend_from_slice(&[b'0' + hour12 / 10, b'0' + hour12 % 10]);
+        out.extend_from_slice(&t[13..19]);
+        out.push(b'"');
+        for (name, value) in ["requests", "new_users", "new_orders", "new_churns"].iter().zip(record.values.split(','))
+        {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":\"");
+            out.extend_from_slice(value.as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"}\n");
+        writer.write_all(&out).expect("write");
+        line.clear();
+        lines += 1;
+    }
+    writer.into_inner().map_err(|e| e.into_error()).expect("flush").sync_all().expect("sync");
+    lines
+}
