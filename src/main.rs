@@ -1,5 +1,6 @@
 //! The `sluice` command line: a thin layer over `sluice-core` and the built-in plugins.
 
+mod discover;
 mod progress;
 mod test_command;
 
@@ -40,6 +41,8 @@ enum Command {
         /// Files, or directories searched for `*.yaml` and `*.yml` (default: `pipelines/`).
         paths: Vec<PathBuf>,
     },
+    /// Infer an sql application's input mapping from sample records, as KDA's "Discover schema" did.
+    Discover(discover::DiscoverArgs),
     /// Print the pipeline JSON schema.
     Schema,
     /// List the registered plugins.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
             run_command(args)
         }
         Command::Test { paths } => test_command::test_command(paths),
+        Command::Discover(args) => discover::discover_command(args),
         Command::Schema => {
             print!("{}", sluice_core::schema::pipeline_schema_text());
             ExitCode::SUCCESS

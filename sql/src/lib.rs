@@ -17,6 +17,7 @@
 pub mod ast;
 pub mod cast;
 pub mod datetime_format;
+pub mod discover;
 pub mod engine;
 pub mod error;
 pub mod error_stream;

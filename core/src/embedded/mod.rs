@@ -30,11 +30,14 @@
 //!   across shards; records' data are slices of the chunks read, not copies, and a run of records with the
 //!   same key shares one `Arc<str>`. Readers wait on a `watch` channel.
 //! - **Retention** (`retention`): whole expired segments are deleted at open and every minute.
+//! - **Peeks** ([`peek_records`]): the first records read straight from the segment files, read-only (no ledger,
+//!   no lock), for `sluice discover` beside a running pipeline.
 
 mod background;
 mod frame;
 mod hash;
 mod log;
+mod peek;
 mod reader;
 mod recovery;
 mod retention;
@@ -55,6 +58,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use hash::{shard_for_key, shard_id};
+pub use peek::{PeekedRecord, peek_records};
 
 use self::log::{Limits, Log};
 use self::reader::EmbeddedReader;

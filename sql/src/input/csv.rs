@@ -67,6 +67,28 @@ impl CsvMapping {
         Ok(())
     }
 
+    /// The rows of a record as [`map`](Self::map) reads them, each the fields it holds, empty rows skipped (for
+    /// schema discovery, which must split records exactly as the mapping will).
+    pub(crate) fn split<'a>(&self, text: &'a str) -> Vec<Vec<Cow<'a, str>>> {
+        let mut rows = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let mut fields = Vec::new();
+            loop {
+                let (field, end, after) = self.field(rest);
+                fields.push(field);
+                rest = after;
+                if end != End::Column {
+                    break;
+                }
+            }
+            if !(fields.len() == 1 && fields[0].is_empty()) {
+                rows.push(fields);
+            }
+        }
+        rows
+    }
+
     /// The next field of `text`, what ended it, and the text after its delimiter.
     fn field<'a>(&self, text: &'a str) -> (Cow<'a, str>, End, &'a str) {
         let Some(quoted) = text.strip_prefix('"') else {

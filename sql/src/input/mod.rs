@@ -20,7 +20,7 @@
 //! - A string into BINARY/VARBINARY: a binary literal `X'3F'`, else base64 (the JSON form in SQLREF data types).
 
 mod coerce;
-mod csv;
+pub(crate) mod csv;
 mod json;
 mod jsonpath;
 

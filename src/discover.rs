@@ -1,0 +1,277 @@
+//! `sluice discover`: sample records from a file or from an embedded stream, infer an `sql` application's input
+//! mapping (`sluice_sql::discover`), and print it as the YAML `input:` block to paste under `applications.<name>`.
+//!
+//! The block goes to stdout, a summary and notes to stderr. A stream is read straight from its segment files
+//! (`sluice_core::embedded::peek_records`): no ledger and no lock, so a pipeline running on the same data directory
+//! goes on undisturbed. Exit codes: 0 printed, 2 a file could not be read, 1 anything else.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sluice_core::embedded::{peek_records, shard_id};
+use sluice_core::interpolate::resolve;
+use sluice_sql::discover::{self, Discovery, FormatChoice, SampleRecord};
+
+/// The most of a file read for a sample.
+const MAX_SAMPLE_BYTES: usize = 64 << 20;
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "stream"])))]
+pub(crate) struct DiscoverArgs {
+    /// Sample this file: NDJSON, JSON (objects, or one array of them) or CSV.
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Sample this embedded stream of PIPELINE (read-only: a running pipeline is not disturbed).
+    #[arg(long, value_name = "STREAM", requires = "pipeline")]
+    stream: Option<String>,
+    /// The pipeline file declaring STREAM.
+    #[arg(requires = "stream")]
+    pipeline: Option<PathBuf>,
+    /// The record format [default: by the file's extension (`.json`, `.ndjson`, `.jsonl`, `.csv`, `.tsv`), else JSON if
+    /// the sample starts with a JSON object, else CSV].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Read at most this many records (CSV: rows).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    limit: u32,
+    /// CSV column delimiter; `\t`, `\n`, `\r` and `\\` are escapes [default: `,`].
+    #[arg(long, value_name = "TEXT")]
+    column_delimiter: Option<String>,
+    /// CSV row delimiter, with the same escapes [default: `\r\n` if the sample holds one, else `\n`].
+    #[arg(long, value_name = "TEXT")]
+    row_delimiter: Option<String>,
+    /// Where the pipeline's streams live [default: .sluice/<pipeline name>/ beside the pipeline file].
+    #[arg(long, requires = "stream")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    Csv,
+}
+
+/// Why discovery stopped: the message (naming the file) and the exit code.
+struct Failure(u8, String);
+
+/// Runs `sluice discover`.
+pub(crate) fn discover_command(args: DiscoverArgs) -> ExitCode {
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(args: &DiscoverArgs) -> Result<(), Failure> {
+    let choice = format_choice(args)?;
+    match (&args.file, &args.stream, &args.pipeline) {
+        (Some(file), _, _) => from_file(file, choice, args.limit as usize),
+        (None, Some(stream), Some(pipeline)) => from_stream(pipeline, stream, args, choice),
+        _ => Err(Failure(2, "give --file FILE, or --stream STREAM PIPELINE".into())),
+    }
+}
+
+fn from_file(file: &Path, choice: FormatChoice, limit: usize) -> Result<(), Failure> {
+    let shown = file.display().to_string();
+    let bytes = read_sample(file).map_err(|e| Failure(2, format!("{shown}: cannot read it: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Failure(1, format!("{shown}: the file is empty: there is nothing to discover from")));
+    }
+    let choice = match choice {
+        FormatChoice::Auto => file_format(file, &bytes),
+        choice => choice,
+    };
+    let records = discover::file_records(&bytes, choice == FormatChoice::Json, limit);
+    let found = discover::discover(&records, &choice, limit).map_err(|e| Failure(1, format!("{shown}: {e}")))?;
+    let stream = stream_name_from(file);
+    let note = format!("`stream: {stream}` is the file's name: set it to the stream the application reads");
+    print(&stream, &found, &shown, Some(note));
+    Ok(())
+}
+
+fn from_stream(pipeline: &Path, stream: &str, args: &DiscoverArgs, choice: FormatChoice) -> Result<(), Failure> {
+    let shown = pipeline.display().to_string();
+    let default_dir = check_stream(pipeline, stream)?;
+    let data_dir = args.data_dir.clone().unwrap_or(default_dir);
+    let dir = data_dir.display();
+    let limit = args.limit as usize;
+    let peeked = peek_records(&data_dir, stream, limit).map_err(|e| Failure(1, format!("{shown}: {e}")))?;
+    let Some(peeked) = peeked else {
+        return Err(Failure(
+            1,
+            format!(
+                "{shown}: stream `{stream}` has no data in {dir}: run the pipeline first (`sluice run {shown}`), or \
+                 give the --data-dir it ran with"
+            ),
+        ));
+    };
+    if peeked.is_empty() {
+        return Err(Failure(1, format!("{shown}: stream `{stream}` (in {dir}) holds no records yet")));
+    }
+    let records: Vec<SampleRecord<'_>> = peeked
+        .iter()
+        .map(|r| SampleRecord { data: &r.data, place: format!("{} sequence number {}", shard_id(r.shard), r.sequence) })
+        .collect();
+    let found = discover::discover(&records, &choice, limit)
+        .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` (in {dir}): {e}")))?;
+    print(stream, &found, &format!("stream `{stream}`"), None);
+    Ok(())
+}
+
+/// The format asked for, delimiters included.
+fn format_choice(args: &DiscoverArgs) -> Result<FormatChoice, Failure> {
+    let delimiters = args.column_delimiter.is_some() || args.row_delimiter.is_some();
+    match args.format {
+        Some(Format::Json) if delimiters => {
+            Err(Failure(2, "--column-delimiter and --row-delimiter are for CSV, not --format json".into()))
+        }
+        Some(Format::Json) => Ok(FormatChoice::Json),
+        None if !delimiters => Ok(FormatChoice::Auto),
+        Some(Format::Csv) | None => Ok(FormatChoice::Csv {
+            column_delimiter: args.column_delimiter.as_deref().map(unescape),
+            row_delimiter: args.row_delimiter.as_deref().map(unescape),
+        }),
+    }
+}
+
+/// A delimiter as typed on a command line: `\t`, `\n`, `\r` and `\\` are escapes.
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(next @ ('t' | 'n' | 'r' | '\\'))) => {
+                chars.next();
+                out.push(match next {
+                    't' => '\t',
+                    'n' => '\n',
+                    'r' => '\r',
+                    _ => '\\',
+                });
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
+/// The format of a file when none is given: by its extension (`.json`, `.ndjson`, `.jsonl`; `.csv`, and `.tsv` with
+/// tabs), else JSON if it starts with `{` or `[`, else CSV.
+fn file_format(file: &Path, bytes: &[u8]) -> FormatChoice {
+    let csv = |column_delimiter: Option<&str>| FormatChoice::Csv {
+        column_delimiter: column_delimiter.map(str::to_owned),
+        row_delimiter: None,
+    };
+    let extension = file.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("json" | "ndjson" | "jsonl") => FormatChoice::Json,
+        Some("csv") => csv(None),
+        Some("tsv") => csv(Some("\t")),
+        _ if discover::looks_like_json(bytes) => FormatChoice::Json,
+        _ => csv(None),
+    }
+}
+
+/// The start of a file, up to [`MAX_SAMPLE_BYTES`] (cut after its last whole line when longer).
+fn read_sample(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_SAMPLE_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_SAMPLE_BYTES {
+        bytes.truncate(MAX_SAMPLE_BYTES);
+        let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |at| at + 1);
+        bytes.truncate(end);
+    }
+    Ok(bytes)
+}
+
+/// Checks that `pipeline` declares `stream` as an embedded stream; returns the data directory `sluice run` uses.
+fn check_stream(pipeline: &Path, stream: &str) -> Result<PathBuf, Failure> {
+    let shown = pipeline.display().to_string();
+    let bytes = std::fs::read(pipeline).map_err(|e| Failure(2, format!("{shown}: cannot read it: {e}")))?;
+    let doc = sluice_core::yaml::load(&bytes)
+        .map_err(|e| Failure(1, format!("{shown}:{}:{}: {}", e.position.line, e.position.column, e.message)))?;
+    let streams = doc.value.get("streams").and_then(|s| s.as_object());
+    let Some(entry) = streams.and_then(|s| s.get(stream)) else {
+        let names: Vec<&str> = streams.map(|s| s.keys().map(String::as_str).collect()).unwrap_or_default();
+        let help = sluice_core::suggest::did_you_mean(stream, names.iter().copied()).unwrap_or_else(|| {
+            format!("its streams: {}", if names.is_empty() { "none".into() } else { names.join(", ") })
+        });
+        return Err(Failure(1, format!("{shown}: the pipeline declares no stream `{stream}` ({help})")));
+    };
+    match entry.get("type").and_then(|t| t.as_str()) {
+        Some("embedded") => {}
+        Some(other) => {
+            return Err(Failure(
+                1,
+                format!(
+                    "{shown}: stream `{stream}` is of type `{other}`; `sluice discover --stream` reads embedded \
+                     streams only (save some of its records to a file and use --file)"
+                ),
+            ));
+        }
+        None => return Err(Failure(1, format!("{shown}: stream `{stream}` has no `type`"))),
+    }
+    // As `sluice run` picks it: `.sluice/<pipeline name>/` beside the pipeline file.
+    let name = doc.value.get("name").and_then(|n| n.as_str()).unwrap_or("pipeline");
+    let name = resolve(name, &|var| std::env::var(var).ok())
+        .map_err(|e| Failure(1, format!("{shown}: the pipeline's name: {e}")))?;
+    let base_dir =
+        pipeline.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    Ok(base_dir.join(".sluice").join(name))
+}
+
+/// A stream name from a file's name: its stem, with characters stream names cannot hold replaced by `_`.
+fn stream_name_from(file: &Path) -> String {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).take(128).collect();
+    if name.is_empty() { "input".into() } else { name }
+}
+
+/// Prints the block to stdout, and the summary and notes to stderr.
+fn print(stream: &str, found: &Discovery, source: &str, extra: Option<String>) {
+    print!("{}", discover::render_input(stream, found));
+    let what = match found.format {
+        sluice_sql::input::InputFormat::Json => format!("{} JSON records", found.rows),
+        sluice_sql::input::InputFormat::Csv { .. } => format!("{} CSV rows", found.rows),
+    };
+    eprintln!("discovered {} columns from {what} of {source}", found.columns.len());
+    for note in found.notes.iter().chain(&extra) {
+        eprintln!("note: {note}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_take_escapes() {
+        assert_eq!(unescape("\\t"), "\t");
+        assert_eq!(unescape("\\r\\n"), "\r\n");
+        assert_eq!(unescape("a\\\\b\\x|"), "a\\b\\x|");
+        assert_eq!(unescape(";"), ";");
+    }
+
+    #[test]
+    fn stream_names_come_from_file_names() {
+        assert_eq!(stream_name_from(Path::new("data/orders.ndjson")), "orders");
+        assert_eq!(stream_name_from(Path::new("my sample.v2.json")), "my_sample.v2");
+        assert_eq!(stream_name_from(Path::new("/")), "input");
+    }
+
+    #[test]
+    fn a_file_format_is_read_from_its_extension_then_its_start() {
+        let csv = FormatChoice::Csv { column_delimiter: None, row_delimiter: None };
+        assert_eq!(file_format(Path::new("a.JSONL"), b"x,y"), FormatChoice::Json);
+        assert_eq!(file_format(Path::new("a.csv"), b"{}"), csv);
+        let tabs = FormatChoice::Csv { column_delimiter: Some("\t".into()), row_delimiter: None };
+        assert_eq!(file_format(Path::new("a.tsv"), b"a"), tabs);
+        assert_eq!(file_format(Path::new("sample"), b"  [{}]"), FormatChoice::Json);
+        assert_eq!(file_format(Path::new("sample.txt"), b"a,b"), csv);
+    }
+}
