@@ -8,8 +8,8 @@
 //!
 //! Choices where KDA's documentation is silent:
 //! - REAL/DOUBLE/DECIMAL -> integer rounds half away from zero (`2.5` -> 3, `-2.5` -> -3); NaN or out of range fails.
-//! - CAST to CHAR(n) blank-pads; to CHAR(n)/VARCHAR(n), longer text is truncated to n characters (like input
-//!   mapping), whatever the source type.
+//! - CAST to CHAR(n) blank-pads; to CHAR(n)/VARCHAR(n), a longer string is truncated to n characters (like input
+//!   mapping). The text of any other value must fit: `CAST(DATE '2008-08-23' AS VARCHAR(9))` fails, as KDA documents.
 //! - Strings to numbers are trimmed first; integer targets take integer text only (`'12.5'` fails, as in Java's
 //!   `Integer.parseInt`). Strings to BOOLEAN take `TRUE`/`FALSE` in any case.
 //! - Numbers as text: integers plainly; DECIMAL with exactly its scale (`12.50`); DOUBLE as Java's
@@ -69,9 +69,18 @@ pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlErr
         return Err(SqlError::data(format!("cannot cast {from} to {to}")));
     }
     match to {
-        T::Char(_) | T::Varchar(_) => match value {
+        T::Char(n) | T::Varchar(n) => match value {
             Value::String(_) => fit(value.clone(), to),
-            other => fit(Value::String(Arc::from(to_text(other, from))), to),
+            other => {
+                // Only text is cut: a date, number or other value whose text does not fit gives no row
+                // ([SQLREF] sql-reference-cast: `cast(date'2008-08-23' as varchar(9))` selects no rows, "because
+                // the date literal requires 10 characters").
+                let text = to_text(other, from);
+                if text.chars().count() > *n as usize {
+                    return Err(SqlError::data(format!("{} '{text}' does not fit {to}", kind(value))));
+                }
+                fit(Value::String(Arc::from(text)), to)
+            }
         },
         t if t.is_numeric() => to_number(value, to),
         T::Boolean => match value {
@@ -551,6 +560,14 @@ mod tests {
     #[test]
     fn char_pads_and_varchar_truncates() {
         assert_eq!(cast(&s("fred"), &SqlType::Varchar(4), &SqlType::Char(8)), Ok(s("fred    ")));
+        // [SQLREF] sql-reference-cast: a DATE to VARCHAR(10) and CHAR (blank-padded), and to VARCHAR(9): no row.
+        let date = Value::Date(parse_date("2008-08-23").expect("date"));
+        assert_eq!(cast(&date, &SqlType::Date, &SqlType::Varchar(10)), Ok(s("2008-08-23")));
+        assert_eq!(cast(&date, &SqlType::Date, &SqlType::Char(12)), Ok(s("2008-08-23  ")));
+        let short = cast(&date, &SqlType::Date, &SqlType::Varchar(9));
+        assert_eq!(short.map_err(|e| e.kind), Err(SqlErrorKind::Data));
+        assert!(cast(&Value::Int(12345), &SqlType::Integer, &SqlType::Char(4)).is_err());
+        assert_eq!(cast(&Value::Int(1234), &SqlType::Integer, &SqlType::Char(4)), Ok(s("1234")));
         assert_eq!(cast(&s("frederick"), &SqlType::Varchar(9), &SqlType::Varchar(4)), Ok(s("fred")));
         assert_eq!(fit(s("héllo"), &SqlType::Varchar(2)), Ok(s("hé")));
         assert_eq!(cast(&Value::Int(42), &SqlType::Integer, &SqlType::Char(4)), Ok(s("42  ")));

@@ -12,6 +12,8 @@
 //! numeric field takes exactly its letter count of digits (otherwise as many digits as are there), text fields
 //! (`MMM`, `E`, `a`) accept long and short names in any case, and an out-of-range field (month 13, 30 February) gives
 //! no result. Zones (`z`, `Z`, `X`) accept `Z`, `UTC`, `GMT` and numeric offsets, and shift the result to UTC.
+//! Spaces and tabs before a field are skipped, as Java does. Years are read as written, except two digits under
+//! `yy` (KDA documents `y` on `10` as the year 10, where Java would pick 2010).
 
 use crate::literal::{civil_from_days, days_from_civil, days_in_month};
 
@@ -285,6 +287,11 @@ impl DatePattern {
         let mut offset_ms = 0i64;
         for (i, field) in self.fields.iter().enumerate() {
             let abutting = self.fields.get(i + 1).is_some_and(Field::is_numeric);
+            if !matches!(field, Field::Literal(_)) {
+                // As Java's SimpleDateFormat, spaces and tabs before a field are skipped: 'MMM dd,y' reads
+                // 'March 7, 2010' ([SQLREF] sql-reference-template-strings-create-output-timestamps).
+                pos += bytes[pos..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+            }
             match field {
                 Field::Literal(lit) => {
                     let lit = lit.as_bytes();
@@ -337,7 +344,9 @@ impl DatePattern {
                     let v = u32::try_from(value).ok()?;
                     match numeric {
                         Field::Year(n) => {
-                            year = Some(if *n <= 2 && len == 2 { two_digit_year(value) } else { value });
+                            // Only `yy` reads two digits as a year near now: KDA documents 'MMM dd,y' on
+                            // 'March 7, 10' as the year 10 (Java would say 2010).
+                            year = Some(if *n == 2 && len == 2 { two_digit_year(value) } else { value });
                         }
                         Field::Month(_) => month = Some(v),
                         Field::Day(_) => day = Some(v),
@@ -563,6 +572,28 @@ mod tests {
         assert_eq!(parse("hh:mm a", "12:30 AM"), Some(ts("1970-01-01 00:30:00")));
         assert_eq!(parse("hh:mm a", "01:30 pm"), Some(ts("1970-01-01 13:30:00")));
         assert_eq!(parse("yy-MM-dd", "09-01-02"), Some(ts("2009-01-02 00:00:00")));
+    }
+
+    #[test]
+    fn template_strings_page_cases() {
+        // [SQLREF] sql-reference-template-strings-create-output-timestamps.
+        let cases = [
+            ("MMM dd,y", "March 7, 2010", "2010-03-07 00:00:00"),
+            ("MMM dd,y", "March 7, 10", "0010-03-07 00:00:00"),
+            ("M-d", "2-8-2011", "1970-02-08 00:00:00"),
+            ("MM-dd-yyyy", "06-23-2011 10:11:12", "2011-06-23 00:00:00"),
+        ];
+        for (pattern, input, expected) in cases {
+            assert_eq!(parse(pattern, input), Some(ts(expected)), "{pattern} {input}");
+        }
+        // "using '2011-2-8' would give no result because 2011 is not a valid month"; "If the template lacks the
+        // comma, so must the input string, or there is no output".
+        assert_eq!(parse("M-d", "2011-2-8"), None);
+        assert_eq!(parse("MMM dd yyyy", "March 7, 2010"), None);
+        // Spaces and tabs before a field are skipped, not those a literal expects.
+        assert_eq!(parse("yyyy-MM-dd", " 2009-\t9-16"), Some(ts("2009-09-16 00:00:00")));
+        assert_eq!(parse("yyyy-MM-dd HH", "2009-09-16  3"), Some(ts("2009-09-16 03:00:00")));
+        assert_eq!(parse("yyyy-MM-dd'x'", "2009-09-16 x"), None);
     }
 }
 

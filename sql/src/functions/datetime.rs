@@ -21,7 +21,7 @@ use crate::error::SqlError;
 use crate::literal::{civil_from_days, days_from_civil, parse_timestamp};
 use crate::operator::TimeUnit;
 use crate::types::SqlType;
-use crate::value::Value;
+use crate::value::{Decimal, Value};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -159,18 +159,29 @@ fn extract_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<SqlType
         | SqlType::Time
         | SqlType::IntervalDayTime
         | SqlType::IntervalYearMonth
-        | SqlType::Null => Ok(SqlType::BigInt),
+        | SqlType::Null => Ok(if unit == "SECOND" { SECOND_TYPE } else { SqlType::BigInt }),
         t => Err(format!("EXTRACT takes a datetime or an interval, not {t}")),
     }
 }
 
+/// EXTRACT(SECOND ...)'s type: "Returns BIGINT for all fields other than SECOND. For SECOND it returns DECIMAL(5,3)
+/// and includes milliseconds" ([SQLREF] sql-reference-extract).
+const SECOND_TYPE: SqlType = SqlType::Decimal { precision: 5, scale: 3 };
+
 fn extract_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<Box<dyn ScalarEval>, String> {
     let unit = unit_of("EXTRACT", literals, 0)?;
+    if unit == "SECOND" {
+        return Ok(strict(|a| {
+            let millis = extract("SECOND", &a[1])? * 1000 + extract("MILLISECOND", &a[1])?;
+            Ok(Value::Decimal(Decimal { unscaled: i128::from(millis), scale: 3 }))
+        }));
+    }
     Ok(strict(move |a| extract(&unit, &a[1]).map(Value::Int)))
 }
 
 /// EXTRACT(unit FROM v): calendar fields of datetimes (DOW 1 = Sunday, WEEK is ISO-8601, EPOCH in seconds) and the
 /// fields of intervals (DAY, HOUR, MINUTE, SECOND, MILLISECOND of a day-time one; YEAR, MONTH of a year-month one).
+/// SECOND is the whole seconds here; the SQL function adds the milliseconds (DECIMAL(5,3)).
 pub fn extract(unit: &str, v: &Value) -> Result<i64, SqlError> {
     let bad = || SqlError::data(format!("cannot EXTRACT {unit} from {}", crate::ops::kind(v)));
     match v {
@@ -511,7 +522,20 @@ mod tests {
         assert_eq!(e("DAY", &x), Ok(Value::Int(30)));
         assert_eq!(e("HOUR", &x), Ok(Value::Int(13)));
         assert_eq!(e("MINUTE", &x), Ok(Value::Int(48)));
-        assert_eq!(e("SECOND", &x), Ok(Value::Int(23)));
+        let seconds = |millis: i128| Ok(Value::Decimal(Decimal { unscaled: millis, scale: 3 }));
+        assert_eq!(e("SECOND", &x), seconds(23_500));
+        assert_eq!(type_of_call("EXTRACT", &[s("SECOND"), x.clone()]), Ok(SECOND_TYPE));
+        // [SQLREF] sql-reference-extract: on INTERVAL '2 3:4:5.678' DAY TO SECOND, DAY 2, HOUR 3, MINUTE 4,
+        // SECOND 5.678; on 2016-09-23 04:29:26.234, MINUTE 29 and HOUR 4.
+        let interval = Value::Interval(((2 * 24 + 3) * 60 + 4) * 60_000 + 5_678);
+        assert_eq!(e("DAY", &interval), Ok(Value::Int(2)));
+        assert_eq!(e("HOUR", &interval), Ok(Value::Int(3)));
+        assert_eq!(e("MINUTE", &interval), Ok(Value::Int(4)));
+        assert_eq!(e("SECOND", &interval), seconds(5_678));
+        assert_eq!(e("SECOND", &Value::Interval(-5_678)), seconds(-5_678));
+        let row_time = ts("2016-09-23 04:29:26.234");
+        assert_eq!((e("MINUTE", &row_time), e("HOUR", &row_time)), (Ok(Value::Int(29)), Ok(Value::Int(4))));
+        assert_eq!(e("SECOND", &Value::Null), Ok(Value::Null));
         assert_eq!(e("DOW", &x), Ok(Value::Int(5)));
         assert_eq!(e("WEEK", &x), Ok(Value::Int(40)));
         assert_eq!(e("HOUR", &Value::Interval(93_600_000)), Ok(Value::Int(2)));

@@ -103,14 +103,17 @@ fn overlay_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super:
         };
         let chars: Vec<char> = s.chars().collect();
         let len = arg_int(args, 3).unwrap_or(r.chars().count() as i64);
-        if from < 1 || len < 0 {
-            return Err(SqlError::data("OVERLAY's FROM must be positive and FOR not negative"));
+        if len < 0 {
+            return Err(SqlError::data("OVERLAY's FOR must not be negative"));
         }
-        let start = (from as usize - 1).min(chars.len());
-        let end = start.saturating_add(len as usize).min(chars.len());
-        let mut out: String = chars[..start].iter().collect();
+        // `s[..from-1] || r || s[from+len-1..]` (0-based), each bound clipped to the string: a FROM below 1
+        // keeps nothing before `r` and resumes earlier, which is the reference's "(1 - start position)
+        // characters of the replacement string is prepended to the result, and the rest overlaid".
+        let clip = |i: i64| i.clamp(0, chars.len() as i64) as usize;
+        let (keep, resume) = (clip(from.saturating_sub(1)), clip(from.saturating_add(len).saturating_sub(1)));
+        let mut out: String = chars[..keep].iter().collect();
         out.push_str(r);
-        out.extend(&chars[end..]);
+        out.extend(&chars[resume.max(keep)..]);
         Ok(Value::String(Arc::from(out)))
     }))
 }
@@ -384,6 +387,26 @@ mod tests {
         assert_eq!(call("SUBSTRING", &[s("TECHNOLOGY"), s("L[A-Z]*")]), Ok(s("LOGY")));
         assert_eq!(call("OVERLAY", &[s("w3333333rce"), s("resou"), Value::Int(3)]), Ok(s("w3resou3rce")));
         assert_eq!(call("OVERLAY", &[s("abcdef"), s("X"), Value::Int(2), Value::Int(3)]), Ok(s("aXef")));
+        // [SQLREF] sql-reference-overlay: its eight examples, a start below 1 included.
+        let overlay = |from: i64, len: Option<i64>| {
+            let mut args = vec![s("12345"), s("foo"), Value::Int(from)];
+            args.extend(len.map(Value::Int));
+            call("OVERLAY", &args)
+        };
+        let cases = [
+            (1, None, "foo45"),
+            (0, None, "foo345"),
+            (-2, None, "foo12345"),
+            (4, None, "123foo"),
+            (17, None, "12345foo"),
+            (2, Some(0), "1foo2345"),
+            (2, Some(2), "1foo45"),
+            (2, Some(9), "1foo"),
+        ];
+        for (from, len, expected) in cases {
+            assert_eq!(overlay(from, len), Ok(s(expected)), "FROM {from} FOR {len:?}");
+        }
+        assert!(overlay(2, Some(-1)).is_err(), "a negative FOR is an error");
         assert_eq!(call("TRIM", &[s("BOTH"), s(" "), s("  ab  ")]), Ok(s("ab")));
         assert_eq!(call("TRIM", &[s("LEADING"), s("x"), s("xxabx")]), Ok(s("abx")));
         assert_eq!(call("TRIM", &[s("TRAILING"), s("x"), s("xxabx")]), Ok(s("xxab")));

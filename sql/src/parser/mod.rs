@@ -15,7 +15,7 @@
 //! from        := source { [INNER] JOIN source ON expr | (LEFT|RIGHT|FULL) [OUTER] JOIN source ON expr
 //!                       | CROSS JOIN source | ',' source }
 //! source      := name [OVER '(' window ')'] [[AS] alias] [OVER '(' window ')']
-//!              | '(' query ')' [[AS] alias]
+//!              | '(' query ')' [[AS] alias ['(' name {, name} ')']]
 //!              | TABLE '(' name '(' args ')' ')' [[AS] alias]
 //! window      := [PARTITION BY expr {, expr}] [ORDER BY ...] [(RANGE|ROWS) (bound | BETWEEN bound AND bound)]
 //! bound       := UNBOUNDED (PRECEDING|FOLLOWING) | CURRENT ROW | expr (PRECEDING|FOLLOWING)
@@ -72,6 +72,36 @@ const RESERVED: &[&str] = &[
 
 fn is_reserved(word: &str) -> bool {
     RESERVED.contains(&word)
+}
+
+/// `(query) AS t(c1, c2, ...)`: names the subquery's columns, as if each item of its select list (the first
+/// one's, for a `UNION ALL`) had been written `expr AS ci` ([DG] examples-transforming-strings-w3clogparse.md
+/// writes `FROM (SELECT STREAM W3C_LOG_PARSE(...) FROM ...) AS l(r)` and reads `l.r.COLUMN1`). The select list
+/// must be written out, one name per item.
+fn name_columns(mut query: &mut Query, columns: Vec<Ident>, span: Span) -> PResult<()> {
+    let select = loop {
+        match query {
+            Query::Select(select) => break select,
+            Query::UnionAll { left, .. } => query = &mut **left,
+        }
+    };
+    if let Some(SelectItem::Wildcard { span } | SelectItem::QualifiedWildcard { span, .. }) =
+        select.items.iter().find(|item| !matches!(item, SelectItem::Expr { .. }))
+    {
+        let message = "naming the columns of a subquery that selects `*` is not supported yet: list its columns";
+        return Err(SqlError::at(SqlErrorKind::NotSupported, *span, message));
+    }
+    if select.items.len() != columns.len() {
+        let (names, items) = (columns.len(), select.items.len());
+        let message = format!("the alias names {names} column(s), but the subquery selects {items}");
+        return Err(SqlError::at(SqlErrorKind::Syntax, span, message));
+    }
+    for (item, name) in select.items.iter_mut().zip(columns) {
+        if let SelectItem::Expr { alias, .. } = item {
+            *alias = Some(name);
+        }
+    }
+    Ok(())
 }
 
 /// Parses a whole application: every statement, or every syntax error (one per bad statement at most).
@@ -550,9 +580,13 @@ impl<'a> Parser<'a> {
     fn table_ref(&mut self) -> PResult<FromItem> {
         let start = self.span();
         if self.eat(&TokenKind::LParen) {
-            let query = self.query()?;
+            let mut query = self.query()?;
             self.expect(&TokenKind::RParen, "`)`", "after the subquery")?;
             let alias = self.alias()?;
+            if alias.is_some() && self.at(&TokenKind::LParen) {
+                let columns = self.ident_list("after the subquery's alias")?;
+                name_columns(&mut query, columns, cover(start, self.prev))?;
+            }
             return Ok(FromItem::Subquery { query: Box::new(query), alias, span: cover(start, self.prev) });
         }
         if self.eat_kw("TABLE") {

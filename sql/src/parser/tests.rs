@@ -461,6 +461,48 @@ fn bare_insert_and_expedited() {
 }
 
 #[test]
+fn a_subquery_alias_may_name_its_columns() {
+    // [DG] examples-transforming-strings-w3clogparse.md: `FROM (SELECT STREAM W3C_LOG_PARSE(...) FROM ...) AS l(r)`.
+    let outer = select(
+        "SELECT STREAM l.r.COLUMN1 FROM (SELECT STREAM W3C_LOG_PARSE(\"log\", 'COMMON') \
+         FROM \"SOURCE_SQL_STREAM_001\") AS l(r)",
+    );
+    let FromItem::Subquery { query, alias: Some(alias), .. } = &outer.from else { panic!("{:?}", outer.from) };
+    assert_eq!(alias.name, "L");
+    let Query::Select(inner) = query.as_ref() else { panic!("not a select") };
+    let SelectItem::Expr { alias: Some(r), .. } = &inner.items[0] else { panic!("{:?}", inner.items[0]) };
+    assert_eq!((r.name.as_str(), r.quoted), ("R", false));
+
+    // Every item is renamed, an existing alias included; in a UNION ALL, the first query's items.
+    let outer =
+        select("SELECT STREAM * FROM (SELECT STREAM a, b AS x FROM s UNION ALL SELECT STREAM c, d FROM t) t(\"p\", q)");
+    let FromItem::Subquery { query, .. } = &outer.from else { panic!("{:?}", outer.from) };
+    let Query::UnionAll { left, right, .. } = query.as_ref() else { panic!("not a union") };
+    let aliases = |q: &Query| match q {
+        Query::Select(s) => s
+            .items
+            .iter()
+            .map(|i| match i {
+                SelectItem::Expr { alias, .. } => alias.as_ref().map(|a| a.name.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        Query::UnionAll { .. } => panic!("nested union"),
+    };
+    assert_eq!(aliases(left), [Some("p".to_owned()), Some("Q".to_owned())]);
+    assert_eq!(aliases(right), [None, None]);
+
+    let errors = parse_err("CREATE PUMP p AS INSERT INTO s SELECT STREAM * FROM (SELECT STREAM a, b FROM s) AS t(x)");
+    assert_eq!(errors[0].message, "the alias names 1 column(s), but the subquery selects 2");
+    assert_eq!(errors[0].kind, SqlErrorKind::Syntax);
+    let errors = parse_err("CREATE PUMP p AS INSERT INTO s SELECT STREAM * FROM (SELECT STREAM * FROM s) AS t(x)");
+    assert_eq!(errors[0].kind, SqlErrorKind::NotSupported);
+    // Without an alias, `(` after a subquery is still an error.
+    let errors = parse_err("CREATE PUMP p AS INSERT INTO s SELECT STREAM * FROM (SELECT STREAM a FROM s) (x)");
+    assert_eq!(errors[0].message, "expected `;` after the statement, found `(`");
+}
+
+#[test]
 fn syntax_errors_name_the_place_and_what_was_expected() {
     let errors = parse_err("CREATE PUMP p\n  INSERT INTO s SELECT STREAM a FROM b;");
     assert_eq!(errors.len(), 1);
