@@ -57,14 +57,17 @@ pub(super) fn inside(out: &Findings<'_>, pointer: &str, text: &str, offset: usiz
             return at(start.line, start.column + 1 + column_in_row);
         }
     }
-    // A block scalar: find the source line that holds this row, indentation stripped. The parser places the
-    // scalar either at its first row or at its indicator line, so try both.
+    // A block scalar: find the source line that holds this row after the block's indentation (a row may keep
+    // indentation of its own beyond it). The parser places the scalar either at its first row or at its
+    // indicator line, so try both.
     let text_row = text.split('\n').nth(row as usize).unwrap_or_default();
     for line in [start.line + row, start.line + row + 1] {
         let source_row = out.source.lines().nth(line as usize - 1).unwrap_or_default();
-        let indent = source_row.chars().take_while(|c| *c == ' ').count() as u32;
-        if !text_row.is_empty() && source_row.trim_start_matches(' ') == text_row {
-            return at(line, indent + 1 + column_in_row);
+        if !text_row.is_empty()
+            && let Some(indent) = source_row.strip_suffix(text_row)
+            && indent.chars().all(|c| c == ' ')
+        {
+            return at(line, indent.len() as u32 + 1 + column_in_row);
         }
     }
     start
