@@ -23,6 +23,7 @@ pub mod error;
 pub mod error_stream;
 pub mod functions;
 pub mod input;
+pub mod java_regex;
 pub mod lexer;
 pub mod literal;
 pub mod logparse;

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use regex::Regex;
+use crate::java_regex::JavaRegex;
 
 use crate::cast::{cast, cut_chars, fit};
 use crate::datetime_format::DatePattern;
@@ -410,7 +410,7 @@ impl ScalarEval for FixedColumn {
 // REGEX_LOG_PARSE, FAST_REGEX_LOG_PARSE, SYS_LOG_PARSE
 
 struct RegexParse {
-    regex: Regex,
+    regex: JavaRegex,
     columns: Vec<Column>,
     /// SYS_LOG_PARSE: groups 1-5 are the timestamp, 6 the message.
     syslog: bool,
@@ -424,7 +424,7 @@ fn regex_parse(name: &str, args: &[SqlType], literals: &[Option<&Value>], fast: 
     };
     // FAST_REGEX_LOG_PARSE is lazy and must account for the whole input: swap greediness and anchor.
     let source = if fast { format!("^(?U:{pattern})$") } else { pattern.to_string() };
-    let regex = Regex::new(&source).map_err(|e| format!("{name}: unsupported or invalid regex '{pattern}': {e}"))?;
+    let regex = JavaRegex::new(&source).map_err(|e| format!("{name}: {e}"))?;
     let columns = match literals.get(2).copied().flatten() {
         None if args.len() < 3 => default_columns(regex.captures_len() - 1),
         other => columns_arg(name, other, false)?,
@@ -455,7 +455,7 @@ pub fn fast_regex_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Resu
 fn syslog_parse(args: &[SqlType]) -> Result<RegexParse, String> {
     check_arity("SYS_LOG_PARSE", args, 1, 1)?;
     first_is_string("SYS_LOG_PARSE", args)?;
-    let regex = Regex::new(r"^([A-Za-z]{3}) +(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}) (.*)$").map_err(|e| e.to_string())?;
+    let regex = JavaRegex::new(r"^([A-Za-z]{3}) +(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}) (.*)$")?;
     let columns =
         vec![Column::plain("COLUMN1".into(), SqlType::Timestamp), Column::plain("COLUMN2".into(), DEFAULT_COLUMN_TYPE)];
     Ok(RegexParse { regex, columns, syslog: true })
@@ -474,16 +474,16 @@ pub fn sys_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn Sca
 impl ScalarEval for RegexParse {
     fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
-        let Some(caps) = self.regex.captures(line) else { return Ok(Value::Null) };
+        let Some(caps) = self.regex.captures(line)? else { return Ok(Value::Null) };
         if self.syslog {
-            let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+            let group = |i: usize| caps.get(i).map_or("", |m| m.text);
             let stamp = format!("{} {} {}:{}:{}", group(1), group(2), group(3), group(4), group(5));
             let pattern = DatePattern::compile("MMM d H:m:s").map_err(SqlError::data)?;
             let Some(ms) = pattern.parse(&stamp) else { return Ok(Value::Null) };
             let message = fit(Value::string(group(6)), &DEFAULT_COLUMN_TYPE)?;
             return Ok(Value::Row(Arc::from(vec![Value::Timestamp(ms), message])));
         }
-        make_row(&self.columns, (1..caps.len()).map(|i| caps.get(i).map(|m| m.as_str())))
+        make_row(&self.columns, (1..caps.len()).map(|i| caps.get(i).map(|m| m.text)))
     }
 }
 

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use regex::Regex;
-
 use super::{ScalarFunction, arg_int, arg_str, check_arity, eval_fn, literal_str, numeric, strict, stringy};
 use crate::error::SqlError;
+use crate::java_regex::JavaRegex;
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -155,10 +154,10 @@ fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Bo
                     &compiled
                 }
             };
-            Ok(match re.captures(s) {
+            Ok(match re.captures(s)? {
                 Some(caps) => {
                     let m = caps.get(1).or_else(|| caps.get(0));
-                    m.map_or(Value::Null, |m| Value::string(m.as_str()))
+                    m.map_or(Value::Null, |m| Value::string(m.text))
                 }
                 None => Value::Null,
             })
@@ -236,10 +235,9 @@ fn regex_replace_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<S
     Ok(SqlType::Varchar(LONG_VARCHAR))
 }
 
-/// Compiles a Java regular expression (Rust's `regex` syntax is close; backreferences and lookaround are not
-/// supported and are reported here).
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| format!("unsupported or invalid regular expression '{pattern}': {e}"))
+/// Compiles a Java regular expression (see [`JavaRegex`]).
+pub fn compile_regex(pattern: &str) -> Result<JavaRegex, String> {
+    JavaRegex::new(pattern)
 }
 
 /// A Java replacement string, compiled: `$n` and `${name}` insert groups, `\x` is a literal `x`.
@@ -317,17 +315,18 @@ fn regex_replace_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<B
 
 /// Replaces matches of `re` at or after character `start` (1-based): every one when `occurrence` is 0, else only
 /// the `occurrence`-th.
-fn regex_replace(s: &str, re: &Regex, rep: &[Piece], start: usize, occurrence: usize) -> Result<String, SqlError> {
+fn regex_replace(s: &str, re: &JavaRegex, rep: &[Piece], start: usize, occurrence: usize) -> Result<String, SqlError> {
     let from = s.char_indices().nth(start - 1).map_or(s.len(), |(i, _)| i);
     let mut out = String::with_capacity(s.len());
     out.push_str(&s[..from]);
     let mut last = from;
     for (n, caps) in re.captures_iter(&s[from..]).enumerate() {
+        let caps = caps?;
         if occurrence != 0 && n + 1 != occurrence {
             continue;
         }
         let Some(m) = caps.get(0) else { continue };
-        out.push_str(&s[last..from + m.start()]);
+        out.push_str(&s[last..from + m.start]);
         for piece in rep {
             match piece {
                 Piece::Text(t) => out.push_str(t),
@@ -335,12 +334,12 @@ fn regex_replace(s: &str, re: &Regex, rep: &[Piece], start: usize, occurrence: u
                     if *g >= caps.len() {
                         return Err(SqlError::data(format!("REGEX_REPLACE: no group {g} in the pattern")));
                     }
-                    out.push_str(caps.get(*g).map_or("", |m| m.as_str()));
+                    out.push_str(caps.get(*g).map_or("", |m| m.text));
                 }
-                Piece::Named(name) => out.push_str(caps.name(name).map_or("", |m| m.as_str())),
+                Piece::Named(name) => out.push_str(caps.name(name).map_or("", |m| m.text)),
             }
         }
-        last = from + m.end();
+        last = from + m.end;
         if occurrence != 0 {
             break;
         }
