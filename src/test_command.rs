@@ -1,9 +1,15 @@
 //! `sluice test`: each pipeline file's `tests:` run against its `sql` applications in memory.
 //!
 //! Per test: the records of each input stream, sorted by `at`, go through every application reading that
-//! stream (ROWTIME and APPROXIMATE_ARRIVAL_TIME = `at`); then each expectation is compared with the rows an
-//! in-app stream got, or the records a destination would have received. No producer starts, nothing touches
-//! the network, no bucket is written.
+//! stream (ROWTIME, APPROXIMATE_ARRIVAL_TIME and CURRENT_ROW_TIMESTAMP = `at`; CURRENT_TIMESTAMP and the other
+//! query-start clocks = the first record's `at`; SHARD_ID = the shard the record's `partition_key` routes to in
+//! the stream's `shards`, by the embedded stream's MD5 rule, shard 0 without a key); then each expectation is
+//! compared with the rows an in-app stream got, or the records a destination would have received. No producer
+//! starts, nothing touches the network, no bucket is written.
+//!
+//! The virtual clock moves to each record's `at` before the record goes in, closing the GROUP BY windows that
+//! end by then; after the last record it moves on until every window has closed, so a test sees every window's
+//! row, each with ROWTIME = its window's end (the harness, `plugins/src/applications/sql/harness.rs`).
 //!
 //! The binary reaches the `sql` plugin's harness directly: the core's registry has no test hook yet.
 
@@ -13,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::{Map, Value};
+use sluice_core::embedded::shard_for_key;
 use sluice_core::interpolate::resolve_value;
 use sluice_core::spec::{PipelineTest, TestExpectation};
 use sluice_core::validate::{self, Report, ValidateOptions};
@@ -104,8 +111,19 @@ fn test_file(file: &Path, totals: &mut Totals) -> Result<(), ExitCode> {
             }
         }
     }
+    // Each stream's shard count, to route test records by partition key as the stream would.
+    let shards: BTreeMap<&str, u32> = value
+        .get("streams")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(stream, entry)| {
+            let count = entry.get("shards").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+            (stream.as_str(), count.unwrap_or(1))
+        })
+        .collect();
     for (t, test) in tests.iter().enumerate() {
-        let failures = run_test(test, &apps);
+        let failures = run_test(test, &apps, &shards);
         if failures.is_empty() {
             println!("test {name}: {} ... ok", test.name);
             totals.passed += 1;
@@ -129,12 +147,18 @@ struct Failure {
     message: String,
 }
 
-fn run_test(test: &PipelineTest, apps: &[App]) -> Vec<Failure> {
+fn run_test(test: &PipelineTest, apps: &[App], shards: &BTreeMap<&str, u32>) -> Vec<Failure> {
     let mut by_stream: BTreeMap<&str, Vec<TestInputRecord>> = BTreeMap::new();
     for input in &test.input {
+        let count = shards.get(input.stream.as_str()).copied().unwrap_or(1);
         let records = by_stream.entry(input.stream.as_str()).or_default();
         for record in &input.records {
-            records.push(TestInputRecord { at_ms: record.at_ms().unwrap_or_default(), data: record.bytes() });
+            let shard = record.partition_key.as_deref().map_or(0, |key| shard_for_key(key, count));
+            records.push(TestInputRecord {
+                at_ms: record.at_ms().unwrap_or_default(),
+                shard: Some(shard),
+                data: record.bytes(),
+            });
         }
     }
     for records in by_stream.values_mut() {

@@ -53,6 +53,12 @@ impl SqlError {
         SqlError { kind: SqlErrorKind::Data, message: message.into(), span: None, help: None }
     }
 
+    /// The same error with another message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// Adds a hint.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());

@@ -61,7 +61,7 @@ impl EmbeddedReader {
                         .map_err(|e| log.io_error(format!("cannot look for records at {ms} ms: {e}")))?,
                 }
             };
-            shards.push(cursor);
+            shards.push(ShardCursor { shard: index as u32, ..cursor });
         }
         Ok(EmbeddedReader { log, changes, shards, rotation: 0, pool: BufferPool::default() })
     }
@@ -130,7 +130,7 @@ enum Skip {
 }
 
 /// Where a reader is in one shard.
-struct ShardCursor {
+pub(crate) struct ShardCursor {
     view: Arc<ShardView>,
     /// The segment being read (its first sequence number), and where to open it.
     segment: u64,
@@ -141,15 +141,17 @@ struct ShardCursor {
     skip: Skip,
     /// The partition key of the last record read, for the next ones to share.
     key: Option<Arc<str>>,
+    /// The shard's number, which every record read from it carries.
+    shard: u32,
 }
 
 impl ShardCursor {
     fn new(view: Arc<ShardView>, segment: u64, offset: u64, skip: Skip) -> Self {
-        ShardCursor { view, segment, offset, cursor: None, limit: offset, skip, key: None }
+        ShardCursor { view, segment, offset, cursor: None, limit: offset, skip, key: None, shard: 0 }
     }
 
     /// At the first record with a sequence number of at least `seq`.
-    fn at_seq(view: Arc<ShardView>, seq: u64) -> Self {
+    pub(crate) fn at_seq(view: Arc<ShardView>, seq: u64) -> Self {
         let segment = view.locate(seq);
         ShardCursor::new(view, segment, 0, Skip::SeqBelow(seq))
     }
@@ -160,9 +162,20 @@ impl ShardCursor {
         ShardCursor::new(view, segment, len, Skip::Nothing)
     }
 
+    /// At the first record from `seq` on, starting the search at byte `offset` of `segment`: a
+    /// [`position`](Self::position) a cursor of this shard gave.
+    pub(crate) fn resume(view: Arc<ShardView>, segment: u64, offset: u64, seq: u64) -> Self {
+        ShardCursor::new(view, segment, offset, Skip::SeqBelow(seq))
+    }
+
+    /// Where the next record would be read: its segment and byte offset.
+    pub(crate) fn position(&self) -> (u64, u64) {
+        (self.segment, self.cursor.as_ref().map_or(self.offset, SegmentCursor::offset))
+    }
+
     /// At the first record that arrived at or after `ms`: from the last segment whose first record arrived
     /// before it (arrival times never decrease within a shard).
-    fn at_time(view: Arc<ShardView>, ms: i64) -> std::io::Result<Self> {
+    pub(crate) fn at_time(view: Arc<ShardView>, ms: i64) -> std::io::Result<Self> {
         let mut from = view.locate(0);
         for (first, len) in view.segments() {
             let arrived = match SegmentCursor::open(segment_path(&view.dir, first), 0) {
@@ -182,7 +195,7 @@ impl ShardCursor {
     }
 
     /// The next record and its sequence number; `None` when nothing more is readable now.
-    fn next(&mut self, log: &Log, pool: &mut BufferPool) -> Result<Option<(u64, Record)>, StreamError> {
+    pub(crate) fn next(&mut self, log: &Log, pool: &mut BufferPool) -> Result<Option<(u64, Record)>, StreamError> {
         loop {
             if self.cursor.is_none() && !self.open(log)? {
                 return Ok(None);
@@ -208,8 +221,12 @@ impl ShardCursor {
                             key
                         }
                     };
-                    let record =
-                        Record { partition_key, data: chunk.slice_ref(frame.data), arrival_ms: frame.arrival_ms };
+                    let record = Record {
+                        partition_key,
+                        data: chunk.slice_ref(frame.data),
+                        arrival_ms: frame.arrival_ms,
+                        shard: Some(self.shard),
+                    };
                     return Ok(Some((frame.seq, record)));
                 }
                 Ok(Next::End) => {

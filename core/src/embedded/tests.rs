@@ -151,6 +151,9 @@ async fn runs_of_one_key_are_routed_by_it_and_read_back_sharing_it() -> TestResu
         *count = (count.parse::<u64>()? + 1).to_string();
     }
     assert_eq!(positions, expected, "each shard holds the records of its keys");
+    for record in &got {
+        assert_eq!(record.shard, Some(shard_for_key(&record.partition_key, 3)), "a record carries its shard");
+    }
     let keys: BTreeMap<String, Arc<str>> = got.iter().map(|r| (data_of(r), Arc::clone(&r.partition_key))).collect();
     for record in &put {
         assert_eq!(keys.get(&data_of(&to_record(record))), Some(&record.partition_key));
@@ -162,7 +165,7 @@ async fn runs_of_one_key_are_routed_by_it_and_read_back_sharing_it() -> TestResu
 }
 
 fn to_record(put: &PutRecord) -> Record {
-    Record { partition_key: put.partition_key.clone(), data: put.data.clone(), arrival_ms: 0 }
+    Record { partition_key: put.partition_key.clone(), data: put.data.clone(), arrival_ms: 0, shard: None }
 }
 
 fn data_of(record: &Record) -> String {

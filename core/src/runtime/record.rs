@@ -1,9 +1,10 @@
 //! What moves between stages: records, in batches.
 //!
 //! Records are cheap to move and to clone: the partition key is a shared `Arc<str>` (records put with the same
-//! key usually share one allocation) and the data is a [`Bytes`] handle, often a slice of a larger read buffer
-//! rather than an allocation of its own. Holding a record keeps the buffer it was cut from alive, so stages
-//! should not keep records longer than they need them.
+//! key usually share one allocation), the data is a [`Bytes`] handle, often a slice of a larger read buffer
+//! rather than an allocation of its own, and the shard is a number (its name is made only where it is shown).
+//! Holding a record keeps the buffer it was cut from alive, so stages should not keep records longer than they
+//! need them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub struct Record {
     pub data: Bytes,
     /// Approximate arrival time in the stream, in milliseconds since the Unix epoch.
     pub arrival_ms: i64,
+    /// The shard it was read from, by number: Kinesis names shard 3 `shardId-000000000003`
+    /// ([`shard_id`](crate::embedded::shard_id)). `None` for a record an application made for a destination.
+    pub shard: Option<u32>,
 }
 
 /// How far a consumer has read: the last sequence number consumed per shard, as the stream names them
@@ -41,3 +45,14 @@ pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// The longest partition key, in characters, as in Kinesis.
 pub const MAX_PARTITION_KEY_CHARS: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_stays_small() {
+        // A key, a data handle, the arrival time and the shard number: no allocation of its own.
+        assert!(std::mem::size_of::<Record>() <= 64, "{}", std::mem::size_of::<Record>());
+    }
+}

@@ -105,7 +105,7 @@ mod tests {
     }
 
     fn record(data: &str) -> Record {
-        Record { partition_key: "k".into(), data: Bytes::copy_from_slice(data.as_bytes()), arrival_ms: 0 }
+        Record { partition_key: "k".into(), data: Bytes::copy_from_slice(data.as_bytes()), arrival_ms: 0, shard: None }
     }
 
     #[test]

@@ -5,14 +5,23 @@
 //!   input row ──▶ SOURCE_SQL_STREAM_001 ──pump (stages: filter, project, ROWTIME)──▶ STREAM_A ──pump──▶ ...
 //!                       │ every row of every stream is offered to the caller (Emit::Row), which keeps
 //!                       ▼ those of the streams it outputs; a row that fails goes out as Emit::Failure
+//!
+//!   a GROUP BY stage holds rows in its open window ──closes──▶ group rows go on through the pump's next stages
+//!        closes when: a row of a later window arrives │ Runner::advance_to(clock) │ Runner::finish (end of input)
 //! ```
 //!
-//! This is the stateless part of KDA SQL: each input row flows through the pumps at once, depth first, in
-//! the order the pumps were created. A pump's query is compiled into a chain of stages, innermost subquery
-//! first; `UNION ALL` becomes one chain per branch into the same stream.
+//! Each input row flows through the pumps at once, depth first, in the order the pumps were created. A pump's
+//! query is compiled into a chain of stages, innermost subquery first; `UNION ALL` becomes one chain per branch
+//! into the same stream. A tumbling GROUP BY is a stateful stage ([`grouped`]): its rows come out when their
+//! window closes, with ROWTIME = the window's end.
 
+mod aggregate;
 mod eval;
+mod grouped;
+mod grouping;
+mod groups;
 mod plan;
+mod window;
 
 use crate::error::SqlError;
 use crate::functions::EvalContext;
@@ -20,6 +29,7 @@ use crate::types::SqlType;
 use crate::value::Value;
 
 use self::eval::{Bound, RowRef};
+use self::grouped::{Aggregate, WindowState};
 
 /// An in-app stream of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,12 +77,31 @@ pub enum Emit<'a> {
     Failure(Failure),
 }
 
-/// One stage of a pump: keep rows passing `filter`, compute `projections`, maybe set ROWTIME.
+/// One stage of a pump.
 #[derive(Debug)]
-struct Stage {
+enum Stage {
+    /// Row by row: keep rows passing a filter, compute projections, maybe set ROWTIME.
+    Map(MapStage),
+    /// A tumbling GROUP BY: rows wait in their window, groups come out when it closes.
+    Aggregate(Box<Aggregate>),
+}
+
+/// Keep rows passing `filter`, compute `projections`, maybe set ROWTIME.
+#[derive(Debug)]
+struct MapStage {
     filter: Option<Bound>,
     projections: Vec<Bound>,
     rowtime: Option<Bound>,
+}
+
+impl Stage {
+    /// Whether the stage filters rows (WHERE, HAVING).
+    fn filters(&self) -> bool {
+        match self {
+            Stage::Map(map) => map.filter.is_some(),
+            Stage::Aggregate(aggregate) => aggregate.filter.is_some() || aggregate.having.is_some(),
+        }
+    }
 }
 
 /// A pump (or one `UNION ALL` branch of it): from a stream, through stages, into a stream's columns.
@@ -86,6 +115,13 @@ struct Pump {
     target_columns: Vec<Option<usize>>,
 }
 
+impl Pump {
+    /// Whether a stage sets ROWTIME (`... AS ROWTIME`).
+    fn sets_rowtime(&self) -> bool {
+        self.stages.iter().any(|stage| matches!(stage, Stage::Map(map) if map.rowtime.is_some()))
+    }
+}
+
 /// A compiled application.
 #[derive(Debug)]
 pub struct Program {
@@ -96,6 +132,10 @@ pub struct Program {
     input: StreamId,
     /// Whether the SQL may read the wall clock of each row (CURRENT_ROW_TIMESTAMP): else rows skip reading it.
     reads_row_clock: bool,
+    /// Every pump after the pumps writing the stream it reads: the order windows are closed in.
+    pump_order: Vec<usize>,
+    /// How many GROUP BY stages (each with a window state in the runner).
+    window_states: usize,
 }
 
 impl Program {
@@ -128,18 +168,48 @@ impl Program {
     /// order, so rows must run one after another on one runner. Otherwise a row's outcome depends only on the
     /// row and its ROWTIME, and batches may be split across runners.
     pub fn sets_rowtime(&self) -> bool {
-        self.pumps.iter().any(|pump| pump.stages.iter().any(|stage| stage.rowtime.is_some()))
+        self.pumps.iter().any(Pump::sets_rowtime)
     }
 
-    /// A runner: the per-run state (last ROWTIME per stream, the query start time).
+    /// Whether a pump keeps state between rows: a GROUP BY window.
+    pub fn has_windows(&self) -> bool {
+        self.window_states > 0
+    }
+
+    /// Whether each row's outcome depends only on the row and its ROWTIME: then batches may be split across
+    /// runners. A program that sets ROWTIME or groups rows in windows must see every row, in order, on one.
+    pub fn is_stateless(&self) -> bool {
+        !self.has_windows() && !self.sets_rowtime()
+    }
+
+    /// A runner on the wall clock: the per-run state (last ROWTIME per stream, the query start time).
+    /// CURRENT_TIMESTAMP (and CURRENT_DATE, CURRENT_TIME, LOCALTIME, LOCALTIMESTAMP) is the time it was made;
+    /// CURRENT_ROW_TIMESTAMP reads the wall clock for each row.
     pub fn runner(&self) -> Runner<'_> {
-        let now = now_ms();
+        let mut runner = self.runner_at(now_ms());
+        runner.wall_clock = true;
+        runner
+    }
+
+    /// A runner on a virtual clock (pipeline tests): the query started at `query_start_ms`, and
+    /// CURRENT_ROW_TIMESTAMP is the time last given to [`Runner::set_row_clock`] (at first the query start).
+    /// The wall clock is never read.
+    pub fn runner_at(&self, query_start_ms: i64) -> Runner<'_> {
         Runner {
             program: self,
             last_rowtime: vec![i64::MIN; self.streams.len()],
-            cx: EvalContext { row_time_ms: 0, query_start_ms: now, now_ms: now },
+            cx: EvalContext { row_time_ms: 0, query_start_ms, now_ms: query_start_ms },
             spare: Vec::new(),
+            wall_clock: false,
+            windows: (0..self.window_states).map(|_| WindowState::default()).collect(),
+            clock: i64::MIN,
         }
+    }
+
+    /// Every pump (one entry per `UNION ALL` branch) as `(name, source, target, filters)`, `filters` telling
+    /// whether a stage has a WHERE: read-only, for pictures and rate estimates of the application.
+    pub fn pump_edges(&self) -> impl Iterator<Item = (&str, StreamId, StreamId, bool)> {
+        self.pumps.iter().map(|p| (p.name.as_str(), p.source, p.target, p.stages.iter().any(Stage::filters)))
     }
 }
 
@@ -157,43 +227,229 @@ pub struct Runner<'a> {
     cx: EvalContext,
     /// Emptied value buffers of earlier rows, reused for stage and pump outputs: no allocation per row.
     spare: Vec<Vec<Value>>,
+    /// Whether CURRENT_ROW_TIMESTAMP reads the wall clock (else the time set by `set_row_clock`).
+    wall_clock: bool,
+    /// Per GROUP BY stage, its open window.
+    windows: Vec<WindowState>,
+    /// The latest time given to [`Runner::advance_to`]: input rows get at least this ROWTIME.
+    clock: i64,
 }
 
 /// At most this many spare buffers are kept.
 const MAX_SPARE: usize = 16;
 
 impl Runner<'_> {
+    /// On a virtual clock ([`Program::runner_at`]): the time CURRENT_ROW_TIMESTAMP gives the rows pushed next.
+    /// A runner on the wall clock reads the wall clock instead.
+    pub fn set_row_clock(&mut self, now_ms: i64) {
+        self.cx.now_ms = now_ms;
+    }
+
     /// Pushes a row into the input stream and through every pump, depth first; `out` sees every row of
-    /// every stream and every failure.
-    pub fn push(&mut self, row: Row, out: &mut dyn FnMut(Emit<'_>)) {
-        if self.program.reads_row_clock {
+    /// every stream and every failure. A row earlier than the clock given to [`Runner::advance_to`] gets the
+    /// clock's time as ROWTIME: its window may be gone, and ROWTIME is when a row enters the application.
+    pub fn push(&mut self, mut row: Row, out: &mut dyn FnMut(Emit<'_>)) {
+        if self.program.reads_row_clock && self.wall_clock {
             self.cx.now_ms = now_ms();
         }
+        row.rowtime = row.rowtime.max(self.clock);
         let input = self.program.input;
         self.flow(input, &row, out);
+    }
+
+    /// The time is now `clock_ms` (ROWTIME's clock: the virtual one of a test, or the running application's
+    /// estimate): closes every window of the input's ROWTIME that ends by then, even when no row came to close
+    /// it. Windows on a ROWTIME a pump sets (`AS ROWTIME`) close on their rows and at [`Runner::finish`].
+    pub fn advance_to(&mut self, clock_ms: i64, out: &mut dyn FnMut(Emit<'_>)) {
+        if !self.program.has_windows() {
+            return;
+        }
+        self.clock = self.clock.max(clock_ms);
+        self.close_windows(|aggregate, end| aggregate.clock && end <= clock_ms, out);
+    }
+
+    /// The end of input: closes every open window, upstream first, so each group's row is emitted.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Emit<'_>)) {
+        self.close_windows(|_, _| true, out);
+    }
+
+    /// The earliest end of an open window the clock closes, if any: a virtual clock moves there next.
+    pub fn next_window_end(&self) -> Option<i64> {
+        let program = self.program;
+        let stages = program.pump_order.iter().flat_map(|&p| &program.pumps[p].stages);
+        stages
+            .filter_map(|stage| match stage {
+                Stage::Aggregate(aggregate) if aggregate.clock => self.windows[aggregate.state].open.map(|(_, e)| e),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Closes the open windows `due` says, pump by pump in dependency order, so rows a window emits reach the
+    /// windows downstream before those are considered.
+    fn close_windows(&mut self, due: impl Fn(&Aggregate, i64) -> bool, out: &mut dyn FnMut(Emit<'_>)) {
+        let program = self.program;
+        for &index in &program.pump_order {
+            for (position, stage) in program.pumps[index].stages.iter().enumerate() {
+                if let Stage::Aggregate(aggregate) = stage
+                    && self.windows[aggregate.state].open.is_some_and(|(_, end)| due(aggregate, end))
+                {
+                    self.close(index, position, aggregate, out);
+                }
+            }
+        }
     }
 
     fn flow(&mut self, stream: StreamId, row: &Row, out: &mut dyn FnMut(Emit<'_>)) {
         self.last_rowtime[stream.0] = self.last_rowtime[stream.0].max(row.rowtime);
         out(Emit::Row(stream, row));
         let program = self.program;
+        let source = &program.streams[stream.0];
         for &index in &program.readers[stream.0] {
-            let pump = &program.pumps[index];
-            self.cx.row_time_ms = row.rowtime;
-            match self.apply(pump, row) {
-                Ok(Some(next)) => {
-                    self.flow(pump.target, &next, out);
-                    self.recycle(next.values);
+            self.run(index, 0, &row.values, row.rowtime, &|| describe_row(source, row), out);
+        }
+    }
+
+    /// Runs `values` (at `rowtime`) through pump `index` from stage `first`: map stages one after another, into
+    /// a GROUP BY stage's window, or into the target stream. `describe` gives the row as text for a failure.
+    fn run(
+        &mut self,
+        index: usize,
+        first: usize,
+        values: &[Value],
+        rowtime: i64,
+        describe: &dyn Fn() -> String,
+        out: &mut dyn FnMut(Emit<'_>),
+    ) {
+        let program = self.program;
+        let pump = &program.pumps[index];
+        self.cx.row_time_ms = rowtime;
+        let fail = |out: &mut dyn FnMut(Emit<'_>), name: &'static str, e: SqlError| {
+            out(Emit::Failure(Failure {
+                name,
+                message: e.message,
+                rowtime,
+                data: describe(),
+                pump: Some(pump.name.clone()),
+            }));
+        };
+        let mut current_rowtime = rowtime;
+        let mut owned: Option<Vec<Value>> = None;
+        for (position, stage) in pump.stages.iter().enumerate().skip(first) {
+            let current = RowRef { values: owned.as_deref().unwrap_or(values), rowtime: current_rowtime };
+            let map = match stage {
+                Stage::Map(map) => map,
+                Stage::Aggregate(aggregate) => {
+                    self.aggregate(index, position, aggregate, &current, describe, out);
+                    if let Some(previous) = owned {
+                        self.recycle(previous);
+                    }
+                    return;
                 }
-                Ok(None) => {}
-                Err((name, e)) => out(Emit::Failure(Failure {
-                    name,
-                    message: e.message,
-                    rowtime: row.rowtime,
-                    data: describe_row(&program.streams[stream.0], row),
-                    pump: Some(pump.name.clone()),
-                })),
+            };
+            match self.map(map, &current) {
+                Ok(Some((next, next_rowtime))) => {
+                    current_rowtime = next_rowtime;
+                    if let Some(previous) = owned.replace(next) {
+                        self.recycle(previous);
+                    }
+                }
+                Ok(None) => {
+                    if let Some(previous) = owned {
+                        self.recycle(previous);
+                    }
+                    return;
+                }
+                Err(e) => return fail(out, "Data_Error", e),
             }
+        }
+        match self.insert(pump, owned, values, current_rowtime) {
+            Ok(next) => {
+                self.flow(pump.target, &next, out);
+                self.recycle(next.values);
+            }
+            Err((name, e)) => fail(out, name, e),
+        }
+    }
+
+    /// One map stage on `row`: its values and ROWTIME, or `None` when the filter drops it.
+    fn map(&mut self, stage: &MapStage, row: &RowRef<'_>) -> Result<Option<(Vec<Value>, i64)>, SqlError> {
+        if let Some(filter) = &stage.filter
+            && filter.eval(row, &self.cx)? != Value::Boolean(true)
+        {
+            return Ok(None);
+        }
+        let mut next = self.buffer();
+        for projection in &stage.projections {
+            match projection.eval(row, &self.cx) {
+                Ok(value) => next.push(value),
+                Err(e) => {
+                    self.recycle(next);
+                    return Err(e);
+                }
+            }
+        }
+        let rowtime = match &stage.rowtime {
+            None => row.rowtime,
+            Some(expr) => match expr.eval(row, &self.cx)? {
+                Value::Timestamp(ms) => ms,
+                other => return Err(SqlError::data(format!("ROWTIME must be a TIMESTAMP, got {other:?}"))),
+            },
+        };
+        Ok(Some((next, rowtime)))
+    }
+
+    /// A row reaching GROUP BY stage `position` of pump `index`: a later window first closes the open one,
+    /// then the row joins its group.
+    fn aggregate(
+        &mut self,
+        index: usize,
+        position: usize,
+        aggregate: &Aggregate,
+        row: &RowRef<'_>,
+        describe: &dyn Fn() -> String,
+        out: &mut dyn FnMut(Emit<'_>),
+    ) {
+        let (start, end) = aggregate.window.bounds(row.rowtime);
+        if self.windows[aggregate.state].open.is_some_and(|(_, open_end)| open_end <= row.rowtime) {
+            self.close(index, position, aggregate, out);
+            self.cx.row_time_ms = row.rowtime;
+        }
+        let state = &mut self.windows[aggregate.state];
+        let floor = state.open.map_or(state.closed_until, |(open_start, _)| open_start.max(state.closed_until));
+        let result = if row.rowtime < floor {
+            // Only a ROWTIME set in a subquery can go back: the row's window was emitted already.
+            let message = format!("ROWTIME {} is earlier than its GROUP BY's open window", row.rowtime);
+            Err(("Out_Of_Order_Rowtime", SqlError::data(message)))
+        } else {
+            state.open.get_or_insert((start, end));
+            aggregate.absorb(state, row, &self.cx).map_err(|e| ("Data_Error", e))
+        };
+        if let Err((name, e)) = result {
+            out(Emit::Failure(Failure {
+                name,
+                message: e.message,
+                rowtime: row.rowtime,
+                data: describe(),
+                pump: Some(self.program.pumps[index].name.clone()),
+            }));
+        }
+    }
+
+    /// Closes the open window of GROUP BY stage `position` of pump `index`; its rows go on from the next stage.
+    fn close(&mut self, index: usize, position: usize, aggregate: &Aggregate, out: &mut dyn FnMut(Emit<'_>)) {
+        let Some((_, end)) = self.windows[aggregate.state].open else { return };
+        let (mut rows, mut failures) = (Vec::new(), Vec::new());
+        aggregate.close(&mut self.windows[aggregate.state], &mut self.cx, &mut rows, &mut failures);
+        let program = self.program;
+        let pump = &program.pumps[index];
+        for (message, data) in failures {
+            let failure = Failure { name: "Data_Error", message, rowtime: end, data, pump: Some(pump.name.clone()) };
+            out(Emit::Failure(failure));
+        }
+        for row in rows {
+            let describe = || format!("{:?}", row.values);
+            self.run(index, position + 1, &row.values, row.rowtime, &describe, out);
         }
     }
 
@@ -210,65 +466,43 @@ impl Runner<'_> {
         }
     }
 
-    /// Runs a pump's stages on `row`: `None` when a filter drops it.
-    fn apply(&mut self, pump: &Pump, row: &Row) -> Result<Option<Row>, (&'static str, SqlError)> {
+    /// The final stage's values (`owned`, or the pump's input `values` when it has no map stage) fitted into the
+    /// target's columns, checked for ROWTIME order.
+    fn insert(
+        &mut self,
+        pump: &Pump,
+        owned: Option<Vec<Value>>,
+        values: &[Value],
+        rowtime: i64,
+    ) -> Result<Row, (&'static str, SqlError)> {
         let data = |e: SqlError| ("Data_Error", e);
-        let mut rowtime = row.rowtime;
-        let mut owned: Option<Vec<Value>> = None;
-        for stage in &pump.stages {
-            let values = owned.as_deref().unwrap_or(&row.values);
-            let current = RowRef { values, rowtime };
-            if let Some(filter) = &stage.filter
-                && filter.eval(&current, &self.cx).map_err(data)? != Value::Boolean(true)
-            {
-                if let Some(previous) = owned {
-                    self.recycle(previous);
-                }
-                return Ok(None);
-            }
-            let mut next = self.buffer();
-            for projection in &stage.projections {
-                next.push(projection.eval(&current, &self.cx).map_err(data)?);
-            }
-            if let Some(expr) = &stage.rowtime {
-                rowtime = match expr.eval(&current, &self.cx).map_err(data)? {
-                    Value::Timestamp(ms) => ms,
-                    other => return Err(data(SqlError::data(format!("ROWTIME must be a TIMESTAMP, got {other:?}")))),
-                };
-            }
-            if let Some(previous) = owned.replace(next) {
-                self.recycle(previous);
-            }
-        }
         let program = self.program;
         let target = &program.streams[pump.target.0];
         let mut out = self.buffer();
         out.reserve(target.columns.len());
-        match &mut owned {
+        match owned {
             // The final stage's values are ours: move them (each is the source of one target column at most).
-            Some(values) => {
+            Some(mut values) => {
                 for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
                     let value = source
                         .and_then(|i| values.get_mut(i))
                         .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
                     out.push(crate::cast::fit(value, ty).map_err(data)?);
                 }
+                self.recycle(values);
             }
             None => {
                 for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
-                    let value = source.and_then(|i| row.values.get(i).cloned()).unwrap_or(Value::Null);
+                    let value = source.and_then(|i| values.get(i).cloned()).unwrap_or(Value::Null);
                     out.push(crate::cast::fit(value, ty).map_err(data)?);
                 }
             }
-        }
-        if let Some(values) = owned {
-            self.recycle(values);
         }
         if rowtime < self.last_rowtime[pump.target.0] {
             let message = format!("ROWTIME {rowtime} is earlier than the stream's last ROWTIME");
             return Err(("Out_Of_Order_Rowtime", SqlError::data(message)));
         }
-        Ok(Some(Row { rowtime, values: out }))
+        Ok(Row { rowtime, values: out })
     }
 }
 

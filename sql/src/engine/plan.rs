@@ -1,5 +1,6 @@
 //! The planner: from statements to a [`Program`], resolving every name and type once, and rejecting what
-//! the engine does not run yet with "not supported yet: ..." at its place in the SQL.
+//! the engine does not run yet with "not supported yet: ..." at its place in the SQL. A SELECT that aggregates
+//! is planned by [`super::grouping`].
 
 use std::cell::Cell;
 
@@ -7,30 +8,19 @@ use crate::ast::{Expr, FromItem, Ident, Literal, Query, Select, SelectItem, Stat
 use crate::cast::can_cast;
 use crate::error::{Span, SqlError, SqlErrorKind};
 use crate::functions;
-use crate::operator::{BinaryOp, UnaryOp};
+use crate::operator::{BinaryOp, TimeUnit, UnaryOp};
 use crate::ops;
 use crate::types::SqlType;
 use crate::value::Value;
 
-use super::eval::Bound;
-use super::{Program, Pump, Stage, StreamDef, StreamId};
+use super::aggregate::AggKind;
+use super::eval::{Bound, Qualifier};
+use super::grouping::{self, Grouped};
+use super::{MapStage, Program, Pump, Stage, StreamDef, StreamId};
 
-/// Aggregate, window and table functions: real KDA SQL that the windows work will bring.
-const NOT_YET: [&str; 22] = [
-    "AVG",
-    "COUNT",
-    "SUM",
-    "MIN",
-    "MAX",
-    "FIRST_VALUE",
-    "LAST_VALUE",
+/// Aggregate, window and table functions: real KDA SQL that later work will bring.
+const NOT_YET: [&str; 9] = [
     "EXP_AVG",
-    "STDDEV_POP",
-    "STDDEV_SAMP",
-    "VAR_POP",
-    "VAR_SAMP",
-    "ANY",
-    "EVERY",
     "LAG",
     "NTH_VALUE",
     "MONOTONIC",
@@ -41,7 +31,7 @@ const NOT_YET: [&str; 22] = [
     "HOTSPOTS",
 ];
 
-fn not_supported(span: Span, what: &str) -> SqlError {
+pub(super) fn not_supported(span: Span, what: &str) -> SqlError {
     SqlError::at(SqlErrorKind::NotSupported, span, format!("not supported yet: {what}"))
 }
 
@@ -69,6 +59,8 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
         readers: Vec::new(),
         input: StreamId(0),
         reads_row_clock: false,
+        pump_order: Vec::new(),
+        window_states: 0,
     };
     // Set while binding when a query calls CURRENT_ROW_TIMESTAMP: only then is the clock read per row.
     let reads_row_clock = Cell::new(false);
@@ -101,9 +93,64 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
     }
     if let Some(e) = find_cycle(&program, &statements) {
         errors.push(e);
+    } else {
+        plan_windows(&mut program);
     }
     program.reads_row_clock = reads_row_clock.get();
     if errors.is_empty() { Ok(program) } else { Err(errors) }
+}
+
+/// Orders pumps so that every pump comes after those writing the stream it reads, numbers the GROUP BY stages'
+/// states, and marks those whose ROWTIME is the input's (no `AS ROWTIME` on the way): the clock closes their
+/// windows. Needs a program without cycles.
+fn plan_windows(program: &mut Program) {
+    let streams = program.streams.len();
+    // Streams in dependency order (Kahn): a stream comes after every stream a pump into it reads.
+    let mut waiting = vec![0usize; streams];
+    for pump in &program.pumps {
+        waiting[pump.target.0] += 1;
+    }
+    let mut ready: Vec<usize> = (0..streams).filter(|s| waiting[*s] == 0).collect();
+    let mut order = Vec::with_capacity(streams);
+    while let Some(stream) = ready.pop() {
+        order.push(stream);
+        for &p in &program.readers[stream] {
+            let target = program.pumps[p].target.0;
+            waiting[target] -= 1;
+            if waiting[target] == 0 {
+                ready.push(target);
+            }
+        }
+    }
+    let rank = |stream: StreamId| order.iter().position(|s| *s == stream.0).unwrap_or(usize::MAX);
+    let mut pumps: Vec<usize> = (0..program.pumps.len()).collect();
+    pumps.sort_by_key(|&p| rank(program.pumps[p].source)); // Stable: creation order among equals.
+    // A stream's ROWTIME is the input's when every pump into it keeps its source's, from such a source.
+    let mut input_timed = vec![false; streams];
+    input_timed[program.input.0] = true;
+    for &stream in &order {
+        let writers: Vec<&Pump> = program.pumps.iter().filter(|p| p.target.0 == stream).collect();
+        if !writers.is_empty() {
+            input_timed[stream] = writers.iter().all(|p| input_timed[p.source.0] && !p.sets_rowtime());
+        }
+    }
+    let mut states = 0;
+    for &p in &pumps {
+        let pump = &mut program.pumps[p];
+        let mut timed = input_timed[pump.source.0];
+        for stage in &mut pump.stages {
+            match stage {
+                Stage::Map(map) => timed &= map.rowtime.is_none(),
+                Stage::Aggregate(aggregate) => {
+                    aggregate.clock = timed;
+                    aggregate.state = states;
+                    states += 1;
+                }
+            }
+        }
+    }
+    program.pump_order = pumps;
+    program.window_states = states;
 }
 
 /// A pump whose rows come back to its own source would run forever: reject it.
@@ -218,14 +265,21 @@ struct Branch {
     source: StreamId,
     stages: Vec<Stage>,
     columns: Vec<(String, SqlType)>,
+    /// Per column, the qualifier of a day-time interval column whose qualifier is known (`(a - b) SECOND`).
+    intervals: Vec<Option<Qualifier>>,
 }
 
 /// The columns an expression sees: the rows of one source, under an optional qualifier.
-struct Scope<'a> {
-    qualifier: Option<&'a str>,
-    columns: &'a [(String, SqlType)],
+#[derive(Clone)]
+pub(super) struct Scope<'a> {
+    pub qualifier: Option<&'a str>,
+    pub columns: &'a [(String, SqlType)],
+    /// Per column, the qualifier of an interval column, when known.
+    pub intervals: &'a [Option<Qualifier>],
     /// Set when an expression calls CURRENT_ROW_TIMESTAMP.
-    clock: &'a Cell<bool>,
+    pub clock: &'a Cell<bool>,
+    /// In a GROUP BY query's select list, HAVING and ORDER BY: what grouping resolves first.
+    pub grouped: Option<&'a Grouped<'a>>,
 }
 
 fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
@@ -233,7 +287,7 @@ fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>) -> Result
         Query::Select(select) => compile_select(program, select, clock),
         Query::UnionAll { left, right, order_by, span } => {
             if let Some(first) = order_by.first() {
-                return Err(not_supported(first.span, "ORDER BY"));
+                return Err(not_supported(first.span, "ORDER BY of a UNION ALL"));
             }
             let mut branches = compile_query(program, left, clock)?;
             let right = compile_query(program, right, clock)?;
@@ -257,17 +311,15 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
     if let Some(stagger) = &select.stagger {
         return Err(not_supported(stagger.span, "WINDOWED BY STAGGER"));
     }
-    if let Some(first) = select.group_by.first() {
-        return Err(not_supported(first.span(), "GROUP BY (tumbling windows)"));
-    }
-    if let Some(having) = &select.having {
-        return Err(not_supported(having.span(), "HAVING"));
-    }
     if let Some(window) = select.windows.first() {
         return Err(not_supported(window.span, "WINDOW (sliding windows)"));
     }
-    if let Some(first) = select.order_by.first() {
-        return Err(not_supported(first.span, "ORDER BY"));
+    grouping::check_where(select)?;
+    let grouped = grouping::is_grouped(select);
+    if let Some(first) = select.order_by.first()
+        && !grouped
+    {
+        return Err(not_supported(first.span, "ORDER BY without a GROUP BY window"));
     }
     // Where rows come from: a stream, or each branch of a subquery.
     let sources: Vec<(Branch, Option<&Ident>)> = match &select.from {
@@ -284,7 +336,9 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
                 )
             })?;
             let columns = program.stream_def(id).columns.clone();
-            vec![(Branch { source: id, stages: Vec::new(), columns }, Some(alias.as_ref().unwrap_or(name)))]
+            let intervals = vec![None; columns.len()];
+            let branch = Branch { source: id, stages: Vec::new(), columns, intervals };
+            vec![(branch, Some(alias.as_ref().unwrap_or(name)))]
         }
         FromItem::Subquery { query, alias, .. } => {
             compile_query(program, query, clock)?.into_iter().map(|branch| (branch, alias.as_ref())).collect()
@@ -296,16 +350,27 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
     };
     let mut branches = Vec::new();
     for (mut branch, qualifier) in sources {
-        let scope = Scope { qualifier: qualifier.map(|q| q.name.as_str()), columns: &branch.columns, clock };
-        let (stage, columns) = compile_stage(select, &scope)?;
+        let scope = Scope {
+            qualifier: qualifier.map(|q| q.name.as_str()),
+            columns: &branch.columns,
+            intervals: &branch.intervals,
+            clock,
+            grouped: None,
+        };
+        let (stage, (columns, intervals)) =
+            if grouped { grouping::compile_grouped(select, &scope)? } else { compile_stage(select, &scope)? };
         branch.stages.push(stage);
         branch.columns = columns;
+        branch.intervals = intervals;
         branches.push(branch);
     }
     Ok(branches)
 }
 
-fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, Vec<(String, SqlType)>), SqlError> {
+/// A stage's columns: names and types, and the qualifiers of its interval columns.
+pub(super) type StageColumns = (Vec<(String, SqlType)>, Vec<Option<Qualifier>>);
+
+fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, StageColumns), SqlError> {
     let filter = match &select.filter {
         Some(expr) => {
             let (bound, ty) = bind(expr, scope)?;
@@ -318,6 +383,7 @@ fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, Vec<(Stri
     };
     let mut projections = Vec::new();
     let mut columns = Vec::new();
+    let mut intervals = Vec::new();
     let mut rowtime = None;
     for item in &select.items {
         match item {
@@ -325,6 +391,7 @@ fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, Vec<(Stri
                 for (i, column) in scope.columns.iter().enumerate() {
                     projections.push(Bound::Column(i));
                     columns.push(column.clone());
+                    intervals.push(scope.intervals.get(i).copied().flatten());
                 }
             }
             SelectItem::QualifiedWildcard { qualifier, span } => {
@@ -339,6 +406,7 @@ fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, Vec<(Stri
                 for (i, column) in scope.columns.iter().enumerate() {
                     projections.push(Bound::Column(i));
                     columns.push(column.clone());
+                    intervals.push(scope.intervals.get(i).copied().flatten());
                 }
             }
             SelectItem::Expr { expr, alias, .. } => {
@@ -356,12 +424,13 @@ fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, Vec<(Stri
                     (None, Expr::Column { parts, .. }) => parts.last().map(|p| p.name.clone()).unwrap_or_default(),
                     (None, _) => format!("EXPR${}", columns.len()),
                 };
+                intervals.push(if ty == SqlType::IntervalDayTime { interval_qualifier(expr, scope) } else { None });
                 projections.push(bound);
                 columns.push((name, ty));
             }
         }
     }
-    Ok((Stage { filter, projections, rowtime }, columns))
+    Ok((Stage::Map(MapStage { filter, projections, rowtime }), (columns, intervals)))
 }
 
 fn literal_type(literal: &Literal) -> SqlType {
@@ -383,7 +452,7 @@ fn literal_type(literal: &Literal) -> SqlType {
 }
 
 /// Resolves a (possibly qualified, possibly dotted into a row value) column reference.
-fn bind_column(parts: &[Ident], span: Span, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
+pub(super) fn bind_column(parts: &[Ident], span: Span, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
     let mut rest = parts;
     if rest.len() > 1 && scope.qualifier == Some(rest[0].name.as_str()) {
         rest = &rest[1..];
@@ -421,12 +490,17 @@ fn bind_column(parts: &[Ident], span: Span, scope: &Scope<'_>) -> Result<(Bound,
     Ok((bound, ty))
 }
 
-fn type_error(span: Span, message: String) -> SqlError {
+pub(super) fn type_error(span: Span, message: String) -> SqlError {
     SqlError::at(SqlErrorKind::Type, span, message)
 }
 
 /// Binds an expression: names to indexes, functions prepared, types checked.
-fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
+pub(super) fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
+    if let Some(grouped) = scope.grouped
+        && let Some(resolved) = grouping::resolve(expr, grouped)?
+    {
+        return Ok(resolved);
+    }
     Ok(match expr {
         Expr::Literal { value, .. } => (Bound::Literal(value.to_value()), literal_type(value)),
         Expr::Column { parts, span } => bind_column(parts, *span, scope)?,
@@ -446,8 +520,16 @@ fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
             if over.is_some() {
                 return Err(not_supported(*span, "OVER (sliding windows)"));
             }
-            if *star || *distinct || NOT_YET.contains(&upper.as_str()) {
+            if AggKind::from_name(&upper).is_some() {
+                // Grouping resolves aggregates; one reaching here has no GROUP BY around it.
+                return Err(type_error(*span, format!("aggregate function {upper} outside a GROUP BY query")));
+            }
+            if NOT_YET.contains(&upper.as_str()) {
                 return Err(not_supported(*span, &format!("aggregate and window function {upper}")));
+            }
+            if *star || *distinct {
+                let what = if *star { "`*`" } else { "DISTINCT" };
+                return Err(type_error(*span, format!("{upper} is not an aggregate function: it takes no {what}")));
             }
             if upper == "CURRENT_ROW_TIMESTAMP" {
                 scope.clock.set(true);
@@ -477,6 +559,9 @@ fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
         }
         Expr::Cast { expr, to, span } => {
             let (inner, from) = bind(expr, scope)?;
+            if from == SqlType::IntervalDayTime && (to.is_string() || to.is_numeric()) {
+                return bind_interval_cast(inner, expr, to, *span, scope);
+            }
             if from != SqlType::Null && !can_cast(&from, to) {
                 return Err(type_error(*span, format!("cannot CAST {from} to {to}")));
             }
@@ -551,8 +636,90 @@ fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
             (like, SqlType::Boolean)
         }
         Expr::Cursor { span, .. } => return Err(not_supported(*span, "CURSOR outside a table function")),
-        Expr::DatetimeMinus { span, .. } => return Err(not_supported(*span, "(a - b) <unit> datetime intervals")),
+        Expr::DatetimeMinus { left, right, leading, trailing, span } => {
+            let qualifier = match Qualifier::new(*leading, *trailing) {
+                Ok(qualifier) => qualifier,
+                Err(_) if matches!(leading, TimeUnit::Year | TimeUnit::Month) => {
+                    let what = "a datetime difference in years or months (use DAY, HOUR, MINUTE or SECOND)";
+                    return Err(not_supported(*span, what));
+                }
+                Err(m) => return Err(type_error(*span, m)),
+            };
+            let (l, lt) = bind(left, scope)?;
+            let (r, rt) = bind(right, scope)?;
+            let datetime = |t: &SqlType| t.is_datetime() || *t == SqlType::Null;
+            let difference = ops::binary_type(BinaryOp::Subtract, &lt, &rt);
+            if !datetime(&lt) || !datetime(&rt) || difference.is_err() {
+                let message =
+                    format!("(a - b) {qualifier} subtracts two datetimes (TIMESTAMP, DATE, TIME), not {lt} and {rt}");
+                return Err(type_error(*span, message));
+            }
+            (Bound::DatetimeMinus(Box::new(l), Box::new(r), qualifier), SqlType::IntervalDayTime)
+        }
     })
+}
+
+/// `CAST(interval AS t)` to a string or a number, which depends on the interval's qualifier ([SQLREF]
+/// sql-reference-cast: a DAY-TIME INTERVAL casts to DAY-TIME INTERVAL, BIGINT, DECIMAL, CHAR and VARCHAR). An
+/// interval whose qualifier is not known (`CAST('...' AS INTERVAL DAY TO SECOND)`, `a - b` without one) is
+/// DAY TO SECOND.
+fn bind_interval_cast(
+    inner: Bound,
+    expr: &Expr,
+    to: &SqlType,
+    span: Span,
+    scope: &Scope<'_>,
+) -> Result<(Bound, SqlType), SqlError> {
+    let qualifier = interval_qualifier(expr, scope);
+    if to.is_numeric() {
+        if !matches!(to, SqlType::BigInt | SqlType::Decimal { .. }) {
+            let message = format!("cannot CAST INTERVAL DAY TO SECOND to {to}: an interval casts to BIGINT or DECIMAL");
+            return Err(type_error(span, message));
+        }
+        match qualifier {
+            Some(q) if q.single_field() => {}
+            _ => {
+                let shown = qualifier.unwrap_or(Qualifier::DAY_TO_SECOND);
+                let message = format!("cannot CAST an INTERVAL {shown} to {to}: only an interval of one field counts");
+                return Err(type_error(span, message)
+                    .with_help("give the difference one unit, as in CAST((a - b) SECOND AS BIGINT)".to_owned()));
+            }
+        }
+    }
+    let qualifier = qualifier.unwrap_or(Qualifier::DAY_TO_SECOND);
+    Ok((Bound::IntervalCast(Box::new(inner), qualifier, to.clone()), to.clone()))
+}
+
+/// The qualifier of a day-time interval expression, when the SQL gives one: a literal's (`INTERVAL '5' SECOND`),
+/// a datetime difference's (`(a - b) MINUTE`), kept by `-x`, `ABS`, `* n` and `/ n`, and widened by `+`/`-` of
+/// two intervals (`DAY` + `HOUR TO MINUTE` is `DAY TO MINUTE`), as the SQL standard's interval arithmetic does.
+fn interval_qualifier(expr: &Expr, scope: &Scope<'_>) -> Option<Qualifier> {
+    match expr {
+        Expr::Literal { value: Literal::IntervalDayTime { leading, trailing, .. }, .. } => {
+            Qualifier::new(*leading, *trailing).ok()
+        }
+        Expr::DatetimeMinus { leading, trailing, .. } => Qualifier::new(*leading, *trailing).ok(),
+        Expr::Column { parts, span } => match bind_column(parts, *span, scope).ok()? {
+            (Bound::Column(i), SqlType::IntervalDayTime) => scope.intervals.get(i).copied().flatten(),
+            _ => None,
+        },
+        Expr::Unary { op: UnaryOp::Negate | UnaryOp::Plus, expr, .. } => interval_qualifier(expr, scope),
+        Expr::Binary { left, op: BinaryOp::Add | BinaryOp::Subtract, right, .. } => {
+            Some(interval_qualifier(left, scope)?.union(interval_qualifier(right, scope)?))
+        }
+        Expr::Binary { left, op: BinaryOp::Multiply | BinaryOp::Divide, right, .. } => {
+            interval_qualifier(left, scope).or_else(|| interval_qualifier(right, scope))
+        }
+        Expr::Function { name, args, .. } if name.name.eq_ignore_ascii_case("ABS") && args.len() == 1 => {
+            interval_qualifier(&args[0], scope)
+        }
+        Expr::Case { branches, otherwise, .. } => {
+            let mut results = branches.iter().map(|(_, then)| then).chain(otherwise.as_deref());
+            let first = interval_qualifier(results.next()?, scope)?;
+            results.try_fold(first, |q, e| Some(q.union(interval_qualifier(e, scope)?)))
+        }
+        _ => None,
+    }
 }
 
 /// The common type of two CASE branches.
@@ -566,5 +733,269 @@ fn unify(a: SqlType, b: SqlType) -> Option<SqlType> {
         }
         _ if a.is_numeric() && b.is_numeric() => ops::binary_type(BinaryOp::Add, &a, &b).ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `(a - b) <qualifier>` planned and run, with KDA's documented examples, and the clock functions on a
+    //! virtual clock.
+
+    use super::super::{Emit, Program, Row, StreamDef};
+    use crate::error::SqlErrorKind;
+    use crate::literal::parse_timestamp;
+    use crate::types::SqlType;
+    use crate::value::{Decimal, Value};
+
+    fn input() -> StreamDef {
+        StreamDef {
+            name: "S".into(),
+            columns: vec![("A".into(), SqlType::Timestamp), ("B".into(), SqlType::Timestamp)],
+        }
+    }
+
+    fn ts(text: &str) -> Value {
+        Value::Timestamp(parse_timestamp(text).expect("a timestamp"))
+    }
+
+    /// The SQL of one pump into `"OUT" (<columns>)`, selecting `items` from `S` (or, when `items` has its own
+    /// `FROM`, the query as given after `SELECT STREAM`).
+    fn pump(columns: &str, items: &str) -> String {
+        let from = if items.contains(" FROM ") { "" } else { r#" FROM "S""# };
+        format!(r#"CREATE STREAM "OUT" ({columns}); CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM {items}{from};"#)
+    }
+
+    /// `items` on one row (a, b): the row of OUT, or the failure's message; None when it was filtered out.
+    fn run(columns: &str, items: &str, a: Value, b: Value) -> Option<Result<Vec<Value>, String>> {
+        let program = Program::compile(&pump(columns, items), input()).unwrap_or_else(|e| panic!("{items}: {e:?}"));
+        let out = program.stream("OUT").expect("OUT");
+        let mut result = None;
+        program.runner_at(0).push(Row { rowtime: 0, values: vec![a, b] }, &mut |emitted| match emitted {
+            Emit::Row(id, row) if id == out => result = Some(Ok(row.values.clone())),
+            Emit::Row(..) => {}
+            Emit::Failure(f) => result = Some(Err(f.message)),
+        });
+        result
+    }
+
+    /// `item` as the one VARCHAR(32) column, on the row (a, b).
+    fn text(item: &str, a: &str, b: &str) -> String {
+        match run("t VARCHAR(32)", item, ts(a), ts(b)) {
+            Some(Ok(values)) => match values.as_slice() {
+                [Value::String(s)] => s.to_string(),
+                other => panic!("{item}: {other:?}"),
+            },
+            other => panic!("{item}: {other:?}"),
+        }
+    }
+
+    fn compile_error(columns: &str, items: &str) -> crate::error::SqlError {
+        let mut errors = Program::compile(&pump(columns, items), input()).expect_err(items);
+        errors.remove(0)
+    }
+
+    const T0: &str = "2020-07-01 12:00:00";
+
+    #[test]
+    fn kda_documented_interval_texts() {
+        // [SQLREF] sql-reference-date-timestamp-interval, "Further Examples of Interval Operations", Example 1.
+        let cases = [
+            ("CAST((TIME '12:03:34' - TIME '11:57:23') MINUTE TO SECOND AS VARCHAR(8))", "+6:11"),
+            ("CAST((TIME '12:03:34' - TIME '11:57:23') SECOND AS VARCHAR(8))", "+371"),
+            // [SQLREF] sql-reference-abs: ABS(INTERVAL '-3 4:20' DAY TO MINUTE) cast AS VARCHAR(8) is +3 04:20.
+            // (ABS of an interval is not in the function library yet: negation keeps the qualifier the same way.)
+            ("CAST(-INTERVAL '-3 4:20' DAY TO MINUTE AS VARCHAR(8))", "+3 04:20"),
+            // The same page's table: examples 2, 3 and 6 (the qualifiers widen to DAY TO HOUR).
+            ("CAST(INTERVAL '1' DAY + INTERVAL '3 4' DAY TO HOUR AS VARCHAR(8))", "+4 04"),
+            ("CAST(INTERVAL '1' DAY - INTERVAL '3 4' DAY TO HOUR AS VARCHAR(8))", "-2 04"),
+            ("CAST(INTERVAL '3 4' DAY TO HOUR / 2 AS VARCHAR(8))", "+1 14"),
+            ("CAST(2 * INTERVAL '3 4' DAY TO HOUR AS VARCHAR(8))", "+6 08"),
+            // Fields below the trailing one are dropped (truncated, not rounded).
+            ("CAST((TIME '12:03:54' - TIME '11:57:23') MINUTE AS VARCHAR(8))", "+6"),
+            ("CAST((TIME '11:57:23' - TIME '12:03:54') MINUTE AS VARCHAR(8))", "-6"),
+        ];
+        for (item, expected) in cases {
+            assert_eq!(text(item, T0, T0), expected, "{item}");
+        }
+    }
+
+    #[test]
+    fn differences_of_columns_in_every_qualifier() {
+        let (a, b) = ("2020-07-02 13:03:04.500", "2020-07-01 11:00:00");
+        let cases = [
+            ("(A - B) DAY", "+1"),
+            ("(A - B) DAY TO HOUR", "+1 02"),
+            ("(A - B) DAY TO MINUTE", "+1 02:03"),
+            ("(A - B) DAY TO SECOND", "+1 02:03:04.500"),
+            ("(A - B) HOUR", "+26"),
+            ("(A - B) HOUR TO MINUTE", "+26:03"),
+            ("(A - B) HOUR TO SECOND", "+26:03:04.500"),
+            ("(A - B) MINUTE", "+1563"),
+            ("(A - B) MINUTE TO SECOND", "+1563:04.500"),
+            ("(A - B) SECOND", "+93784.500"),
+            ("(B - A) HOUR TO MINUTE", "-26:03"),
+            ("(B - A) SECOND", "-93784.500"),
+            // Without a qualifier the difference is DAY TO SECOND.
+            ("A - B", "+1 02:03:04.500"),
+            // DATE - DATE, DATE - TIMESTAMP.
+            ("(DATE '2020-03-01' - DATE '2020-02-01') DAY", "+29"),
+            ("(CAST(A AS DATE) - B) HOUR", "+13"),
+        ];
+        for (item, expected) in cases {
+            assert_eq!(text(&format!("CAST({item} AS VARCHAR(32))"), a, b), expected, "{item}");
+        }
+    }
+
+    #[test]
+    fn an_interval_compares_with_interval_literals_and_moves_timestamps() {
+        let passed = |a: &str| {
+            let items =
+                r#"A FROM "S" WHERE (A - B) SECOND > INTERVAL '5' SECOND AND (A - B) MINUTE <= INTERVAL '1' MINUTE"#;
+            run("t TIMESTAMP", items, ts(a), ts(T0)).is_some()
+        };
+        assert!(!passed("2020-07-01 12:00:05"), "5 s is not more than 5 s");
+        assert!(passed("2020-07-01 12:00:05.001"), "SECOND keeps the milliseconds");
+        // 119 s truncated to MINUTE is 1 minute; 120 s is 2.
+        assert!(passed("2020-07-01 12:01:59.999"));
+        assert!(!passed("2020-07-01 12:02:00"));
+        // TIMESTAMP + interval, interval + TIMESTAMP, TIMESTAMP - interval.
+        let moved = run(
+            "t TIMESTAMP, u TIMESTAMP, v TIMESTAMP",
+            "B + (A - B) MINUTE, (A - B) HOUR + B, A - (A - B) SECOND",
+            ts("2020-07-01 13:30:45.250"),
+            ts(T0),
+        );
+        let expected = vec![ts("2020-07-01 13:30:00"), ts("2020-07-01 13:00:00"), ts(T0)];
+        assert_eq!(moved, Some(Ok(expected)));
+    }
+
+    #[test]
+    fn an_interval_of_one_field_casts_to_bigint_and_decimal() {
+        let (a, b) = (ts("2020-07-01 12:06:11.500"), ts(T0));
+        let row = run(
+            "s BIGINT, m BIGINT, d DECIMAL(10, 3), h DECIMAL(4, 0)",
+            "CAST((A - B) SECOND AS BIGINT), CAST((A - B) MINUTE AS BIGINT), CAST((A - B) SECOND AS DECIMAL(10, 3)), \
+             CAST((A - B) HOUR AS DECIMAL(4, 0))",
+            a,
+            b,
+        );
+        let expected = vec![
+            Value::Int(372), // 371.5 s rounds half away from zero, as DECIMAL to BIGINT does.
+            Value::Int(6),
+            Value::Decimal(Decimal { unscaled: 371_500, scale: 3 }),
+            Value::Decimal(Decimal { unscaled: 0, scale: 0 }),
+        ];
+        assert_eq!(row, Some(Ok(expected)));
+        assert_eq!(
+            run("n BIGINT", "CAST(INTERVAL '90' SECOND * 2 AS BIGINT)", ts(T0), ts(T0)),
+            Some(Ok(vec![Value::Int(180)]))
+        );
+    }
+
+    #[test]
+    fn nulls_give_null_and_text_that_does_not_fit_fails_the_row() {
+        let row = run(
+            "t VARCHAR(8), n BIGINT",
+            "CAST((A - B) SECOND AS VARCHAR(8)), CAST((B - A) SECOND AS BIGINT)",
+            Value::Null,
+            ts(T0),
+        );
+        assert_eq!(row, Some(Ok(vec![Value::Null, Value::Null])));
+        let failed = run("t VARCHAR(3)", "CAST((A - B) SECOND AS VARCHAR(3))", ts("2020-07-01 12:06:11"), ts(T0));
+        assert_eq!(failed, Some(Err("INTERVAL '+371' SECOND does not fit VARCHAR(3)".into())));
+    }
+
+    #[test]
+    fn the_qualifier_survives_a_subquery() {
+        let items = r#"CAST(d AS VARCHAR(8)) FROM (SELECT STREAM (A - B) MINUTE TO SECOND AS d FROM "S") AS q
+            WHERE d > INTERVAL '1' MINUTE UNION ALL SELECT STREAM 'x' FROM "S""#;
+        let program = Program::compile(&pump("t VARCHAR(8)", items), input()).expect("compiles");
+        let out = program.stream("OUT").expect("OUT");
+        let mut rows = Vec::new();
+        let row = Row { rowtime: 0, values: vec![ts("2020-07-01 12:06:11"), ts(T0)] };
+        program.runner().push(row, &mut |e| {
+            if let Emit::Row(id, row) = e
+                && id == out
+            {
+                rows.push(row.values.clone());
+            }
+        });
+        assert_eq!(rows, [vec![Value::string("+6:11")], vec![Value::string("x")]]);
+    }
+
+    #[test]
+    fn mistakes_in_datetime_differences_are_placed_and_explained() {
+        let cases = [
+            ("(A - B) YEAR", SqlErrorKind::NotSupported, "not supported yet: a datetime difference in years or months"),
+            ("(A - B) SECOND TO MINUTE", SqlErrorKind::Type, "SECOND TO MINUTE: the trailing field must be smaller"),
+            (
+                "(A - 'x') SECOND",
+                SqlErrorKind::Type,
+                "(a - b) SECOND subtracts two datetimes (TIMESTAMP, DATE, TIME), not TIMESTAMP and VARCHAR(1)",
+            ),
+            ("(A - TIME '12:00:00') SECOND", SqlErrorKind::Type, "subtracts two datetimes"),
+            (
+                "CAST((A - B) MINUTE TO SECOND AS BIGINT)",
+                SqlErrorKind::Type,
+                "cannot CAST an INTERVAL MINUTE TO SECOND to BIGINT",
+            ),
+            ("CAST(A - B AS BIGINT)", SqlErrorKind::Type, "cannot CAST an INTERVAL DAY TO SECOND to BIGINT"),
+            ("CAST((A - B) SECOND AS INTEGER)", SqlErrorKind::Type, "an interval casts to BIGINT or DECIMAL"),
+            ("CAST((A - B) SECOND AS DOUBLE)", SqlErrorKind::Type, "an interval casts to BIGINT or DECIMAL"),
+            ("(A - B) SECOND > 5", SqlErrorKind::Type, "cannot apply > to INTERVAL DAY TO SECOND and INTEGER"),
+        ];
+        for (item, kind, message) in cases {
+            let e = compile_error("t VARCHAR(8)", &format!("{item} AS x"));
+            assert_eq!(e.kind, kind, "{item}: {e:?}");
+            assert!(e.message.contains(message), "{item}: {}", e.message);
+            let span = e.span.expect("placed");
+            assert!(span.start > 0, "{item}");
+        }
+        let e = compile_error("n BIGINT", "CAST((A - B) DAY TO HOUR AS BIGINT)");
+        assert_eq!(e.help.as_deref(), Some("give the difference one unit, as in CAST((a - b) SECOND AS BIGINT)"));
+        // An interval does not fill a column of another type.
+        let e = compile_error("n BIGINT", "(A - B) SECOND");
+        assert!(e.message.contains("is BIGINT, but the query gives INTERVAL DAY TO SECOND"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_runner_at_a_virtual_time_gives_the_clock_functions_that_time() {
+        let items = "CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIME, CURRENT_ROW_TIMESTAMP";
+        let columns = "a TIMESTAMP, b TIMESTAMP, c DATE, d TIME, e TIME, f TIMESTAMP";
+        let program = Program::compile(&pump(columns, items), input()).expect("compiles");
+        let out = program.stream("OUT").expect("OUT");
+        let start = parse_timestamp("2016-09-23 04:29:26.234").expect("start");
+        let mut runner = program.runner_at(start);
+        let mut rows = Vec::new();
+        for now in [start, start + 61_000] {
+            runner.set_row_clock(now);
+            let row = Row { rowtime: now, values: vec![Value::Null, Value::Null] };
+            runner.push(row, &mut |e| {
+                if let Emit::Row(id, row) = e
+                    && id == out
+                {
+                    rows.push(row.values.clone());
+                }
+            });
+        }
+        let day = (start / 86_400_000) as i32;
+        let time = (start % 86_400_000) as i32;
+        let fixed =
+            [Value::Timestamp(start), Value::Timestamp(start), Value::Date(day), Value::Time(time), Value::Time(time)];
+        let mut first = fixed.to_vec();
+        first.push(Value::Timestamp(start));
+        let mut second = fixed.to_vec();
+        second.push(Value::Timestamp(start + 61_000));
+        assert_eq!(rows, [first, second], "CURRENT_TIMESTAMP stays at the query start; CURRENT_ROW_TIMESTAMP moves");
+        // The wall clock's runner is not at 2016.
+        let mut wall = Vec::new();
+        program.runner().push(Row { rowtime: 0, values: vec![Value::Null, Value::Null] }, &mut |e| {
+            if let Emit::Row(id, row) = e
+                && id == out
+            {
+                wall.push(row.values.clone());
+            }
+        });
+        assert!(matches!(wall[0][5], Value::Timestamp(t) if t > start + 86_400_000 * 365));
     }
 }

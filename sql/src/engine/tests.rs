@@ -120,8 +120,10 @@ fn mistakes_are_reported_at_their_place_with_suggestions() {
             "CREATE STREAM \"OUT\" (n BIGINT);\nCREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM COUNT(*) FROM \"SOURCE_SQL_STREAM_001\";",
             2,
             50,
-            "not supported yet: aggregate and window function COUNT",
-            None,
+            "an aggregate in a streaming query needs GROUP BY with a monotonic expression of ROWTIME (a window)",
+            Some(
+                "group by a window, as in GROUP BY STEP(s.ROWTIME BY INTERVAL '1' MINUTE) or FLOOR(s.ROWTIME TO MINUTE)",
+            ),
         ),
     ];
     for (sql, line, column, message, help) in cases {

@@ -258,6 +258,12 @@ fn floor_to_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<SqlTyp
             Err(format!("a TIME cannot be rounded to {}", unit.keyword()))
         }
         (SqlType::Timestamp | SqlType::Date | SqlType::Time, _) => Ok(args[0].clone()),
+        // KDA's console template for tumbling windows: FLOOR((s.ROWTIME - TIMESTAMP '1970-01-01 00:00:00')
+        // SECOND / 10 TO SECOND) floors a day-time interval to whole units.
+        (SqlType::IntervalDayTime, TimeUnit::Year | TimeUnit::Month) => {
+            Err(format!("a day-time interval cannot be rounded to {}", unit.keyword()))
+        }
+        (SqlType::IntervalDayTime, _) => Ok(SqlType::IntervalDayTime),
         (SqlType::Null, _) => Ok(SqlType::Timestamp),
         (t, _) => Err(format!("FLOOR/CEIL ... TO {} takes a datetime, not {t}", unit.keyword())),
     }
@@ -267,6 +273,11 @@ fn floor_to_prepare(_: &[SqlType], literals: &[Option<&Value>], up: bool) -> Res
     let unit = unit_of("FLOOR", literals, 1)?;
     let unit = TimeUnit::from_keyword(&unit).ok_or_else(|| format!("FLOOR/CEIL cannot round to {unit}"))?;
     Ok(strict(move |a| {
+        if let Value::Interval(ms) = a[0] {
+            let width = add_unit(0, unit); // Day-time units only: the type check refused YEAR and MONTH.
+            let floored = ms.div_euclid(width) * width;
+            return Ok(Value::Interval(if up && floored != ms { floored + width } else { floored }));
+        }
         let ms = epoch_ms(&a[0]).ok_or_else(|| SqlError::data("FLOOR/CEIL TO takes a datetime"))?;
         let floored = floor_ms(ms, unit);
         let result = if up && floored != ms { add_unit(floored, unit) } else { floored };
@@ -296,7 +307,7 @@ pub fn floor_ms(ms: i64, unit: TimeUnit) -> i64 {
 }
 
 /// A unit-aligned `ms` plus one `unit`.
-fn add_unit(ms: i64, unit: TimeUnit) -> i64 {
+pub fn add_unit(ms: i64, unit: TimeUnit) -> i64 {
     match unit {
         TimeUnit::Millisecond => ms + 1,
         TimeUnit::Second => ms + 1000,
@@ -511,6 +522,10 @@ mod tests {
         assert_eq!(call("CEIL_TO", &[x.clone(), s("MONTH")]), Ok(ts("2004-10-01 00:00:00")));
         assert_eq!(call("CEIL_TO", &[ts("2004-09-30 13:48:00"), s("MINUTE")]), Ok(ts("2004-09-30 13:48:00")));
         assert!(type_of_call("FLOOR_TO", &[x, s("FORTNIGHT")]).is_err());
+        // A day-time interval floors to whole units (the console's tumbling-window template).
+        assert_eq!(call("FLOOR_TO", &[Value::Interval(1_599_999), s("SECOND")]), Ok(Value::Interval(1_599_000)));
+        assert_eq!(call("FLOOR_TO", &[Value::Interval(-1), s("MINUTE")]), Ok(Value::Interval(-60_000)));
+        assert!(type_of_call("FLOOR_TO", &[Value::Interval(1), s("MONTH")]).is_err());
     }
 
     #[test]

@@ -61,7 +61,8 @@ pub struct EvalContext {
     /// When the query (pump) started: CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIME and LOCALTIMESTAMP
     /// are fixed at this instant for the life of the query.
     pub query_start_ms: i64,
-    /// The wall clock when the row is evaluated: CURRENT_ROW_TIMESTAMP, new for every row.
+    /// The clock when the row is evaluated (the wall clock when running, the record's `at` in a pipeline test):
+    /// CURRENT_ROW_TIMESTAMP, new for every row.
     pub now_ms: i64,
 }
 

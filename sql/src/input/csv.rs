@@ -52,7 +52,7 @@ impl CsvMapping {
             if fields.len() == 1 && fields[0].is_empty() {
                 continue;
             }
-            let mut row = Vec::with_capacity(columns.len());
+            let mut row = Vec::with_capacity(columns.len() + super::APPENDED_COLUMNS);
             for (i, column) in columns.iter().enumerate() {
                 let value = match fields.get(i) {
                     None => Value::Null,

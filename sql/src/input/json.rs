@@ -183,8 +183,7 @@ impl JsonMapping {
 
     /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record).
     pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
-        // One slot to spare: the application appends a column (the arrival time) to every row.
-        let mut base = Vec::with_capacity(columns.len() + 1);
+        let mut base = Vec::with_capacity(columns.len() + super::APPENDED_COLUMNS);
         base.resize(columns.len(), Value::Null);
         let mut state = State { columns, base, elements: Vec::new(), error: None };
         // One UTF-8 check of the whole record, so that the parser borrows fields and keys without checking each.
@@ -377,7 +376,9 @@ impl State<'_> {
     }
 
     fn new_element(&mut self) -> usize {
-        self.elements.push(vec![Value::Null; self.columns.len()]);
+        let mut element = Vec::with_capacity(self.columns.len() + super::APPENDED_COLUMNS);
+        element.resize(self.columns.len(), Value::Null);
+        self.elements.push(element);
         self.elements.len() - 1
     }
 }

@@ -53,6 +53,10 @@ pub enum InputFormat {
     },
 }
 
+/// Columns the running application appends to every mapped row (APPROXIMATE_ARRIVAL_TIME and SHARD_ID): rows
+/// are made with room for them, so appending does not reallocate.
+pub const APPENDED_COLUMNS: usize = 2;
+
 /// A compiled input mapping: turns records into rows of the input stream's columns.
 #[derive(Debug)]
 pub struct InputMapping {

@@ -6,8 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::{Map, Value as Json};
+use sluice_core::runtime::record::Record;
 use sluice_sql::engine::{Program, StreamId};
 use sluice_sql::error_stream::{ERROR_STREAM, error_stream_columns};
 use sluice_sql::input::InputMapping;
@@ -17,7 +20,7 @@ use sluice_sql::types::SqlType;
 use sluice_sql::value::Value;
 
 use super::SqlConfig;
-use super::rows::push_record;
+use super::rows::{advance, finish, push_record};
 use super::run::OutputPlan;
 
 /// How a column's values compare.
@@ -77,11 +80,14 @@ pub struct Captured {
     pub destinations: BTreeMap<String, Vec<Delivered>>,
 }
 
-/// One test record: its arrival time (ms since the epoch) and bytes.
+/// One test record: its arrival time (ms since the epoch), shard and bytes.
 #[derive(Debug, Clone)]
 pub struct TestInputRecord {
-    /// Arrival time on the virtual clock: APPROXIMATE_ARRIVAL_TIME, and ROWTIME (kept monotonic).
+    /// Arrival time on the virtual clock: APPROXIMATE_ARRIVAL_TIME, ROWTIME (kept monotonic) and
+    /// CURRENT_ROW_TIMESTAMP.
     pub at_ms: i64,
+    /// The number of the shard it is read from: SHARD_ID (`shardId-000000000001` for 1).
+    pub shard: Option<u32>,
     /// The record's bytes.
     pub data: Vec<u8>,
 }
@@ -128,6 +134,13 @@ fn row_json(columns: &[(String, SqlType)], values: &[Value]) -> (String, Map<Str
 
 impl Harness {
     /// Runs `records` (sorted by arrival) through the application and captures what comes out.
+    ///
+    /// The clock is virtual: the query starts at the earliest record's arrival, which CURRENT_TIMESTAMP,
+    /// CURRENT_DATE, CURRENT_TIME, LOCALTIME and LOCALTIMESTAMP give for the whole run (KDA fixes them when the
+    /// query starts), and CURRENT_ROW_TIMESTAMP is each record's arrival. The clock moves to each record's
+    /// arrival before the record goes in, closing the GROUP BY windows that end by then; after the last record
+    /// it moves on from window end to window end until every window has closed (the test ends when its input
+    /// is exhausted and every result is out), and windows on a ROWTIME a pump sets close last.
     pub fn run(&self, records: &[TestInputRecord]) -> Captured {
         let program = &self.program;
         let error_columns = error_stream_columns();
@@ -148,38 +161,52 @@ impl Harness {
         for plan in &self.plans {
             captured.destinations.entry(plan.destination.clone()).or_default();
         }
-        let mut runner = program.runner();
+        let mut runner = program.runner_at(records.iter().map(|r| r.at_ms).min().unwrap_or(0));
         let mut rows = Vec::new();
         let mut last_rowtime = i64::MIN;
+        let key: Arc<str> = Arc::from("");
+        let mut emit = |stream: Option<StreamId>, rowtime: i64, values: &[Value]| {
+            let columns = stream_columns(stream);
+            let name = stream.map_or(ERROR_STREAM, |id| program.stream_def(id).name.as_str());
+            let (_, mut object) = row_json(columns, values);
+            let mut shown = String::new();
+            literal::format_timestamp(rowtime, &mut shown);
+            object.insert("ROWTIME".into(), Json::String(shown));
+            if let Some(table) = captured.streams.get_mut(name) {
+                table.rows.push(object);
+            }
+            for plan in self.plans.iter().filter(|p| p.stream == stream) {
+                let delivered = match plan.format {
+                    OutputFormat::Json => {
+                        let (text, object) = row_json(&plan.columns, values);
+                        Delivered { text, json: Some((object, kinds(&plan.columns))) }
+                    }
+                    OutputFormat::Csv => {
+                        let mut bytes = Vec::new();
+                        write_row(plan.format, &plan.columns, values, &mut bytes);
+                        Delivered { text: String::from_utf8_lossy(&bytes).into_owned(), json: None }
+                    }
+                };
+                captured.destinations.entry(plan.destination.clone()).or_default().push(delivered);
+            }
+        };
         for record in records {
             last_rowtime = last_rowtime.max(record.at_ms);
-            let mut emit = |stream: Option<StreamId>, rowtime: i64, values: &[Value]| {
-                let columns = stream_columns(stream);
-                let name = stream.map_or(ERROR_STREAM, |id| program.stream_def(id).name.as_str());
-                let (_, mut object) = row_json(columns, values);
-                let mut shown = String::new();
-                literal::format_timestamp(rowtime, &mut shown);
-                object.insert("ROWTIME".into(), Json::String(shown));
-                if let Some(table) = captured.streams.get_mut(name) {
-                    table.rows.push(object);
-                }
-                for plan in self.plans.iter().filter(|p| p.stream == stream) {
-                    let delivered = match plan.format {
-                        OutputFormat::Json => {
-                            let (text, object) = row_json(&plan.columns, values);
-                            Delivered { text, json: Some((object, kinds(&plan.columns))) }
-                        }
-                        OutputFormat::Csv => {
-                            let mut bytes = Vec::new();
-                            write_row(plan.format, &plan.columns, values, &mut bytes);
-                            Delivered { text: String::from_utf8_lossy(&bytes).into_owned(), json: None }
-                        }
-                    };
-                    captured.destinations.entry(plan.destination.clone()).or_default().push(delivered);
-                }
+            runner.set_row_clock(record.at_ms);
+            advance(&mut runner, record.at_ms, &mut emit);
+            let input = Record {
+                partition_key: Arc::clone(&key),
+                data: Bytes::copy_from_slice(&record.data),
+                arrival_ms: record.at_ms,
+                shard: record.shard,
             };
-            push_record(&mut runner, &self.mapping, &record.data, record.at_ms, last_rowtime, &mut rows, &mut emit);
+            push_record(&mut runner, &self.mapping, &input, last_rowtime, &mut rows, &mut emit);
         }
+        while let Some(end) = runner.next_window_end() {
+            runner.set_row_clock(end);
+            advance(&mut runner, end, &mut emit);
+        }
+        finish(&mut runner, &mut emit);
         captured
     }
 }

@@ -256,6 +256,14 @@ const SQL_TYPE_NAMES: [&str; 16] = [
     "VARBINARY",
 ];
 
+/// The input stream's column naming the shard a record was read from ([DG] input-parallelism.md: "The records
+/// from a Kinesis data stream include a `shard_id` field"). Upper case, as a public application reads it unquoted
+/// beside APPROXIMATE_ARRIVAL_TIME (`SELECT STREAM APPROXIMATE_ARRIVAL_TIME, SHARD_ID, ...`).
+pub const SHARD_ID: &str = "SHARD_ID";
+
+/// SHARD_ID's type: long enough for a Kinesis shard id (`shardId-` and 12 digits); KDA's own is unpublished.
+pub const SHARD_ID_TYPE: SqlType = SqlType::Varchar(20);
+
 /// The SQL compiled against the input mapping.
 struct Compiled {
     program: Program,
@@ -287,6 +295,13 @@ impl std::fmt::Display for CompileError {
 }
 
 impl SqlConfig {
+    /// The compiled SQL program, as the running application has it (`base_dir` locates `code_file`): for tools
+    /// that show an application's in-app streams and pumps.
+    pub fn program(&self, base_dir: &Path) -> Result<Program, String> {
+        let code = self.code_text(base_dir).ok_or_else(|| "the SQL code cannot be read".to_owned())?;
+        self.compile(&code).map(|compiled| compiled.program).map_err(|e| e.to_string())
+    }
+
     /// The SQL text: the `code_file` beside the pipeline, or `code`.
     fn code_text(&self, base_dir: &Path) -> Option<String> {
         match (&self.code_file, &self.code) {
@@ -319,7 +334,7 @@ impl SqlConfig {
     }
 
     /// Compiles the input mapping and the SQL. The in-app input stream is `<name_prefix>_001`, with the
-    /// mapped columns and APPROXIMATE_ARRIVAL_TIME.
+    /// mapped columns, APPROXIMATE_ARRIVAL_TIME and SHARD_ID.
     fn compile(&self, code: &str) -> Result<Compiled, CompileError> {
         let columns = self
             .input
@@ -340,6 +355,7 @@ impl SqlConfig {
         let mut stream_columns: Vec<(String, SqlType)> =
             columns.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect();
         stream_columns.push(("APPROXIMATE_ARRIVAL_TIME".into(), SqlType::Timestamp));
+        stream_columns.push((SHARD_ID.into(), SHARD_ID_TYPE));
         let mapping = InputMapping::new(format, columns).map_err(CompileError::Mapping)?;
         let input = StreamDef { name: format!("{}_001", self.input.name_prefix), columns: stream_columns };
         let program = Program::compile(code, input).map_err(CompileError::Sql)?;

@@ -1,11 +1,16 @@
 //! One record through a compiled application, as the running application does it: the input mapping makes
-//! rows (APPROXIMATE_ARRIVAL_TIME appended), each row flows through the pumps at `rowtime`, and every row
-//! reaching an in-app stream, or error_stream (`None`), is handed to `emit`. A record the mapping rejects
-//! becomes one `Mapping_Error` row of error_stream.
+//! rows (APPROXIMATE_ARRIVAL_TIME and SHARD_ID appended), each row flows through the pumps at `rowtime`, and
+//! every row reaching an in-app stream, or error_stream (`None`), is handed to `emit`. A record the mapping
+//! rejects becomes one `Mapping_Error` row of error_stream. The clock ([`advance`]) and the end of input
+//! ([`finish`]) close GROUP BY windows, whose rows are handed to `emit` the same way.
 //!
 //! The running application (`run.rs`) and the pipeline-test harness both go through it, so a test sees exactly
 //! what a run does.
 
+use std::sync::OnceLock;
+
+use sluice_core::embedded::shard_id;
+use sluice_core::runtime::record::Record;
 use sluice_sql::engine::{Emit, Row, Runner, StreamId};
 use sluice_sql::error_stream::error_row;
 use sluice_sql::input::InputMapping;
@@ -17,38 +22,90 @@ pub type EmitRow<'a> = dyn FnMut(Option<StreamId>, i64, &[Value]) + 'a;
 /// ERROR_NAME of a record the input mapping rejects.
 pub const MAPPING_ERROR: &str = "Mapping_Error";
 
-/// Maps `data` (arrived at `arrival_ms`) and pushes its rows at `rowtime`; `rows` is a reused buffer.
+/// Maps `record` (its data, arrival time and shard) and pushes its rows at `rowtime`; `rows` is a reused buffer.
 pub fn push_record(
     runner: &mut Runner<'_>,
     mapping: &InputMapping,
-    data: &[u8],
-    arrival_ms: i64,
+    record: &Record,
     rowtime: i64,
     rows: &mut Vec<Vec<Value>>,
     emit: &mut EmitRow<'_>,
 ) {
+    let data = &record.data[..];
     rows.clear();
     match mapping.map_record(data, rows) {
         Ok(()) => {
             for mut values in rows.drain(..) {
-                values.push(Value::Timestamp(arrival_ms));
-                runner.push(Row { rowtime, values }, &mut |emitted| match emitted {
-                    Emit::Row(stream, row) => emit(Some(stream), row.rowtime, &row.values),
-                    Emit::Failure(failure) => emit(
-                        None,
-                        rowtime,
-                        &error_row(
-                            rowtime,
-                            failure.name,
-                            &failure.message,
-                            Some(failure.rowtime),
-                            failure.data.as_bytes(),
-                            failure.pump.as_deref(),
-                        ),
-                    ),
-                });
+                values.push(Value::Timestamp(record.arrival_ms));
+                values.push(shard_value(record.shard));
+                runner.push(Row { rowtime, values }, &mut |emitted| forward(emitted, rowtime, emit));
             }
         }
         Err(e) => emit(None, rowtime, &error_row(rowtime, MAPPING_ERROR, &e.message, None, data, None)),
+    }
+}
+
+/// The time is `clock_ms`: closes the GROUP BY windows that end by then ([`Runner::advance_to`]).
+pub fn advance(runner: &mut Runner<'_>, clock_ms: i64, emit: &mut EmitRow<'_>) {
+    runner.advance_to(clock_ms, &mut |emitted| forward(emitted, clock_ms, emit));
+}
+
+/// The end of input: closes every open window ([`Runner::finish`]).
+pub fn finish(runner: &mut Runner<'_>, emit: &mut EmitRow<'_>) {
+    runner.finish(&mut |emitted| {
+        let at = match &emitted {
+            Emit::Row(_, row) => row.rowtime,
+            Emit::Failure(failure) => failure.rowtime,
+        };
+        forward(emitted, at, emit);
+    });
+}
+
+/// A row or a failure (as an error_stream row, ERROR_TIME `at`) to `emit`.
+fn forward(emitted: Emit<'_>, at: i64, emit: &mut EmitRow<'_>) {
+    match emitted {
+        Emit::Row(stream, row) => emit(Some(stream), row.rowtime, &row.values),
+        Emit::Failure(failure) => emit(
+            None,
+            at,
+            &error_row(
+                at,
+                failure.name,
+                &failure.message,
+                Some(failure.rowtime),
+                failure.data.as_bytes(),
+                failure.pump.as_deref(),
+            ),
+        ),
+    }
+}
+
+/// Shards whose SHARD_ID value is made once and shared by every row after (a stream has at most 500).
+const SHARED_SHARD_IDS: usize = 512;
+
+/// The SHARD_ID of a record from shard number `shard` (`shardId-000000000003`), NULL for none: one shared string
+/// per shard, so a row costs a reference count, not an allocation.
+fn shard_value(shard: Option<u32>) -> Value {
+    static IDS: [OnceLock<Value>; SHARED_SHARD_IDS] = [const { OnceLock::new() }; SHARED_SHARD_IDS];
+    let Some(shard) = shard else { return Value::Null };
+    match IDS.get(shard as usize) {
+        Some(id) => id.get_or_init(|| Value::string(&shard_id(shard))).clone(),
+        None => Value::string(&shard_id(shard)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_ids_are_kinesis_names_shared_per_shard() {
+        assert_eq!(shard_value(Some(3)), Value::string("shardId-000000000003"));
+        assert_eq!(shard_value(Some(4_000)), Value::string("shardId-000000004000"));
+        assert_eq!(shard_value(None), Value::Null);
+        let (Value::String(a), Value::String(b)) = (shard_value(Some(7)), shard_value(Some(7))) else {
+            panic!("strings")
+        };
+        assert!(std::sync::Arc::ptr_eq(&a, &b), "one string per shard");
     }
 }

@@ -9,8 +9,10 @@
 //! Each worker is an OS thread with its own [`Runner`], so the application's CPU work stays off the async
 //! runtime that moves records between stages, and a stateless program uses every core. A batch is cut into
 //! one chunk per worker; each chunk starts from the ROWTIME the rows before it reached, so the result is
-//! exactly what one runner would make of the whole batch, in the same order. A program that sets ROWTIME
-//! itself gets one worker, because there the order rows arrive in decides which are out of order.
+//! exactly what one runner would make of the whole batch, in the same order. A program that is not stateless
+//! gets one worker: when it sets ROWTIME itself, the order rows arrive in decides which are out of order, and a
+//! GROUP BY window must see every row of its window. That worker also hears the clock ([`WorkerPool::advance`])
+//! and the end of input ([`WorkerPool::finish`]), which close windows.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use sluice_sql::output::RowWriter;
 use sluice_sql::value::Value;
 use tokio::sync::oneshot;
 
-use super::rows::push_record;
+use super::rows::{advance, finish, push_record};
 use super::run::OutputPlan;
 
 /// Below this many records a batch is not split: handing out a chunk costs more than it saves.
@@ -55,7 +57,7 @@ impl OutputBatch {
         let data = Bytes::from(self.data);
         let mut start = 0;
         records.extend(self.ends.into_iter().map(|(end, partition_key, arrival_ms)| {
-            let record = Record { partition_key, data: data.slice(start..end), arrival_ms };
+            let record = Record { partition_key, data: data.slice(start..end), arrival_ms, shard: None };
             start = end;
             record
         }));
@@ -77,11 +79,23 @@ pub struct BatchResult {
 }
 
 struct Job {
-    records: Arc<Vec<Record>>,
-    range: Range<usize>,
-    /// The ROWTIME the rows before this chunk reached.
-    rowtime_before: i64,
+    work: Work,
     reply: oneshot::Sender<ChunkResult>,
+}
+
+/// What a worker is asked to do.
+enum Work {
+    /// Run a chunk of a batch.
+    Records {
+        records: Arc<Vec<Record>>,
+        range: Range<usize>,
+        /// The ROWTIME the rows before this chunk reached.
+        rowtime_before: i64,
+    },
+    /// The time is now this: close the windows that end by then.
+    Clock(i64),
+    /// The input ended: close every window.
+    Finish,
 }
 
 /// The application's worker threads. Dropping the pool ends them once their current chunk is done.
@@ -99,9 +113,9 @@ impl WorkerPool {
         WorkerPool::with_workers(shared, name, cores)
     }
 
-    /// Starts up to `count` workers (one if the program sets ROWTIME).
+    /// Starts up to `count` workers (one unless the program is stateless).
     fn with_workers(shared: Shared, name: &str, count: usize) -> Result<WorkerPool, RunError> {
-        let count = if shared.program.sets_rowtime() { 1 } else { count.max(1) };
+        let count = if shared.program.is_stateless() { count.max(1) } else { 1 };
         let outputs = shared.plans.len();
         let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(count);
@@ -129,11 +143,28 @@ impl WorkerPool {
             let rowtime_before = self.rowtime;
             self.rowtime = records[range.clone()].iter().fold(self.rowtime, |max, r| max.max(r.arrival_ms));
             let (reply, result) = oneshot::channel();
-            let job = Job { records: Arc::clone(&records), range, rowtime_before, reply };
-            worker.send(job).map_err(|_| stopped())?;
+            let work = Work::Records { records: Arc::clone(&records), range, rowtime_before };
+            worker.send(Job { work, reply }).map_err(|_| stopped())?;
             replies.push(result);
         }
         Ok(PendingBatch { replies, outputs: self.outputs })
+    }
+
+    /// Tells the (single) worker of a program with windows that the time is `clock_ms`; the rows of the windows
+    /// that closed come back like a batch's.
+    pub fn advance(&mut self, clock_ms: i64) -> Result<PendingBatch, RunError> {
+        self.send_first(Work::Clock(clock_ms))
+    }
+
+    /// Tells the worker the input ended: every open window closes.
+    pub fn finish(&mut self) -> Result<PendingBatch, RunError> {
+        self.send_first(Work::Finish)
+    }
+
+    fn send_first(&mut self, work: Work) -> Result<PendingBatch, RunError> {
+        let (reply, result) = oneshot::channel();
+        self.workers.first().ok_or_else(stopped)?.send(Job { work, reply }).map_err(|_| stopped())?;
+        Ok(PendingBatch { replies: vec![result], outputs: self.outputs })
     }
 }
 
@@ -162,6 +193,10 @@ fn stopped() -> RunError {
     RunError("an sql worker thread stopped unexpectedly".into())
 }
 
+/// The partition key of records a window emits on the clock or at the end of input, when no input record
+/// caused them.
+const WINDOW_KEY: &str = "window";
+
 /// A worker's loop: chunks in, output batches out, until the pool is dropped.
 fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     let mut runner = shared.program.runner();
@@ -170,34 +205,49 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     // Per output, bytes per input record in the last chunk: the next chunk's buffer starts about that big.
     let mut bytes_per_record = vec![0usize; shared.plans.len()];
     let mut rows: Vec<Vec<Value>> = Vec::new();
-    while let Ok(Job { records, range, rowtime_before, reply }) = inbox.recv() {
-        let records = &records[range];
+    let window_key: Arc<str> = Arc::from(WINDOW_KEY);
+    while let Ok(Job { work, reply }) = inbox.recv() {
+        let count = match &work {
+            Work::Records { range, .. } => range.len(),
+            Work::Clock(_) | Work::Finish => 0,
+        };
         let mut outputs: Vec<OutputBatch> = bytes_per_record
             .iter()
             .map(|&per| OutputBatch {
-                data: Vec::with_capacity(per * records.len() + per * records.len() / 8),
-                ends: Vec::with_capacity(if per > 0 { records.len() } else { 0 }),
+                data: Vec::with_capacity(per * count + per * count / 8),
+                ends: Vec::with_capacity(if per > 0 { count } else { 0 }),
             })
             .collect();
         let mut failed = 0u64;
-        let mut rowtime = rowtime_before;
-        for record in records {
-            rowtime = rowtime.max(record.arrival_ms);
-            // Rows reaching an output's in-app stream (or error_stream: `None`) become that output's records.
-            let mut emit = |stream: Option<StreamId>, _rowtime: i64, values: &[Value]| {
-                failed += u64::from(stream.is_none());
-                for ((wanted, writer), batch) in streams.iter().zip(&writers).zip(outputs.iter_mut()) {
-                    if *wanted == stream {
-                        writer.write(values, &mut batch.data);
-                        let end = batch.data.len();
-                        batch.ends.push((end, Arc::clone(&record.partition_key), record.arrival_ms));
-                    }
+        // Rows reaching an output's in-app stream (or error_stream: `None`) become that output's records, with
+        // the key and arrival time of the record that made them (a window's own end when the clock did).
+        let mut write = |cause: Option<&Record>, stream: Option<StreamId>, rowtime: i64, values: &[Value]| {
+            failed += u64::from(stream.is_none());
+            let (key, arrival_ms) = cause.map_or((&window_key, rowtime), |r| (&r.partition_key, r.arrival_ms));
+            for ((wanted, writer), batch) in streams.iter().zip(&writers).zip(outputs.iter_mut()) {
+                if *wanted == stream {
+                    writer.write(values, &mut batch.data);
+                    let end = batch.data.len();
+                    batch.ends.push((end, Arc::clone(key), arrival_ms));
                 }
-            };
-            push_record(&mut runner, &shared.mapping, &record.data, record.arrival_ms, rowtime, &mut rows, &mut emit);
+            }
+        };
+        match work {
+            Work::Records { records, range, rowtime_before } => {
+                let mut rowtime = rowtime_before;
+                for record in &records[range] {
+                    rowtime = rowtime.max(record.arrival_ms);
+                    let mut emit = |stream, at, values: &[Value]| write(Some(record), stream, at, values);
+                    push_record(&mut runner, &shared.mapping, record, rowtime, &mut rows, &mut emit);
+                }
+            }
+            Work::Clock(clock_ms) => advance(&mut runner, clock_ms, &mut |s, at, v| write(None, s, at, v)),
+            Work::Finish => finish(&mut runner, &mut |s, at, v| write(None, s, at, v)),
         }
-        for (per, batch) in bytes_per_record.iter_mut().zip(&outputs) {
-            *per = batch.data.len().div_ceil(records.len().max(1));
+        if count > 0 {
+            for (per, batch) in bytes_per_record.iter_mut().zip(&outputs) {
+                *per = batch.data.len().div_ceil(count);
+            }
         }
         // The pool may have gone (the run is stopping): nobody waits for this chunk then.
         let _ = reply.send(ChunkResult { outputs, failed });
@@ -233,6 +283,7 @@ mod tests {
                 partition_key: Arc::clone(&key),
                 data: Bytes::from(format!("{{\"id\": {id}}}")),
                 arrival_ms,
+                shard: Some(0),
             })
             .collect()
     }
@@ -278,5 +329,31 @@ mod tests {
         let batch = batch.expect("batch");
         assert_eq!(lines(&batch.outputs[0]), ["0"], "each later row goes a second back in time");
         assert_eq!((batch.outputs[1].len(), batch.failed), (599, 599));
+    }
+
+    #[tokio::test]
+    async fn a_program_with_windows_runs_on_one_worker_and_closes_windows_on_the_clock_and_at_the_end() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("windows" BIGINT);
+            CREATE OR REPLACE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM"
+            SELECT STREAM COUNT(*) FROM "SOURCE_SQL_STREAM_001"
+            GROUP BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' SECOND);"#;
+        let mut pool = WorkerPool::with_workers(shared(sql), "test", 4).expect("pool");
+        assert_eq!(pool.workers.len(), 1);
+        // 1,500 records in the second [1 s, 2 s), then 10 in [2 s, 3 s): the first window closes on a row.
+        let arrivals = (0..1_510).map(|i| if i < 1_500 { 1_000 + i % 1_000 } else { 2_000 });
+        let batch = pool.submit(records(arrivals)).expect("submit").finish().await.expect("batch");
+        assert_eq!(lines(&batch.outputs[0]), ["1500"]);
+        assert_eq!(batch.outputs[0][0].arrival_ms, 2_000, "the record that closed it");
+        // The clock closes the second window with no row after it; its record has the window's end as arrival.
+        let quiet = pool.advance(2_999).expect("advance").finish().await.expect("tick");
+        assert!(quiet.outputs[0].is_empty(), "not yet");
+        let tick = pool.advance(3_000).expect("advance").finish().await.expect("tick");
+        assert_eq!(lines(&tick.outputs[0]), ["10"]);
+        assert_eq!((tick.outputs[0][0].arrival_ms, &*tick.outputs[0][0].partition_key), (3_000, WINDOW_KEY));
+        // A window still open at the end of input closes then.
+        pool.submit(records([5_500].into_iter())).expect("submit").finish().await.expect("batch");
+        let end = pool.finish().expect("finish").finish().await.expect("end");
+        assert_eq!(lines(&end.outputs[0]), ["1"]);
     }
 }

@@ -346,7 +346,7 @@ mod tests {
     }
 
     fn record(data: &str, arrival_ms: i64) -> Record {
-        Record { partition_key: "k".into(), data: Bytes::copy_from_slice(data.as_bytes()), arrival_ms }
+        Record { partition_key: "k".into(), data: Bytes::copy_from_slice(data.as_bytes()), arrival_ms, shard: None }
     }
 
     fn delivery(records: Vec<Record>) -> Delivery {

@@ -1,0 +1,138 @@
+//! Tumbling windows through the CLI, as a user runs them: the pipelines of `tests/windows/` (the reference's
+//! window examples and a test per construct) must be valid and their `tests:` must pass under `sluice test`; a
+//! wrong expectation fails; and a real run (`sluice run --records N`) closes its windows at the end of the
+//! input and delivers their rows to the bucket.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const SUITE: &str = "tests/windows";
+
+fn sluice(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).env("RUST_LOG", "warn").output().expect("sluice runs")
+}
+
+/// Both streams of a run, for a failure message.
+fn shown(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn every_window_pipeline_is_valid() {
+    let output = sluice(&["validate", SUITE]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+}
+
+#[test]
+fn every_window_test_passes() {
+    let output = sluice(&["test", SUITE]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or_default().to_owned();
+    assert!(summary.starts_with("test result: ok.") && summary.contains(" 0 failed, 0 invalid"), "{}", shown(&output));
+    for name in [
+        "aggregates",
+        "cascade",
+        "clock",
+        "errors",
+        "ingest_time_late_record",
+        "order_by",
+        "stagger_page_tumbling",
+        "window_forms",
+    ] {
+        let file = format!("{SUITE}/{name}.yaml");
+        assert!(stdout.contains(&format!("test {file}: ")), "no test ran from {file}\n{}", shown(&output));
+    }
+}
+
+#[test]
+fn a_wrong_window_expectation_fails_naming_the_actual_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = std::fs::read_to_string(format!("{SUITE}/stagger_page_tumbling.yaml")).expect("the suite's file");
+    let row = r#"EVENT_TIME: "2020-07-01 11:00:00", TICKER_SYMBOL: AMZN, TICKER_COUNT: 2}"#;
+    assert!(yaml.contains(row));
+    let path = dir.path().join("stagger_page_tumbling.yaml");
+    std::fs::write(&path, yaml.replacen(row, &row.replace("COUNT: 2", "COUNT: 3"), 1)).expect("write");
+    let output = sluice(&["test", path.to_str().expect("utf-8")]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    assert!(stdout.contains("row 1: column `TICKER_COUNT` differs: expected 3, actual 2"), "{}", shown(&output));
+}
+
+const RUN_PIPELINE: &str = r#"name: hourly
+producers:
+  input:
+    type: file
+    stream: events
+    path: input.ndjson
+streams:
+  events:
+    type: embedded
+applications:
+  app:
+    type: sql
+    input:
+      stream: events
+      columns:
+        - {name: id, type: INTEGER, path: $.id}
+        - {name: kind, type: VARCHAR(8), path: $.kind}
+    code: |
+      CREATE OR REPLACE STREAM "HOURLY" ("kind" VARCHAR(8), "events" BIGINT, "id_sum" BIGINT, "hour_end" TIMESTAMP);
+      CREATE OR REPLACE PUMP "P" AS INSERT INTO "HOURLY"
+          SELECT STREAM "kind", COUNT(*), SUM("id"), ROWTIME FROM "SOURCE_SQL_STREAM_001"
+          GROUP BY "kind", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' HOUR);
+    outputs:
+      - {stream: HOURLY, destination: bucket}
+destinations:
+  bucket:
+    type: s3
+    bucket: file://./bucket
+"#;
+
+/// Every JSON line of every object under `dir`.
+fn rows(dir: &Path, out: &mut Vec<Value>) {
+    for entry in std::fs::read_dir(dir).expect("bucket folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rows(&path, out);
+        } else {
+            let text = std::fs::read_to_string(&path).expect("object");
+            out.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).expect("a JSON row")));
+        }
+    }
+}
+
+#[test]
+fn a_run_closes_its_windows_at_the_end_of_input_and_delivers_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pipeline.yaml"), RUN_PIPELINE).expect("write pipeline");
+    let input: String = (1..=20).map(|i| format!("{{\"id\": {i}, \"kind\": \"{}\"}}\n", ["a", "b"][i % 2])).collect();
+    std::fs::write(dir.path().join("input.ndjson"), input).expect("write input");
+    let pipeline = dir.path().join("pipeline.yaml");
+    // An hour's window is still open when the 12 records are in: only the end of input can close it.
+    let output = sluice(&["run", pipeline.to_str().expect("utf-8"), "--records", "12", "--quiet"]);
+    assert!(output.status.success(), "{}", shown(&output));
+    let mut delivered = Vec::new();
+    rows(&dir.path().join("bucket"), &mut delivered);
+    let total = |kind: &str| -> (i64, i64) {
+        delivered
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .fold((0, 0), |(n, s), r| (n + r["events"].as_i64().unwrap_or(0), s + r["id_sum"].as_i64().unwrap_or(0)))
+    };
+    // Records 1..=12: odd ids are "b", even ids "a" (a run crossing an hour's end splits a kind in two rows).
+    assert_eq!(total("a"), (6, 2 + 4 + 6 + 8 + 10 + 12), "{delivered:?}");
+    assert_eq!(total("b"), (6, 1 + 3 + 5 + 7 + 9 + 11), "{delivered:?}");
+    assert!((2..=4).contains(&delivered.len()), "{delivered:?}");
+    for row in &delivered {
+        let end = row["hour_end"].as_str().expect("hour_end");
+        assert!(end.ends_with(":00:00.000"), "a window ends on the hour: {row}");
+    }
+}
