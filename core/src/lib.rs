@@ -45,6 +45,7 @@ pub mod interpolate;
 pub mod plugin;
 pub mod runtime;
 pub mod schema;
+pub mod serve;
 pub mod spec;
 pub mod suggest;
 pub mod units;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::plugin::PluginKind;
+use crate::serve::ServeSpec;
 
 /// Pattern every entry name follows (Kinesis and Firehose name rules).
 pub const NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,128}$";
@@ -43,6 +44,9 @@ pub struct PipelineSpec {
     /// Pipeline tests, run by `sluice test`: records in, expected rows and deliveries out.
     #[serde(default)]
     pub tests: Vec<PipelineTest>,
+    /// Servers `sluice run` starts beside the pipeline: the Kinesis API over its streams.
+    #[serde(default)]
+    pub serve: Option<ServeSpec>,
 }
 
 /// A pipeline test: records put into streams at given times, and the rows and deliveries they must produce.
@@ -76,10 +80,13 @@ pub struct TestInput {
 #[serde(deny_unknown_fields)]
 pub struct TestRecord {
     /// Arrival time on the test's virtual clock (`2020-07-01T12:00:00.000Z`): the record's
-    /// APPROXIMATE_ARRIVAL_TIME and its row's ROWTIME.
+    /// APPROXIMATE_ARRIVAL_TIME, its row's ROWTIME and CURRENT_ROW_TIMESTAMP. The earliest `at` of a stream's
+    /// records is when the queries reading it start: CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIME and
+    /// LOCALTIMESTAMP, for the whole test.
     #[schemars(length(min = 1))]
     pub at: String,
-    /// The record's partition key.
+    /// The record's partition key: it decides the record's shard (SHARD_ID) among the stream's `shards`, by
+    /// Kinesis's MD5 rule. Without one, the record is in shard 0.
     #[serde(default)]
     pub partition_key: Option<String>,
     /// The record as a JSON object.

@@ -16,8 +16,9 @@ pub fn shard_for_key(partition_key: &str, shard_count: u32) -> u32 {
     shard_for_hash(u128::from_be_bytes(digest), shard_count)
 }
 
-/// The shard whose hash-key range holds `hash`.
-fn shard_for_hash(hash: u128, shard_count: u32) -> u32 {
+/// The shard whose hash-key range holds `hash` (a partition key's MD5, or an explicit hash key). A count of 0
+/// is treated as 1.
+pub fn shard_for_hash(hash: u128, shard_count: u32) -> u32 {
     if shard_count <= 1 {
         return 0; // One shard owns everything (and 2^128 / 1 does not fit in a u128).
     }
@@ -25,6 +26,19 @@ fn shard_for_hash(hash: u128, shard_count: u32) -> u32 {
     // 2^128 / n = (u128::MAX + 1) / n: one more than u128::MAX / n exactly when n divides 2^128.
     let step = u128::MAX / n + u128::from(u128::MAX % n == n - 1);
     u32::try_from(hash / step).map_or(shard_count - 1, |index| index.min(shard_count - 1))
+}
+
+/// The hash-key range of shard `index` of `shard_count`, first and last key included, as CreateStream splits
+/// `[0, 2^128)`.
+pub fn hash_key_range(index: u32, shard_count: u32) -> (u128, u128) {
+    if shard_count <= 1 {
+        return (0, u128::MAX);
+    }
+    let n = u128::from(shard_count);
+    let step = u128::MAX / n + u128::from(u128::MAX % n == n - 1);
+    let start = step * u128::from(index);
+    let end = if index + 1 >= shard_count { u128::MAX } else { start + step - 1 };
+    (start, end)
 }
 
 /// The Kinesis name of shard `index`: `shardId-` and 12 digits (`shardId-000000000003`).
@@ -79,6 +93,10 @@ mod tests {
         assert_eq!(shard_for_hash(1 << 127, 2), 1);
         assert_eq!(shard_for_hash((1 << 127) - 1, 2), 0);
         assert_eq!(shard_for_hash(u128::MAX, 1), 0);
+        assert_eq!(hash_key_range(0, 3), (0, step - 1));
+        assert_eq!(hash_key_range(2, 3), (2 * step, u128::MAX));
+        assert_eq!(hash_key_range(1, 2), (1 << 127, u128::MAX));
+        assert_eq!(hash_key_range(0, 1), (0, u128::MAX));
     }
 
     #[test]

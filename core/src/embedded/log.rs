@@ -3,6 +3,7 @@
 //! ```text
 //!  put_batch ──▶ writer lock: append frames per shard ──▶ publish to views ──▶ wake readers
 //!  sync      ──▶ writer lock: snapshot marks + positions ──▶ fsync files ──▶ one durable ledger commit
+//!                                                                              └──▶ wake puts waiting on it
 //! ```
 //!
 //! Syncs run one at a time (a later snapshot must not be committed before an earlier one), but do not hold
@@ -61,6 +62,8 @@ pub(crate) struct Log {
     durable_positions: Mutex<HashMap<String, Vec<u8>>>,
     /// Bumped whenever readers may have something new to do.
     changes: watch::Sender<u64>,
+    /// The write version the last committed sync covered, for puts that wait until they are durable.
+    durable: watch::Sender<u64>,
     closed: AtomicBool,
     /// Set by the first failed write or sync: after it, the stream refuses writes and syncs (the state on disk
     /// is unknown; a restart recovers it).
@@ -131,6 +134,7 @@ impl Log {
             sync_lock: Mutex::new(()),
             durable_positions: Mutex::new(durable_positions),
             changes: watch::channel(0).0,
+            durable: watch::channel(0).0,
             closed: AtomicBool::new(false),
             failed: OnceLock::new(),
         })
@@ -145,6 +149,7 @@ impl Log {
     fn fail(&self, message: String) -> StreamError {
         tracing::error!(stream = self.name, "{message}; the stream stops accepting writes");
         let _ = self.failed.set(message.clone());
+        self.durable.send_modify(|_| {}); // Puts waiting for a sync that will never come learn of it.
         self.io_error(message)
     }
 
@@ -163,6 +168,34 @@ impl Log {
         position: Option<Vec<u8>>,
     ) -> Result<(), StreamError> {
         let order = route(records, self.views.len() as u32);
+        let position = position.map(|position| (producer, position));
+        self.write(records, &order, position, None).map(|_| ())
+    }
+
+    /// Appends a validated batch, record `i` to shard `shards[i]` (the caller routed it); returns each record's
+    /// sequence number, in batch order, and the write version a sync must cover to make them durable.
+    pub(crate) fn append_to(&self, records: &[PutRecord], shards: &[u32]) -> Result<(Vec<u64>, u64), StreamError> {
+        let count = self.views.len() as u32;
+        if shards.len() != records.len() || shards.iter().any(|&shard| shard >= count) {
+            let message = format!("a batch routed to shards this stream of {count} does not have was rejected");
+            return Err(StreamError::Rejected { stream: self.name.clone(), message });
+        }
+        let mut order: Vec<(u32, usize)> = shards.iter().copied().zip(0..).collect();
+        order.sort_unstable();
+        let mut seqs = vec![0; records.len()];
+        let version = self.write(records, &order, None, Some(&mut seqs))?;
+        Ok((seqs, version))
+    }
+
+    /// Appends `records` in `order` (grouped by shard), publishes them and wakes readers; fills `seqs` (by
+    /// batch index) when given. Returns the new write version.
+    fn write(
+        &self,
+        records: &[PutRecord],
+        order: &[(u32, usize)],
+        position: Option<(&str, Vec<u8>)>,
+        mut seqs: Option<&mut Vec<u64>>,
+    ) -> Result<u64, StreamError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let result = {
             let mut writer = lock(&self.writer);
@@ -173,6 +206,13 @@ impl Log {
             let mut result = Ok(());
             for group in order.chunk_by(|a, b| a.0 == b.0) {
                 let index = group[0].0 as usize;
+                if let Some(seqs) = seqs.as_deref_mut() {
+                    // A shard numbers its records one after another from its next sequence number.
+                    let first = writer.shards[index].next_seq();
+                    for (&(_, i), seq) in group.iter().zip(first..) {
+                        seqs[i] = seq;
+                    }
+                }
                 let shard_records = group.iter().map(|&(_, i)| &records[i]);
                 if let Err(e) = writer.shards[index].append(shard_records, now_ms, &self.write_config) {
                     let dir = self.views[index].dir.display();
@@ -181,15 +221,30 @@ impl Log {
                 }
             }
             if result.is_ok() {
-                if let Some(position) = position {
+                if let Some((producer, position)) = position {
                     writer.positions.insert(producer.to_owned(), position);
                 }
                 writer.version += 1;
             }
-            result
+            result.map(|()| writer.version)
         };
         self.wake_readers();
         result
+    }
+
+    /// Waits until a sync covered write `version` (as [`write`](Self::write) returned it).
+    pub(crate) async fn wait_durable(&self, version: u64) -> Result<(), StreamError> {
+        let mut durable = self.durable.subscribe();
+        loop {
+            self.check_failed()?;
+            if *durable.borrow_and_update() >= version {
+                return Ok(());
+            }
+            // The sender lives as long as `self`: `changed` cannot fail while we borrow it.
+            if durable.changed().await.is_err() {
+                return Err(self.io_error("the stream closed before the write was synced".into()));
+            }
+        }
     }
 
     /// Makes everything appended so far durable (per the fsync policy) and commits it to the ledger with
@@ -233,6 +288,12 @@ impl Log {
         for (index, mark) in marks {
             writer.shards[index].set_durable(mark.segment);
         }
+        drop(writer);
+        self.durable.send_if_modified(|covered| {
+            let newer = *covered < version;
+            *covered = (*covered).max(version);
+            newer
+        });
         Ok(())
     }
 

@@ -32,6 +32,8 @@
 //! - **Retention** (`retention`): whole expired segments are deleted at open and every minute.
 //! - **Peeks** ([`peek_records`]): the first records read straight from the segment files, read-only (no ledger,
 //!   no lock), for `sluice discover` beside a running pipeline.
+//! - **Shards one by one** (`sharded`): puts routed by the caller that report sequence numbers and return once
+//!   durable, and reads of one shard from a sequence number, for the Kinesis API.
 
 mod background;
 mod frame;
@@ -43,6 +45,7 @@ mod recovery;
 mod retention;
 mod segment;
 mod shard;
+mod sharded;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -57,13 +60,14 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use hash::{shard_for_key, shard_id};
+pub use hash::{hash_key_range, shard_for_hash, shard_for_key, shard_id};
 pub use peek::{PeekedRecord, peek_records};
 
 use self::log::{Limits, Log};
 use self::reader::EmbeddedReader;
 use crate::runtime::ledger::Ledger;
 use crate::runtime::record::{MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, Positions, PutRecord};
+use crate::runtime::sharded::ShardedStream;
 use crate::runtime::stream::{StartPosition, Stream, StreamError, StreamReader};
 
 /// When the embedded stream syncs its segment files to disk.
@@ -281,5 +285,9 @@ impl Stream for EmbeddedStream {
             log.sync(Vec::new())
         })
         .await
+    }
+
+    fn sharded(self: Arc<Self>) -> Option<Arc<dyn ShardedStream>> {
+        Some(self)
     }
 }

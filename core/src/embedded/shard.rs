@@ -167,6 +167,11 @@ impl ShardWriter {
         Some((mark, files))
     }
 
+    /// The sequence number the next record appended gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     /// Records that the ledger now holds a mark in `segment`.
     pub(crate) fn set_durable(&mut self, segment: u64) {
         self.durable_segment = segment;
@@ -253,6 +258,11 @@ impl ShardView {
         let state = lock(&self.state);
         let at = state.segments.partition_point(|(f, _)| *f <= seq);
         at.checked_sub(1).or(Some(0)).and_then(|i| state.segments.get(i)).map_or(seq, |s| s.0)
+    }
+
+    /// The sequence number of the next record published.
+    pub(crate) fn next_seq(&self) -> u64 {
+        lock(&self.state).next_seq
     }
 
     /// The active segment and its readable length: where LATEST starts.

@@ -19,5 +19,7 @@ pub mod component;
 pub mod ledger;
 pub mod metrics;
 pub mod record;
+pub mod service;
+pub mod sharded;
 pub mod stream;
 pub mod topology;

@@ -1,8 +1,11 @@
 //! The stream contract: a durable, sharded log with Kinesis semantics.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::record::{Positions, PutRecord, Record};
+use super::sharded::ShardedStream;
 
 /// Where a reader starts in each shard when its consumer has no checkpoint (Kinesis's iterator types).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,11 @@ pub trait Stream: Send + Sync {
 
     /// Syncs whatever is pending and stops background work (the last call on a stream).
     async fn shutdown(&self) -> Result<(), StreamError>;
+
+    /// The stream's shards one by one, for the Kinesis API; `None` for a stream that cannot offer them.
+    fn sharded(self: Arc<Self>) -> Option<Arc<dyn ShardedStream>> {
+        None
+    }
 }
 
 /// Reads every shard of a stream.

@@ -9,6 +9,9 @@
 //!
 //! Core knows no plugin by name: it builds each entry through the registry and wires entries by the links
 //! their validate hooks declared (`writes`, `reads`, `feeds`).
+//!
+//! Services added with [`Topology::add_service`] (the Kinesis API) run beside the components and count as
+//! writers of the streams they serve, like producers: those streams close only once the services returned.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +30,7 @@ use super::component::{
 use super::ledger::Ledger;
 use super::metrics::StageMetrics;
 use super::record::Positions;
+use super::service::{Service, ServiceContext};
 use super::stream::{StartPosition, Stream};
 use crate::plugin::{BuildContext, Built, LinkRole, PluginKind, find};
 use crate::validate::Validated;
@@ -64,6 +68,14 @@ pub struct Topology {
     producers: Vec<ProducerNode>,
     applications: Vec<ApplicationNode>,
     destinations: Vec<DestinationNode>,
+    services: Vec<ServiceNode>,
+}
+
+/// A service, its stage label and the streams it writes.
+struct ServiceNode {
+    label: String,
+    streams: Vec<String>,
+    service: Box<dyn Service>,
 }
 
 /// A producer and the stream it writes.
@@ -146,6 +158,7 @@ impl Topology {
             producers: Vec::new(),
             applications: Vec::new(),
             destinations: Vec::new(),
+            services: Vec::new(),
         };
         let mismatch = |kind: PluginKind, name: &str| {
             RunError(format!("{} `{name}`: its plugin built something else than a {}", kind.noun(), kind.noun()))
@@ -175,6 +188,17 @@ impl Topology {
             }
         }
         Ok(topology)
+    }
+
+    /// The pipeline's streams, by name.
+    pub fn streams(&self) -> &BTreeMap<String, Arc<dyn Stream>> {
+        &self.streams
+    }
+
+    /// Adds a service that writes into `streams` from outside (see [`Service`]); `label` names its stage in the
+    /// progress line and the summary.
+    pub fn add_service(&mut self, label: String, streams: Vec<String>, service: Box<dyn Service>) {
+        self.services.push(ServiceNode { label, streams, service });
     }
 }
 
@@ -293,6 +317,23 @@ pub async fn run(
         tasks.spawn(async move {
             let result = producer.run(cx).await.map_err(|e| RunError(format!("producer `{name}`: {}", e.0)));
             let _ = done_sender.send(stream_name);
+            result
+        });
+    }
+    // Services write from outside: each counts as a writer of its streams until it returns.
+    for ServiceNode { label, streams: written, service } in std::mem::take(&mut topology.services) {
+        for stream_name in &written {
+            *writers.entry(stream_name.clone()).or_default() += 1;
+        }
+        let metrics = Arc::new(StageMetrics::default());
+        stages.push(Stage { label: label.clone(), kind: PluginKind::Producer, metrics: Arc::clone(&metrics) });
+        let cx = ServiceContext { stop: stop.clone(), metrics };
+        let done_sender = done_sender.clone();
+        tasks.spawn(async move {
+            let result = service.run(cx).await.map_err(|e| RunError(format!("{label}: {}", e.0)));
+            for stream_name in written {
+                let _ = done_sender.send(stream_name);
+            }
             result
         });
     }

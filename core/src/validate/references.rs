@@ -92,13 +92,19 @@ fn report_unused(
     read_streams: &BTreeSet<String>,
     fed_destinations: &BTreeSet<String>,
 ) {
-    for stream in &sections[&PluginKind::Stream] {
+    // Streams served over the Kinesis API may be read from outside, by its GetRecords.
+    let served = out.doc.value.pointer("/serve/kinesis_api").is_some_and(|api| !api.is_null());
+    for stream in sections[&PluginKind::Stream].iter().filter(|_| !served) {
         if !read_streams.contains(stream) {
             out.key_error(
                 &pointer_of(PluginKind::Stream, stream),
                 Code::Unused,
                 format!("stream `{stream}` is never read"),
-                Some("give it to an application's `input` or a destination's `source`, or remove it".into()),
+                Some(
+                    "give it to an application's `input` or a destination's `source`, serve it to outside readers \
+                     with `serve: {kinesis_api: {}}`, or remove it"
+                        .into(),
+                ),
             );
         }
     }
