@@ -1,7 +1,12 @@
 //! The `sluice` command line: a thin layer over `sluice-core` and the built-in plugins.
 
 mod discover;
+mod explain;
+mod graph;
+mod metrics_server;
+mod pipeline_file;
 mod progress;
+mod sql_view;
 mod test_command;
 
 use std::io::IsTerminal;
@@ -43,6 +48,10 @@ enum Command {
     },
     /// Infer an sql application's input mapping from sample records, as KDA's "Discover schema" did.
     Discover(discover::DiscoverArgs),
+    /// Draw a pipeline: producers, streams, in-app streams and pumps, destinations (Mermaid, DOT or SVG).
+    Graph(graph::GraphArgs),
+    /// Estimate, for a steady rate, how often each destination writes objects and how big they are.
+    Explain(explain::ExplainArgs),
     /// Print the pipeline JSON schema.
     Schema,
     /// List the registered plugins.
@@ -62,6 +71,13 @@ struct RunArgs {
     /// Stop after this long (`30s`, `5m`), then drain and exit.
     #[arg(long)]
     duration: Option<Duration>,
+    /// Serve the pipeline's streams over the Kinesis Data Streams API at this address (`127.0.0.1:4567`;
+    /// overrides `serve.kinesis_api.listen`). The run then goes on until Ctrl-C or --duration.
+    #[arg(long, value_name = "ADDRESS")]
+    kinesis_api: Option<String>,
+    /// Serve Prometheus metrics at `http://ADDRESS/metrics` while the run goes on (`127.0.0.1:9898`).
+    #[arg(long, value_name = "ADDRESS")]
+    metrics: Option<std::net::SocketAddr>,
     /// No progress line and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -84,7 +100,14 @@ fn init_logging(verbose: u8) {
 
 fn main() -> ExitCode {
     sluice_plugins::link();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    if !matches!(command, Command::Run(_)) {
+        // Commands that print reports end quietly when their reader goes away (`sluice test | head`), as
+        // Unix tools do, instead of panicking on the broken pipe. `run` keeps Rust's default: its sockets and
+        // its stdout destination handle a closed pipe as an error of their own.
+        sigpipe::reset();
+    }
+    match command {
         Command::Validate { paths, env } => validate_command(paths, env),
         Command::Run(args) => {
             init_logging(args.verbose);
@@ -92,6 +115,8 @@ fn main() -> ExitCode {
         }
         Command::Test { paths } => test_command::test_command(paths),
         Command::Discover(args) => discover::discover_command(args),
+        Command::Graph(args) => graph::graph_command(args),
+        Command::Explain(args) => explain::explain_command(args),
         Command::Schema => {
             print!("{}", sluice_core::schema::pipeline_schema_text());
             ExitCode::SUCCESS
@@ -138,6 +163,7 @@ fn run_command(args: RunArgs) -> ExitCode {
     let pipeline_name = value.get("name").and_then(|n| n.as_str()).unwrap_or("pipeline").to_owned();
     let data_dir = args.data_dir.unwrap_or_else(|| base_dir.join(".sluice").join(&pipeline_name));
     let options = RunOptions { base_dir, data_dir, records: args.records, duration: args.duration.map(|d| d.as_std()) };
+    let Ok(mut metrics) = metrics_server::bind(args.metrics) else { return ExitCode::from(2) };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -146,18 +172,26 @@ fn run_command(args: RunArgs) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let topology = Topology::build(&validated, &value, &options).await?;
+        let mut topology = Topology::build(&validated, &value, &options).await?;
+        if let Some(spec) = sluice_kinesis_api::configured(&value, args.kinesis_api.as_deref())? {
+            let api = sluice_kinesis_api::KinesisApi::bind(&spec, topology.streams()).await?;
+            let (label, streams) = (format!("kinesis-api {}", api.local_addr()), api.stream_names());
+            topology.add_service(label, streams, Box::new(api));
+        }
         let stop = CancellationToken::new();
         tokio::spawn(stop_on_signal(stop.clone()));
         let progress_done = CancellationToken::new();
         let show_progress = std::io::stderr().is_terminal() && !args.quiet;
         let mut progress_task = None;
+        let mut serving = None;
         let summary = topology::run(topology, &options, stop, |stages| {
+            serving = metrics.take().map(|m| m.serve(pipeline_name.clone(), stages.clone()));
             if show_progress {
                 progress_task = Some(tokio::spawn(progress::live(stages, progress_done.clone())));
             }
         })
         .await;
+        drop(serving);
         progress_done.cancel();
         if let Some(task) = progress_task {
             let _ = task.await;

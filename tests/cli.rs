@@ -57,3 +57,22 @@ fn plugins_lists_the_registry_and_schema_prints_the_committed_schema() {
     let committed = std::fs::read("schemas/pipeline.schema.json").expect("committed schema");
     assert_eq!(schema, committed);
 }
+
+#[test]
+fn a_report_whose_reader_went_away_ends_without_a_panic() {
+    // The reader closes before anything is written (`sluice test | head`, with head already gone): the first
+    // write meets a broken pipe. The command ends by SIGPIPE, as Unix tools do, and prints no panic.
+    for args in [&["plugins"][..], &["test", "tests/conformance"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn sluice");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait for sluice");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!output.status.success(), "{args:?}: its output was lost, so it must not claim success");
+    }
+}

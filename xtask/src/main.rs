@@ -2,11 +2,13 @@
 //!
 //! - `validate [PATH...] [--env]`: validate pipelines (default `pipelines/`), the same code as `sluice validate`.
 //! - `schema [--check]`: write `schemas/pipeline.schema.json`, or fail if the committed file is stale.
-//! - `ci`: everything CI checks: format, clippy, tests, schema, pipelines (validated, and their `tests:` run),
+//! - `ci`: everything CI checks: format, clippy, tests, schema, pictures, pipelines (validated, `tests:` run),
 //!   and the schema against an independent draft 2020-12 validator (Python `jsonschema`, in `target/ci-venv`).
+//! - `graph [--check]`: draw `pipelines/*.yaml` into `docs/graphs/` (SVG and Mermaid), or fail if stale.
 //! - `bench`: the criterion benchmarks.
 
 mod docs;
+mod graphs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -26,10 +28,15 @@ fn main() -> ExitCode {
         Some("validate") => return validate_command(&args[1..]),
         Some("schema") if args.get(1).map(String::as_str) == Some("--check") => check_schema(&root),
         Some("schema") => write_schema(&root),
+        Some("graph") if args.get(1).map(String::as_str) == Some("--check") => graphs::check(&root),
+        Some("graph") => graphs::write(&root),
         Some("ci") => ci(&root),
-        Some("bench") => run(&root, "cargo", &["bench", "--bench", "validate", "--bench", "pipeline"]),
+        Some("bench") => {
+            run(&root, "cargo", &["bench", "--bench", "validate", "--bench", "pipeline", "--bench", "kinesis_api"])
+        }
         _ => {
-            eprintln!("usage: cargo xtask <validate [PATH...] [--env] | schema [--check] | ci | bench>");
+            let usage = "validate [PATH...] [--env] | schema [--check] | graph [--check] | ci | bench";
+            eprintln!("usage: cargo xtask <{usage}>");
             return ExitCode::from(2);
         }
     };
@@ -80,7 +87,7 @@ fn run(root: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
 }
 
-/// The Python virtual environment holding the independent JSON Schema validator.
+/// The Python virtual environment holding the independent JSON Schema validator, and boto3 for the Kinesis API tests.
 fn venv(root: &Path) -> Result<PathBuf, String> {
     let venv = root.join("target/ci-venv");
     let python = venv.join("bin/python");
@@ -91,7 +98,8 @@ fn venv(root: &Path) -> Result<PathBuf, String> {
     run(
         root,
         pip.to_str().unwrap_or_default(),
-        &["install", "--quiet", "--disable-pip-version-check", "jsonschema==4.23.0", "PyYAML==6.0.2"],
+        // boto3: the Kinesis API's tests drive it as a producer (tests/kinesis_api.rs pins the same version).
+        &["install", "--quiet", "--disable-pip-version-check", "jsonschema==4.23.0", "PyYAML==6.0.2", "boto3==1.44.8"],
     )?;
     Ok(python)
 }
@@ -101,6 +109,7 @@ fn ci(root: &Path) -> Result<(), String> {
     run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
     run(root, "cargo", &["test", "--workspace", "--quiet"])?;
     check_schema(root)?;
+    graphs::check(root)?;
     println!("$ cargo xtask validate pipelines");
     if validate::run(&[root.join("pipelines")], ValidateOptions::default()) != 0 {
         return Err("pipelines/ does not validate".into());
