@@ -5,45 +5,26 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sluice_core::embedded::{shard_for_key, shard_id};
 
+#[path = "support/suite.rs"]
+mod suite;
+
+use suite::{shown, sluice};
+
 const SUITE: &str = "tests/sql_features";
-
-fn sluice(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).env("RUST_LOG", "warn").output().expect("sluice runs")
-}
-
-/// Both streams of a run, for a failure message.
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[test]
 fn every_feature_pipeline_is_valid() {
-    let output = sluice(&["validate", SUITE]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    suite::assert_valid(SUITE);
 }
 
 #[test]
 fn every_feature_test_passes() {
-    let output = sluice(&["test", SUITE]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or_default().to_owned();
-    assert!(summary.starts_with("test result: ok.") && summary.contains(" 0 failed, 0 invalid"), "{}", shown(&output));
-    for name in ["clock", "datetime_intervals", "shard_id"] {
-        let file = format!("{SUITE}/{name}.yaml");
-        assert!(stdout.contains(&format!("test {file}: ")), "no test ran from {file}\n{}", shown(&output));
-    }
+    suite::assert_passes(SUITE);
 }
 
 #[test]

@@ -4,52 +4,24 @@
 //! input and delivers their rows to the bucket.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "support/suite.rs"]
+mod suite;
+
+use suite::{shown, sluice};
+
 const SUITE: &str = "tests/windows";
-
-fn sluice(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).env("RUST_LOG", "warn").output().expect("sluice runs")
-}
-
-/// Both streams of a run, for a failure message.
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[test]
 fn every_window_pipeline_is_valid() {
-    let output = sluice(&["validate", SUITE]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    suite::assert_valid(SUITE);
 }
 
 #[test]
 fn every_window_test_passes() {
-    let output = sluice(&["test", SUITE]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or_default().to_owned();
-    assert!(summary.starts_with("test result: ok.") && summary.contains(" 0 failed, 0 invalid"), "{}", shown(&output));
-    for name in [
-        "aggregates",
-        "cascade",
-        "clock",
-        "errors",
-        "ingest_time_late_record",
-        "order_by",
-        "stagger_page_tumbling",
-        "window_forms",
-    ] {
-        let file = format!("{SUITE}/{name}.yaml");
-        assert!(stdout.contains(&format!("test {file}: ")), "no test ran from {file}\n{}", shown(&output));
-    }
+    suite::assert_passes(SUITE);
 }
 
 #[test]

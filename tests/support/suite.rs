@@ -1,0 +1,46 @@
+//! Running a folder of pipelines through the CLI, as a user does: `sluice validate` must find every file valid,
+//! and `sluice test` must pass every test with each file having run at least one. Shared by the suites of
+//! `tests/` (`#[path = "support/suite.rs"] mod suite;`).
+
+use std::process::{Command, Output};
+
+/// Runs the built `sluice` with `args` (logs at warn, so failures show only what matters).
+pub fn sluice(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).env("RUST_LOG", "warn").output().expect("sluice runs")
+}
+
+/// Both streams of a run, for a failure message.
+pub fn shown(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `sluice validate DIR` succeeds.
+pub fn assert_valid(dir: &str) {
+    let output = sluice(&["validate", dir]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+}
+
+/// `sluice test DIR` passes, and every `*.yaml` of the folder ran tests.
+pub fn assert_passes(dir: &str) {
+    let output = sluice(&["test", dir]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or_default().to_owned();
+    assert!(summary.starts_with("test result: ok.") && summary.contains(" 0 failed, 0 invalid"), "{}", shown(&output));
+    let files: Vec<String> = std::fs::read_dir(dir)
+        .expect("the suite's folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(!files.is_empty(), "no pipelines in {dir}");
+    for name in files {
+        assert!(stdout.contains(&format!("test {name}: ")), "no test ran from {name}\n{}", shown(&output));
+    }
+}
