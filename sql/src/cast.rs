@@ -20,13 +20,11 @@
 //! - Strings to day-time INTERVAL: `[-]d hh:mm:ss[.fff]`, `[-]hh:mm:ss[.fff]`, or a number of seconds; to
 //!   year-month: `[-]y-m` or a number of months.
 
-use std::sync::Arc;
-
 use crate::error::SqlError;
 use crate::literal::{format_date, format_time, format_timestamp, parse_date, parse_time, parse_timestamp};
 use crate::ops::{decimal_fits, kind, rescale};
 use crate::types::SqlType;
-use crate::value::{Decimal, Value};
+use crate::value::{Decimal, Text, Value, text_within};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -79,7 +77,7 @@ pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlErr
                 if text.chars().count() > *n as usize {
                     return Err(SqlError::data(format!("{} '{text}' does not fit {to}", kind(value))));
                 }
-                fit(Value::String(Arc::from(text)), to)
+                fit(Value::String(Text::from(text)), to)
             }
         },
         t if t.is_numeric() => to_number(value, to),
@@ -212,13 +210,13 @@ pub fn fit(value: Value, to: &SqlType) -> Result<Value, SqlError> {
     match (&value, to) {
         (Value::Null, _) | (_, T::Null) => Ok(value),
         (Value::String(s), T::Varchar(n)) => Ok(match char_boundary(s, *n as usize) {
-            Some(cut) => Value::String(Arc::from(&s[..cut])),
+            Some(cut) => Value::String(text_within(s, &s[..cut])),
             None => value,
         }),
         (Value::String(s), T::Char(n)) => {
             let n = *n as usize;
             Ok(match char_boundary(s, n) {
-                Some(cut) => Value::String(Arc::from(&s[..cut])),
+                Some(cut) => Value::String(text_within(s, &s[..cut])),
                 None => {
                     let len = s.chars().count();
                     if len == n {
@@ -227,7 +225,7 @@ pub fn fit(value: Value, to: &SqlType) -> Result<Value, SqlError> {
                         let mut padded = String::with_capacity(s.len() + n - len);
                         padded.push_str(s);
                         padded.extend(std::iter::repeat_n(' ', n - len));
-                        Value::String(Arc::from(padded))
+                        Value::String(Text::from(padded))
                     }
                 }
             })

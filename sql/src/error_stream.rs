@@ -5,10 +5,8 @@
 //! Choices the reference leaves open: ERROR_LEVEL is `ERROR`; DATA_ROW is lowercase hex without a prefix, cut at
 //! 49152 hex digits (the first 24576 bytes); strings longer than their column are truncated, like input mapping.
 
-use std::sync::Arc;
-
 use crate::types::SqlType;
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 /// The name of the error stream, as outputs name it.
 pub const ERROR_STREAM: &str = "error_stream";
@@ -58,7 +56,7 @@ pub fn error_row(
         truncated(message, MESSAGE),
         data_rowtime_ms.map_or(Value::Null, Value::Timestamp),
         // Hex digits are ASCII.
-        Value::String(Arc::from(String::from_utf8_lossy(&hex))),
+        Value::String(Text::from(String::from_utf8_lossy(&hex).into_owned())),
         pump.map_or(Value::Null, |pump| truncated(pump, PUMP)),
     ]
 }

@@ -22,7 +22,7 @@ use crate::datetime_format::DatePattern;
 use crate::error::SqlError;
 use crate::functions::{EvalContext, ScalarEval, check_arity, stringy};
 use crate::types::SqlType;
-use crate::value::Value;
+use crate::value::{Text, Value, text_within};
 
 /// The type of the default output columns.
 pub const DEFAULT_COLUMN_TYPE: SqlType = SqlType::Varchar(1024);
@@ -208,14 +208,14 @@ fn columns_arg(name: &str, literal: Option<&Value>, fixed: bool) -> Result<Vec<C
     }
 }
 
-/// Converts one field to its column.
-pub fn convert(field: Option<&str>, column: &Column) -> Result<Value, SqlError> {
+/// Converts one field, cut from `line`, to its column. A VARCHAR field is a shared slice of `line` (no copy)
+/// when it lies within it.
+pub fn convert(line: &Text, field: Option<&str>, column: &Column) -> Result<Value, SqlError> {
     let value = match field {
         None => Value::Null,
         Some(text) if column.ty.is_string() => match column.ty {
-            // Cut before the value is made: one allocation.
-            SqlType::Varchar(n) => Value::string(cut_chars(text, n as usize)),
-            _ => fit(Value::string(text), &column.ty)?,
+            SqlType::Varchar(n) => Value::String(text_within(line, cut_chars(text, n as usize))),
+            _ => fit(Value::String(text_within(line, text)), &column.ty)?,
         },
         Some(text) if text.trim().is_empty() => Value::Null,
         Some(text) => match &column.pattern {
@@ -235,7 +235,11 @@ pub fn convert(field: Option<&str>, column: &Column) -> Result<Value, SqlError> 
     Ok(value)
 }
 
-fn make_row<'a>(columns: &[Column], fields: impl Iterator<Item = Option<&'a str>>) -> Result<Value, SqlError> {
+fn make_row<'a>(
+    line: &Text,
+    columns: &[Column],
+    fields: impl Iterator<Item = Option<&'a str>>,
+) -> Result<Value, SqlError> {
     let mut fields = fields;
     // Collected straight into the row's one allocation (the iterator's length is exact); after the first error
     // the remaining columns are not converted.
@@ -246,7 +250,7 @@ fn make_row<'a>(columns: &[Column], fields: impl Iterator<Item = Option<&'a str>
             if error.is_some() {
                 return Value::Null;
             }
-            convert(fields.next().flatten(), c).unwrap_or_else(|e| {
+            convert(line, fields.next().flatten(), c).unwrap_or_else(|e| {
                 error = Some(e);
                 Value::Null
             })
@@ -321,12 +325,12 @@ impl ScalarEval for VariableColumn {
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
             return match self.delimiter_char {
-                Some(c) => make_row(&self.columns, line.split(c).map(Some)),
-                None => make_row(&self.columns, line.split(self.delimiter.as_str()).map(Some)),
+                Some(c) => make_row(line, &self.columns, line.split(c).map(Some)),
+                None => make_row(line, &self.columns, line.split(self.delimiter.as_str()).map(Some)),
             };
         }
         let fields = split_fields(line, &self.delimiter, self.escape, self.quote);
-        make_row(&self.columns, fields.iter().map(|f| Some(f.as_ref())))
+        make_row(line, &self.columns, fields.iter().map(|f| Some(f.as_ref())))
     }
 }
 
@@ -402,7 +406,7 @@ impl ScalarEval for FixedColumn {
             let end = c.len.and_then(|l| byte_at(c.start + l)).unwrap_or(line.len());
             Some(&line[start..end])
         });
-        make_row(&self.columns, fields)
+        make_row(line, &self.columns, fields)
     }
 }
 
@@ -483,7 +487,7 @@ impl ScalarEval for RegexParse {
             let message = fit(Value::string(group(6)), &DEFAULT_COLUMN_TYPE)?;
             return Ok(Value::Row(Arc::from(vec![Value::Timestamp(ms), message])));
         }
-        make_row(&self.columns, (1..caps.len()).map(|i| caps.get(i).map(|m| m.text)))
+        make_row(line, &self.columns, (1..caps.len()).map(|i| caps.get(i).map(|m| m.text)))
     }
 }
 
@@ -616,7 +620,7 @@ impl ScalarEval for W3cParse {
     fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         match self.fields(line) {
-            Some(fields) => make_row(&self.columns, fields.into_iter().map(Some)),
+            Some(fields) => make_row(line, &self.columns, fields.into_iter().map(Some)),
             None => Ok(Value::Null),
         }
     }

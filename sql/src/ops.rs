@@ -19,13 +19,12 @@
 //! months clamps the day to the month's end (2020-01-31 + 1 month = 2020-02-29).
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use crate::error::SqlError;
 use crate::literal::{civil_from_days, days_from_civil, days_in_month, parse_date, parse_time, parse_timestamp};
 use crate::operator::{BinaryOp, UnaryOp};
 use crate::types::SqlType;
-use crate::value::{Decimal, Value};
+use crate::value::{Decimal, Text, Value};
 
 const MS_PER_DAY: i64 = 86_400_000;
 /// The most digits a DECIMAL holds in KDA.
@@ -241,7 +240,7 @@ pub fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, SqlError> {
                 let mut s = String::with_capacity(a.len() + b.len());
                 s.push_str(a);
                 s.push_str(b);
-                Ok(Value::String(Arc::from(s)))
+                Ok(Value::String(Text::from(s)))
             }
             (Value::Binary(a), Value::Binary(b)) => {
                 let mut v = Vec::with_capacity(a.len() + b.len());

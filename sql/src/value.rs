@@ -13,6 +13,19 @@ pub struct Decimal {
     pub scale: u8,
 }
 
+/// The text of a CHAR or VARCHAR value: UTF-8 in reference-counted bytes. Cloning it, or taking a part of it
+/// ([`text_within`]), shares the bytes instead of copying them: the fields a log parser cuts from a line and a
+/// truncated VARCHAR are slices of the line's buffer, with no allocation of their own. Values are made per worker
+/// thread and not shared between threads, so their reference counts stay in one core's cache.
+pub type Text = bytestring::ByteString;
+
+/// `part` as [`Text`]: a shared slice of `source` when `part` lies within it (no copy), else a copy of `part`.
+pub fn text_within(source: &Text, part: &str) -> Text {
+    let (start, end) = (source.as_ptr() as usize, source.as_ptr() as usize + source.len());
+    let at = part.as_ptr() as usize;
+    if at >= start && at + part.len() <= end { source.slice_ref(part) } else { Text::from(part) }
+}
+
 /// One SQL value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -26,8 +39,8 @@ pub enum Value {
     Double(f64),
     /// DECIMAL, NUMERIC.
     Decimal(Decimal),
-    /// CHAR, VARCHAR.
-    String(Arc<str>),
+    /// CHAR, VARCHAR: shared text, often a slice of the record it was read from (see [`Text`]).
+    String(Text),
     /// DATE: days since 1970-01-01.
     Date(i32),
     /// TIME: milliseconds since midnight.
@@ -50,8 +63,8 @@ impl Value {
         matches!(self, Value::Null)
     }
 
-    /// A string value.
+    /// A string value (a copy of `text`).
     pub fn string(text: &str) -> Self {
-        Value::String(Arc::from(text))
+        Value::String(Text::from(text))
     }
 }

@@ -21,7 +21,7 @@ use crate::error::SqlError;
 use crate::literal::{civil_from_days, days_from_civil, parse_timestamp};
 use crate::operator::TimeUnit;
 use crate::types::SqlType;
-use crate::value::{Decimal, Value};
+use crate::value::{Decimal, Text, Value};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -392,7 +392,7 @@ thread_local! {
     static FORMAT_BUFFER: RefCell<String> = RefCell::new(String::with_capacity(64));
     /// The last text a constant pattern without milliseconds produced on this thread: (evaluator id, second,
     /// text). Streams arrive in time order, so consecutive rows mostly fall in the same second and share the text.
-    static LAST_SECOND: RefCell<(u64, i64, Option<Arc<str>>)> = const { RefCell::new((0, i64::MIN, None)) };
+    static LAST_SECOND: RefCell<(u64, i64, Option<Text>)> = const { RefCell::new((0, i64::MIN, None)) };
 }
 
 /// Ids of `*_TO_CHAR` evaluators, for [`LAST_SECOND`] (never reused, unlike addresses).
@@ -405,11 +405,11 @@ struct ToChar {
     id: u64,
 }
 
-fn format_ms(pattern: &DatePattern, ms: i64) -> Arc<str> {
+fn format_ms(pattern: &DatePattern, ms: i64) -> Text {
     FORMAT_BUFFER.with_borrow_mut(|buf| {
         buf.clear();
         pattern.format(ms, buf);
-        Arc::from(buf.as_str())
+        Text::from(buf.as_str())
     })
 }
 

@@ -2,13 +2,11 @@
 //! SUBSTRING, TRIM. Lengths and positions count characters, 1-based, as SQL does. CHAR values keep their padding
 //! (CHAR_LENGTH of `CAST('fred' AS CHAR(16))` is 16).
 
-use std::sync::Arc;
-
 use super::{ScalarFunction, arg_int, arg_str, check_arity, eval_fn, literal_str, numeric, strict, stringy};
 use crate::error::SqlError;
 use crate::java_regex::JavaRegex;
 use crate::types::SqlType;
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 /// The VARCHAR width of results whose length cannot be bounded from the arguments (REGEX_REPLACE).
 pub const LONG_VARCHAR: u32 = 65_535;
@@ -62,7 +60,7 @@ fn same_string_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, S
 }
 
 fn map_string(f: fn(&str) -> String) -> Box<dyn super::ScalarEval> {
-    strict(move |args| Ok(arg_str(args, 0).map_or(Value::Null, |s| Value::String(Arc::from(f(s))))))
+    strict(move |args| Ok(arg_str(args, 0).map_or(Value::Null, |s| Value::String(Text::from(f(s))))))
 }
 
 /// Upper-cases the first letter of each word and lower-cases the rest; words are runs of letters and digits.
@@ -113,7 +111,7 @@ fn overlay_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super:
         let mut out: String = chars[..keep].iter().collect();
         out.push_str(r);
         out.extend(&chars[resume.max(keep)..]);
-        Ok(Value::String(Arc::from(out)))
+        Ok(Value::String(Text::from(out)))
     }))
 }
 
@@ -166,7 +164,7 @@ fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Bo
     Ok(strict(|args| {
         let (Some(s), Some(from)) = (arg_str(args, 0), arg_int(args, 1)) else { return Ok(Value::Null) };
         let len = arg_int(args, 2);
-        substring(s, from, len).map(|r| Value::String(Arc::from(r)))
+        substring(s, from, len).map(|r| Value::String(Text::from(r)))
     }))
 }
 
@@ -309,7 +307,7 @@ fn regex_replace_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<B
         if start < 1 || occurrence < 0 {
             return Err(SqlError::data("REGEX_REPLACE's start position must be positive and occurrence not negative"));
         }
-        regex_replace(s, re, rep, start as usize, occurrence as usize).map(|r| Value::String(Arc::from(r)))
+        regex_replace(s, re, rep, start as usize, occurrence as usize).map(|r| Value::String(Text::from(r)))
     }))
 }
 

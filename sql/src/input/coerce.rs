@@ -14,13 +14,12 @@
 //! ("`12x` is not a DOUBLE"): the caller adds the column.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::literal;
 use crate::types::SqlType;
-use crate::value::{Decimal, Value};
+use crate::value::{Decimal, Text, Value};
 
 /// A JSON value as the input sees it: the text of numbers and composites, kept as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,7 +243,9 @@ pub(crate) fn parse_decimal(text: &str, scale: u8) -> Result<(i128, bool), NumEr
     Ok((if negative { -unscaled } else { unscaled }, inexact))
 }
 
-/// A string truncated to n characters; CHAR(n) blank-padded to n.
+/// A string truncated to n characters; CHAR(n) blank-padded to n. The value gets its own copy of the text: a
+/// slice of the record instead would share one reference count among all the rows cut from a read buffer, and
+/// the worker threads would contend for it.
 fn string(text: &str, ty: &SqlType) -> Value {
     let (n, pad) = match ty {
         SqlType::Char(n) => (*n as usize, true),
@@ -253,7 +254,7 @@ fn string(text: &str, ty: &SqlType) -> Value {
     };
     // Fast path: n bytes or fewer are n characters or fewer.
     if text.len() <= n && !pad {
-        return Value::String(Arc::from(text));
+        return Value::string(text);
     }
     let cut = text.char_indices().nth(n).map_or(text.len(), |(i, _)| i);
     let text = &text[..cut];
@@ -263,10 +264,10 @@ fn string(text: &str, ty: &SqlType) -> Value {
             let mut padded = String::with_capacity(text.len() + n - have);
             padded.push_str(text);
             padded.extend(std::iter::repeat_n(' ', n - have));
-            return Value::String(Arc::from(padded));
+            return Value::String(Text::from(padded));
         }
     }
-    Value::String(Arc::from(text))
+    Value::string(text)
 }
 
 /// Bytes truncated to n; BINARY(n) zero-padded to n.

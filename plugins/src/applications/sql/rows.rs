@@ -7,8 +7,6 @@
 //! The running application (`run.rs`) and the pipeline-test harness both go through it, so a test sees exactly
 //! what a run does.
 
-use std::sync::OnceLock;
-
 use sluice_core::embedded::shard_id;
 use sluice_core::runtime::record::Record;
 use sluice_sql::engine::{Emit, Row, Runner, StreamId};
@@ -80,18 +78,32 @@ fn forward(emitted: Emit<'_>, at: i64, emit: &mut EmitRow<'_>) {
     }
 }
 
-/// Shards whose SHARD_ID value is made once and shared by every row after (a stream has at most 500).
+/// Shards whose SHARD_ID value is made once per thread and shared by every row after (a stream has at most 500).
 const SHARED_SHARD_IDS: usize = 512;
 
+thread_local! {
+    /// Per worker thread, the SHARD_ID value of each shard seen. Per thread, not global: every row clones it, and
+    /// a reference count shared by all workers would bounce between their cores.
+    static SHARD_IDS: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The SHARD_ID of a record from shard number `shard` (`shardId-000000000003`), NULL for none: one shared string
-/// per shard, so a row costs a reference count, not an allocation.
+/// per shard and thread, so a row costs a reference count, not an allocation.
 fn shard_value(shard: Option<u32>) -> Value {
-    static IDS: [OnceLock<Value>; SHARED_SHARD_IDS] = [const { OnceLock::new() }; SHARED_SHARD_IDS];
     let Some(shard) = shard else { return Value::Null };
-    match IDS.get(shard as usize) {
-        Some(id) => id.get_or_init(|| Value::string(&shard_id(shard))).clone(),
-        None => Value::string(&shard_id(shard)),
+    let index = shard as usize;
+    if index >= SHARED_SHARD_IDS {
+        return Value::string(&shard_id(shard));
     }
+    SHARD_IDS.with_borrow_mut(|ids| {
+        if ids.len() <= index {
+            ids.resize(index + 1, Value::Null);
+        }
+        if ids[index].is_null() {
+            ids[index] = Value::string(&shard_id(shard));
+        }
+        ids[index].clone()
+    })
 }
 
 #[cfg(test)]
@@ -106,6 +118,6 @@ mod tests {
         let (Value::String(a), Value::String(b)) = (shard_value(Some(7)), shard_value(Some(7))) else {
             panic!("strings")
         };
-        assert!(std::sync::Arc::ptr_eq(&a, &b), "one string per shard");
+        assert_eq!(a.as_ptr(), b.as_ptr(), "one string per shard");
     }
 }
