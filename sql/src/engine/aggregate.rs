@@ -270,21 +270,67 @@ impl Acc {
         }
     }
 
+    /// Takes one value back out (a sliding window's row leaving it): true when done in place, false when the
+    /// state cannot forget a value (MIN, MAX, FIRST_VALUE, ANY, DISTINCT, an overflowed sum) and must be
+    /// rebuilt from the rows still in the window.
+    pub fn remove(&mut self, kind: AggKind, value: &Value) -> bool {
+        if self.seen.is_some() {
+            return false;
+        }
+        if kind == AggKind::CountStar {
+            if let State::Count(n) = &mut self.state {
+                *n -= 1;
+            }
+            return true;
+        }
+        if value.is_null() {
+            return matches!(self.state, State::Count(_) | State::Sum { .. } | State::Moments { .. });
+        }
+        match &mut self.state {
+            State::Count(n) => *n -= 1,
+            State::Sum { sum, count } => {
+                let Some(rest) = subtract(*sum, value) else { return false };
+                *count -= 1;
+                *sum = if *count == 0 { Sum::None } else { rest };
+            }
+            State::Moments { n, mean, m2 } => {
+                let Some(x) = ops::to_f64(value) else { return true };
+                // Welford's update run backwards.
+                *n -= 1;
+                if *n == 0 {
+                    (*mean, *m2) = (0.0, 0.0);
+                } else {
+                    let delta = x - *mean;
+                    *mean -= delta / *n as f64;
+                    *m2 -= delta * (x - *mean);
+                }
+            }
+            // MIN and MAX stand until their own value leaves.
+            State::Kept(kept) if matches!(kind, AggKind::Min | AggKind::Max) => {
+                let stands = if kind == AggKind::Min { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
+                return ops::compare(value, kept) == Some(stands);
+            }
+            State::Kept(_) | State::First(_) | State::Truth(_) => return false,
+        }
+        true
+    }
+
     /// The aggregate's value for the group; an overflowed sum is the group's error.
-    pub fn finish(self, spec: &AggSpec) -> Result<Value, SqlError> {
-        Ok(match self.state {
-            State::Count(n) => Value::Int(n),
+    pub fn finish(&self, spec: &AggSpec) -> Result<Value, SqlError> {
+        Ok(match &self.state {
+            State::Count(n) => Value::Int(*n),
             State::Sum { sum: Sum::None, .. } => Value::Null,
             State::Sum { sum: Sum::Overflow, .. } => {
                 return Err(SqlError::data(format!("{} overflows its type", spec.kind.name())));
             }
-            State::Sum { sum, count } if spec.kind == AggKind::Avg => average(sum, count, &spec.result),
-            State::Sum { sum: Sum::Int(i), .. } => Value::Int(i),
-            State::Sum { sum: Sum::Decimal(d), .. } => Value::Decimal(d),
-            State::Sum { sum: Sum::Double(x), .. } => Value::Double(x),
-            State::Kept(value) => value,
-            State::First(first) => first.unwrap_or(Value::Null),
+            State::Sum { sum, count } if spec.kind == AggKind::Avg => average(*sum, *count, &spec.result),
+            State::Sum { sum: Sum::Int(i), .. } => Value::Int(*i),
+            State::Sum { sum: Sum::Decimal(d), .. } => Value::Decimal(*d),
+            State::Sum { sum: Sum::Double(x), .. } => Value::Double(*x),
+            State::Kept(value) => value.clone(),
+            State::First(first) => first.clone().unwrap_or(Value::Null),
             State::Moments { n, m2, .. } => {
+                let (n, m2) = (*n, *m2);
                 let population = matches!(spec.kind, AggKind::VarPop | AggKind::StddevPop);
                 let divisor = if population { n } else { n - 1 };
                 if divisor <= 0 {
@@ -334,6 +380,21 @@ fn add(sum: Sum, value: &Value) -> Sum {
                 _ => Sum::Overflow,
             }
         }
+    }
+}
+
+/// `sum - value` for a value added earlier; None when it cannot be undone exactly (an overflowed sum).
+fn subtract(sum: Sum, value: &Value) -> Option<Sum> {
+    match (sum, value) {
+        (Sum::Int(a), Value::Int(b)) => a.checked_sub(*b).map(Sum::Int),
+        (Sum::Double(a), other) => ops::to_f64(other).map(|b| Sum::Double(a - b)),
+        (Sum::Decimal(a), other) => {
+            let b = ops::to_decimal(other)?;
+            let scale = a.scale.max(b.scale);
+            let (a, b) = (ops::rescale(a, scale)?, ops::rescale(b, scale)?);
+            a.unscaled.checked_sub(b.unscaled).map(|unscaled| Sum::Decimal(Decimal { unscaled, scale }))
+        }
+        _ => None,
     }
 }
 

@@ -87,6 +87,13 @@ impl Default for WindowState {
     }
 }
 
+impl WindowState {
+    /// The groups of the open window (state held until it closes).
+    pub fn open_groups(&self) -> usize {
+        self.groups.len()
+    }
+}
+
 /// A group whose row failed when its window closed: the message and the group row as text.
 pub(crate) type GroupFailure = (String, String);
 

@@ -356,7 +356,7 @@ pub(super) fn find_aggregate(expr: &Expr) -> Option<&Expr> {
 }
 
 /// The direct subexpressions of `expr` (a CURSOR's query is not one).
-fn children(expr: &Expr) -> Vec<&Expr> {
+pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
     match expr {
         Expr::Literal { .. } | Expr::Column { .. } | Expr::Cursor { .. } => Vec::new(),
         Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } | Expr::IsBool { expr, .. } => {
@@ -379,7 +379,7 @@ fn children(expr: &Expr) -> Vec<&Expr> {
 }
 
 /// `expr` written canonically: columns as what they resolve to in `scope`, no spans, no spacing.
-fn fingerprint(expr: &Expr, scope: &Scope<'_>) -> String {
+pub(super) fn fingerprint(expr: &Expr, scope: &Scope<'_>) -> String {
     let mut out = String::new();
     print(expr, scope, &mut out);
     out

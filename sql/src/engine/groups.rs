@@ -201,6 +201,11 @@ impl GroupTable {
         self.groups.is_empty()
     }
 
+    /// How many groups are open.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Takes every group out, in first-seen order, leaving the table empty (its index keeps its capacity).
     pub fn drain(&mut self) -> std::vec::Drain<'_, Group> {
         self.index.clear();

@@ -21,6 +21,8 @@ mod grouped;
 mod grouping;
 mod groups;
 mod plan;
+mod sliding;
+mod sliding_plan;
 mod window;
 
 use crate::error::SqlError;
@@ -30,6 +32,7 @@ use crate::value::Value;
 
 use self::eval::{Bound, RowRef};
 use self::grouped::{Aggregate, WindowState};
+use self::sliding::{Sliding, SlidingState};
 
 /// An in-app stream of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,6 +87,8 @@ enum Stage {
     Map(MapStage),
     /// A tumbling GROUP BY: rows wait in their window, groups come out when it closes.
     Aggregate(Box<Aggregate>),
+    /// Aggregates OVER sliding windows: each row comes out at once, with its window's aggregates.
+    Sliding(Box<Sliding>),
 }
 
 /// Keep rows passing `filter`, compute `projections`, maybe set ROWTIME.
@@ -100,6 +105,7 @@ impl Stage {
         match self {
             Stage::Map(map) => map.filter.is_some(),
             Stage::Aggregate(aggregate) => aggregate.filter.is_some() || aggregate.having.is_some(),
+            Stage::Sliding(sliding) => sliding.filter.is_some(),
         }
     }
 }
@@ -136,6 +142,8 @@ pub struct Program {
     pump_order: Vec<usize>,
     /// How many GROUP BY stages (each with a window state in the runner).
     window_states: usize,
+    /// How many sliding-window stages (each with its partitions in the runner).
+    sliding_states: usize,
 }
 
 impl Program {
@@ -171,9 +179,9 @@ impl Program {
         self.pumps.iter().any(Pump::sets_rowtime)
     }
 
-    /// Whether a pump keeps state between rows: a GROUP BY window.
+    /// Whether a pump keeps state between rows: a GROUP BY window or a sliding window.
     pub fn has_windows(&self) -> bool {
-        self.window_states > 0
+        self.window_states > 0 || self.sliding_states > 0
     }
 
     /// Whether each row's outcome depends only on the row and its ROWTIME: then batches may be split across
@@ -202,6 +210,7 @@ impl Program {
             spare: Vec::new(),
             wall_clock: false,
             windows: (0..self.window_states).map(|_| WindowState::default()).collect(),
+            slides: (0..self.sliding_states).map(|_| SlidingState::default()).collect(),
             clock: i64::MIN,
         }
     }
@@ -231,6 +240,8 @@ pub struct Runner<'a> {
     wall_clock: bool,
     /// Per GROUP BY stage, its open window.
     windows: Vec<WindowState>,
+    /// Per sliding-window stage, its partitions' rows.
+    slides: Vec<SlidingState>,
     /// The latest time given to [`Runner::advance_to`]: input rows get at least this ROWTIME.
     clock: i64,
 }
@@ -266,11 +277,25 @@ impl Runner<'_> {
         }
         self.clock = self.clock.max(clock_ms);
         self.close_windows(|aggregate, end| aggregate.clock && end <= clock_ms, out);
+        // Sliding windows emit nothing on the clock; their RANGE partitions forget the rows it moved past.
+        let program = self.program;
+        for stage in program.pumps.iter().flat_map(|p| &p.stages) {
+            if let Stage::Sliding(sliding) = stage
+                && sliding.clock
+            {
+                sliding.prune(&mut self.slides[sliding.state], clock_ms);
+            }
+        }
     }
 
     /// The end of input: closes every open window, upstream first, so each group's row is emitted.
     pub fn finish(&mut self, out: &mut dyn FnMut(Emit<'_>)) {
         self.close_windows(|_, _| true, out);
+    }
+
+    /// The groups held in open GROUP BY windows: the runner's window state size (`--metrics`).
+    pub fn window_groups(&self) -> usize {
+        self.windows.iter().map(WindowState::open_groups).sum()
     }
 
     /// The earliest end of an open window the clock closes, if any: a virtual clock moves there next.
@@ -339,6 +364,21 @@ impl Runner<'_> {
             let current = RowRef { values: owned.as_deref().unwrap_or(values), rowtime: current_rowtime };
             let map = match stage {
                 Stage::Map(map) => map,
+                Stage::Sliding(sliding) => match sliding.push(&mut self.slides[sliding.state], &current, &self.cx) {
+                    Ok(Some(next)) => {
+                        if let Some(previous) = owned.replace(next) {
+                            self.recycle(previous);
+                        }
+                        continue;
+                    }
+                    Ok(None) => {
+                        if let Some(previous) = owned {
+                            self.recycle(previous);
+                        }
+                        return;
+                    }
+                    Err((name, e)) => return fail(out, name, e),
+                },
                 Stage::Aggregate(aggregate) => {
                     self.aggregate(index, position, aggregate, &current, describe, out);
                     if let Some(previous) = owned {

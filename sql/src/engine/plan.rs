@@ -16,13 +16,12 @@ use crate::value::Value;
 use super::aggregate::AggKind;
 use super::eval::{Bound, Qualifier};
 use super::grouping::{self, Grouped};
+use super::sliding_plan::{self, Windowed};
 use super::{MapStage, Program, Pump, Stage, StreamDef, StreamId};
 
 /// Aggregate, window and table functions: real KDA SQL that later work will bring.
-const NOT_YET: [&str; 9] = [
+const NOT_YET: [&str; 7] = [
     "EXP_AVG",
-    "LAG",
-    "NTH_VALUE",
     "MONOTONIC",
     "TOP_K_ITEMS_TUMBLING",
     "COUNT_DISTINCT_ITEMS_TUMBLING",
@@ -61,6 +60,7 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
         reads_row_clock: false,
         pump_order: Vec::new(),
         window_states: 0,
+        sliding_states: 0,
     };
     // Set while binding when a query calls CURRENT_ROW_TIMESTAMP: only then is the clock read per row.
     let reads_row_clock = Cell::new(false);
@@ -134,7 +134,7 @@ fn plan_windows(program: &mut Program) {
             input_timed[stream] = writers.iter().all(|p| input_timed[p.source.0] && !p.sets_rowtime());
         }
     }
-    let mut states = 0;
+    let (mut states, mut slides) = (0, 0);
     for &p in &pumps {
         let pump = &mut program.pumps[p];
         let mut timed = input_timed[pump.source.0];
@@ -146,11 +146,17 @@ fn plan_windows(program: &mut Program) {
                     aggregate.state = states;
                     states += 1;
                 }
+                Stage::Sliding(sliding) => {
+                    sliding.clock = timed;
+                    sliding.state = slides;
+                    slides += 1;
+                }
             }
         }
     }
     program.pump_order = pumps;
     program.window_states = states;
+    program.sliding_states = slides;
 }
 
 /// A pump whose rows come back to its own source would run forever: reject it.
@@ -280,6 +286,8 @@ pub(super) struct Scope<'a> {
     pub clock: &'a Cell<bool>,
     /// In a GROUP BY query's select list, HAVING and ORDER BY: what grouping resolves first.
     pub grouped: Option<&'a Grouped<'a>>,
+    /// In the select list of a query with sliding windows: resolves the calls with OVER.
+    pub windowed: Option<&'a Windowed<'a>>,
 }
 
 fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
@@ -311,11 +319,10 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
     if let Some(stagger) = &select.stagger {
         return Err(not_supported(stagger.span, "WINDOWED BY STAGGER"));
     }
-    if let Some(window) = select.windows.first() {
-        return Err(not_supported(window.span, "WINDOW (sliding windows)"));
-    }
     grouping::check_where(select)?;
-    let grouped = grouping::is_grouped(select);
+    sliding_plan::check_windows(select)?;
+    let sliding = sliding_plan::is_sliding(select);
+    let grouped = !sliding && grouping::is_grouped(select);
     if let Some(first) = select.order_by.first()
         && !grouped
     {
@@ -356,9 +363,15 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
             intervals: &branch.intervals,
             clock,
             grouped: None,
+            windowed: None,
         };
-        let (stage, (columns, intervals)) =
-            if grouped { grouping::compile_grouped(select, &scope)? } else { compile_stage(select, &scope)? };
+        let (stage, (columns, intervals)) = if sliding {
+            sliding_plan::compile_sliding(select, &scope)?
+        } else if grouped {
+            grouping::compile_grouped(select, &scope)?
+        } else {
+            compile_stage(select, &scope)?
+        };
         branch.stages.push(stage);
         branch.columns = columns;
         branch.intervals = intervals;
@@ -370,7 +383,7 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
 /// A stage's columns: names and types, and the qualifiers of its interval columns.
 pub(super) type StageColumns = (Vec<(String, SqlType)>, Vec<Option<Qualifier>>);
 
-fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, StageColumns), SqlError> {
+pub(super) fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage, StageColumns), SqlError> {
     let filter = match &select.filter {
         Some(expr) => {
             let (bound, ty) = bind(expr, scope)?;
@@ -501,6 +514,11 @@ pub(super) fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), S
     {
         return Ok(resolved);
     }
+    if let Some(windowed) = scope.windowed
+        && matches!(expr, Expr::Function { over: Some(_), .. })
+    {
+        return sliding_plan::resolve(expr, windowed);
+    }
     Ok(match expr {
         Expr::Literal { value, .. } => (Bound::Literal(value.to_value()), literal_type(value)),
         Expr::Column { parts, span } => bind_column(parts, *span, scope)?,
@@ -518,7 +536,12 @@ pub(super) fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), S
         Expr::Function { name, args, star, distinct, over, span } => {
             let upper = name.name.to_ascii_uppercase();
             if over.is_some() {
-                return Err(not_supported(*span, "OVER (sliding windows)"));
+                let message = "a windowed aggregate (OVER) belongs in the select list of a query without GROUP BY";
+                return Err(type_error(*span, message.into()));
+            }
+            if matches!(upper.as_str(), "LAG" | "NTH_VALUE") {
+                let message = format!("{upper} needs a window, as in {upper}(x, 1) OVER (ROWS 10 PRECEDING)");
+                return Err(type_error(*span, message));
             }
             if AggKind::from_name(&upper).is_some() {
                 // Grouping resolves aggregates; one reaching here has no GROUP BY around it.
