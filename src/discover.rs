@@ -53,7 +53,7 @@ enum Format {
 }
 
 /// Why discovery stopped: the message (naming the file) and the exit code.
-struct Failure(u8, String);
+pub(crate) struct Failure(pub u8, pub String);
 
 /// Runs `sluice discover`.
 pub(crate) fn discover_command(args: DiscoverArgs) -> ExitCode {
@@ -95,7 +95,7 @@ fn from_file(file: &Path, choice: FormatChoice, limit: usize) -> Result<(), Fail
 
 fn from_stream(pipeline: &Path, stream: &str, args: &DiscoverArgs, choice: FormatChoice) -> Result<(), Failure> {
     let shown = pipeline.display().to_string();
-    let default_dir = check_stream(pipeline, stream)?;
+    let default_dir = check_stream(pipeline, stream, "sluice discover --stream")?;
     let data_dir = args.data_dir.clone().unwrap_or(default_dir);
     let dir = data_dir.display();
     let limit = args.limit as usize;
@@ -189,7 +189,7 @@ fn read_sample(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// Checks that `pipeline` declares `stream` as an embedded stream; returns the data directory `sluice run` uses.
-fn check_stream(pipeline: &Path, stream: &str) -> Result<PathBuf, Failure> {
+pub(crate) fn check_stream(pipeline: &Path, stream: &str, command: &str) -> Result<PathBuf, Failure> {
     let shown = pipeline.display().to_string();
     let bytes = std::fs::read(pipeline).map_err(|e| Failure(2, format!("{shown}: cannot read it: {e}")))?;
     let doc = sluice_core::yaml::load(&bytes)
@@ -208,8 +208,13 @@ fn check_stream(pipeline: &Path, stream: &str) -> Result<PathBuf, Failure> {
             return Err(Failure(
                 1,
                 format!(
-                    "{shown}: stream `{stream}` is of type `{other}`; `sluice discover --stream` reads embedded \
-                     streams only (save some of its records to a file and use --file)"
+                    "{shown}: stream `{stream}` is of type `{other}`; `{command}` reads embedded streams only{}",
+                    // Discovery can start from a file instead.
+                    if command.starts_with("sluice discover") {
+                        " (save some of its records to a file and use --file)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }

@@ -7,6 +7,8 @@ mod metrics_server;
 mod pipeline_file;
 mod progress;
 mod sql_view;
+mod tap;
+mod tap_command;
 mod test_command;
 
 use std::io::IsTerminal;
@@ -52,6 +54,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Estimate, for a steady rate, how often each destination writes objects and how big they are.
     Explain(explain::ExplainArgs),
+    /// Print the new records of a running pipeline's embedded stream as JSON lines (in-app streams: `run --tap`).
+    Tap(tap_command::TapArgs),
     /// Print the pipeline JSON schema.
     Schema,
     /// List the registered plugins.
@@ -78,6 +82,10 @@ struct RunArgs {
     /// Serve Prometheus metrics at `http://ADDRESS/metrics` while the run goes on (`127.0.0.1:9898`).
     #[arg(long, value_name = "ADDRESS")]
     metrics: Option<std::net::SocketAddr>,
+    /// Print the records of this stream, or the rows of in-app stream `application.STREAM`, to stdout as JSON
+    /// lines while the run goes on (repeatable). Rows are skipped, never waited for, when stdout is slow.
+    #[arg(long, value_name = "NAME")]
+    tap: Vec<String>,
     /// No progress line and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -117,6 +125,7 @@ fn main() -> ExitCode {
         Command::Discover(args) => discover::discover_command(args),
         Command::Graph(args) => graph::graph_command(args),
         Command::Explain(args) => explain::explain_command(args),
+        Command::Tap(args) => tap_command::tap_command(args),
         Command::Schema => {
             print!("{}", sluice_core::schema::pipeline_schema_text());
             ExitCode::SUCCESS
@@ -163,6 +172,10 @@ fn run_command(args: RunArgs) -> ExitCode {
     let pipeline_name = value.get("name").and_then(|n| n.as_str()).unwrap_or("pipeline").to_owned();
     let data_dir = args.data_dir.unwrap_or_else(|| base_dir.join(".sluice").join(&pipeline_name));
     let options = RunOptions { base_dir, data_dir, records: args.records, duration: args.duration.map(|d| d.as_std()) };
+    if let Err(e) = tap::check_names(&args.tap, &value) {
+        eprintln!("error: {name}: {e}");
+        return ExitCode::from(2);
+    }
     let Ok(mut metrics) = metrics_server::bind(args.metrics) else { return ExitCode::from(2) };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -171,8 +184,13 @@ fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut printer = None;
     let result = runtime.block_on(async {
         let mut topology = Topology::build(&validated, &value, &options).await?;
+        if let Some((taps, started)) = tap::start(&args.tap) {
+            topology.set_taps(taps);
+            printer = Some(started);
+        }
         if let Some(spec) = sluice_kinesis_api::configured(&value, args.kinesis_api.as_deref())? {
             let api = sluice_kinesis_api::KinesisApi::bind(&spec, topology.streams()).await?;
             let (label, streams) = (format!("kinesis-api {}", api.local_addr()), api.stream_names());
@@ -200,10 +218,14 @@ fn run_command(args: RunArgs) -> ExitCode {
     });
     // Standard input's blocking read cannot be cancelled: do not wait for a line nobody will type.
     runtime.shutdown_background();
+    let skipped = printer.map(tap::Printer::finish);
     match result {
         Ok(summary) => {
             if !args.quiet {
                 eprint!("{}", progress::summary(&summary));
+                if let Some(skipped) = skipped.filter(|&n| n > 0) {
+                    eprintln!("tap: {skipped} rows skipped (stdout was behind)");
+                }
             }
             ExitCode::SUCCESS
         }

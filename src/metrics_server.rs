@@ -1,4 +1,5 @@
-//! `sluice run --metrics ADDR`: the stages' counters as Prometheus text at `http://ADDR/metrics`.
+//! `sluice run --metrics ADDR`: the stages' counters, gauges and object sizes as Prometheus text at
+//! `http://ADDR/metrics`.
 //!
 //! A plain thread serves it (one short HTTP/1.1 exchange per connection, then close): scrapes are rare and
 //! tiny, and the pipeline's tasks never wait on it. Counters are read with relaxed loads, as the progress
@@ -12,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sluice_core::plugin::PluginKind;
+use sluice_core::runtime::histogram::OBJECT_SIZE_BUCKETS;
+use sluice_core::runtime::metrics::MetricsSnapshot;
 use sluice_core::runtime::topology::Stage;
 
 /// A bound metrics endpoint, not yet serving.
@@ -100,47 +103,114 @@ fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// Which stages a family covers.
+#[derive(Clone, Copy)]
+enum Covers {
+    All,
+    Kind(PluginKind),
+    /// Stages that consume a stream: an application, or the stream a destination reads directly.
+    Consumers,
+    /// Applications with GROUP BY windows (their gauge is only set by a program that has them).
+    Applications,
+}
+
+/// One metric family: name, type, help, which stages, and the value of a stage as Prometheus text.
+type Family = (&'static str, &'static str, &'static str, Covers, fn(&MetricsSnapshot) -> String);
+
+/// Every family but the object size histogram.
+const FAMILIES: [Family; 9] = [
+    ("sluice_stage_records_total", "counter", "Records a stage emitted (put, read, delivered).", Covers::All, |m| {
+        m.records.to_string()
+    }),
+    ("sluice_stage_bytes_total", "counter", "Payload bytes of those records.", Covers::All, |m| m.bytes.to_string()),
+    ("sluice_stage_errors_total", "counter", "Records that failed and went to an error output.", Covers::All, |m| {
+        m.errors.to_string()
+    }),
+    (
+        "sluice_destination_buffered_bytes",
+        "gauge",
+        "Bytes buffered in a destination, not yet written.",
+        Covers::Kind(PluginKind::Destination),
+        |m| m.buffered_bytes.to_string(),
+    ),
+    (
+        "sluice_destination_objects_total",
+        "counter",
+        "Objects a destination wrote.",
+        Covers::Kind(PluginKind::Destination),
+        |m| m.objects.to_string(),
+    ),
+    (
+        "sluice_application_window_groups",
+        "gauge",
+        "Groups held in the open GROUP BY windows of an application: its window state size.",
+        Covers::Applications,
+        |m| m.window_groups.to_string(),
+    ),
+    (
+        "sluice_consumer_unacknowledged_records",
+        "gauge",
+        "Records a consumer read that its destinations have not made durable yet (not checkpointed).",
+        Covers::Consumers,
+        |m| m.unacknowledged_records.to_string(),
+    ),
+    (
+        "sluice_consumer_checkpoint_lag_seconds",
+        "gauge",
+        "How long the oldest record read and not yet acknowledged has waited for its checkpoint (0: none waits).",
+        Covers::Consumers,
+        |m| format!("{:.3}", m.checkpoint_lag_ms as f64 / 1000.0),
+    ),
+    (
+        "sluice_consumer_millis_behind_latest",
+        "gauge",
+        "How far a consumer's last read was behind the newest record of its stream, in ms (Kinesis's MillisBehindLatest).",
+        Covers::Consumers,
+        |m| m.millis_behind_latest.to_string(),
+    ),
+];
+
+/// The labels of a stage: `pipeline="..",kind="..",stage=".."` and, for a consumer, `consumer=".."`.
+fn labels(pipeline: &str, stage: &Stage) -> String {
+    let noun = stage.kind.noun();
+    let stage_name = stage.label.strip_prefix(&format!("{noun} ")).unwrap_or(&stage.label);
+    let mut labels = format!("pipeline=\"{}\",kind=\"{noun}\",stage=\"{}\"", escape(pipeline), escape(stage_name));
+    // Two destinations reading one stream: the consumer tells their stream stages apart.
+    if let Some(consumer) = &stage.consumer {
+        let _ = write!(labels, ",consumer=\"{}\"", escape(consumer));
+    }
+    labels
+}
+
 /// The Prometheus text exposition of every stage's counters.
 pub fn render(pipeline: &str, stages: &[Stage]) -> String {
-    type Read = fn(&sluice_core::runtime::metrics::MetricsSnapshot) -> u64;
-    let families: [(&str, &str, &str, Option<PluginKind>, Read); 5] = [
-        ("sluice_stage_records_total", "counter", "Records a stage emitted (put, read, delivered).", None, |m| {
-            m.records
-        }),
-        ("sluice_stage_bytes_total", "counter", "Payload bytes of those records.", None, |m| m.bytes),
-        ("sluice_stage_errors_total", "counter", "Records that failed and went to an error output.", None, |m| {
-            m.errors
-        }),
-        (
-            "sluice_destination_buffered_bytes",
-            "gauge",
-            "Bytes buffered in a destination, not yet written.",
-            Some(PluginKind::Destination),
-            |m| m.buffered_bytes,
-        ),
-        (
-            "sluice_destination_objects_total",
-            "counter",
-            "Objects a destination wrote.",
-            Some(PluginKind::Destination),
-            |m| m.objects,
-        ),
-    ];
     let snapshots: Vec<_> = stages.iter().map(|s| s.metrics.snapshot()).collect();
     let mut out = String::new();
-    for (name, kind, help, only, read) in families {
+    for (name, kind, help, covers, value) in FAMILIES {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (stage, snapshot) in stages.iter().zip(&snapshots).filter(|(s, _)| only.is_none_or(|k| s.kind == k)) {
-            let noun = stage.kind.noun();
-            let stage_name = stage.label.strip_prefix(&format!("{noun} ")).unwrap_or(&stage.label);
-            let _ = writeln!(
-                out,
-                "{name}{{pipeline=\"{}\",kind=\"{noun}\",stage=\"{}\"}} {}",
-                escape(pipeline),
-                escape(stage_name),
-                read(snapshot)
-            );
+        for (stage, snapshot) in stages.iter().zip(&snapshots) {
+            let covered = match covers {
+                Covers::All => true,
+                Covers::Kind(kind) => stage.kind == kind,
+                Covers::Consumers => snapshot.consumer,
+                Covers::Applications => stage.kind == PluginKind::Application,
+            };
+            if covered {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(pipeline, stage), value(snapshot));
+            }
         }
+    }
+    let name = "sluice_destination_object_size_bytes";
+    let _ = writeln!(out, "# HELP {name} Sizes of the objects a destination wrote (after compression).");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (stage, snapshot) in stages.iter().zip(&snapshots).filter(|(s, _)| s.kind == PluginKind::Destination) {
+        let (labels, sizes) = (labels(pipeline, stage), snapshot.object_sizes);
+        for (bound, count) in OBJECT_SIZE_BUCKETS.iter().zip(sizes.cumulative) {
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", sizes.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", sizes.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", sizes.count);
     }
     out
 }

@@ -36,6 +36,7 @@
 //!   durable, and reads of one shard from a sequence number, for the Kinesis API.
 
 mod background;
+mod follow;
 mod frame;
 mod hash;
 mod log;
@@ -60,6 +61,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use follow::StreamTail;
 pub use hash::{hash_key_range, shard_for_hash, shard_for_key, shard_id};
 pub use peek::{PeekedRecord, peek_records};
 

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -33,6 +34,8 @@ pub struct AckTracker {
 struct TrackerState {
     /// Batches registered and not yet acknowledged by every sink: (batch number, positions after it).
     pending: VecDeque<(u64, Positions)>,
+    /// Per pending batch (same order): its records and when it was registered, for the checkpoint lag.
+    waiting: VecDeque<(u64, Instant)>,
     next_batch: u64,
     /// Per sink, the newest batch it acknowledged (+1; 0 = none).
     acked: Vec<u64>,
@@ -42,16 +45,23 @@ impl AckTracker {
     /// A tracker for a consumer with `sinks` sinks, and the receiver of the positions safe to checkpoint.
     pub fn new(sinks: usize) -> (Arc<Self>, watch::Receiver<Option<Positions>>) {
         let (committable, receiver) = watch::channel(None);
-        let state = TrackerState { pending: VecDeque::new(), next_batch: 0, acked: vec![0; sinks] };
+        let state =
+            TrackerState { pending: VecDeque::new(), waiting: VecDeque::new(), next_batch: 0, acked: vec![0; sinks] };
         (Arc::new(AckTracker { state: Mutex::new(state), committable }), receiver)
     }
 
     /// Registers a batch read up to `positions`; returns the handle that makes its acks.
     pub fn register(self: &Arc<Self>, positions: Positions) -> BatchAcks {
+        self.register_records(positions, 0)
+    }
+
+    /// [`AckTracker::register`] for a batch of `records` records, counted by [`AckTracker::lag`].
+    pub fn register_records(self: &Arc<Self>, positions: Positions, records: u64) -> BatchAcks {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let batch = state.next_batch;
         state.next_batch += 1;
         state.pending.push_back((batch, positions));
+        state.waiting.push_back((records, Instant::now()));
         BatchAcks { tracker: Arc::clone(self), batch }
     }
 
@@ -63,10 +73,21 @@ impl AckTracker {
         let mut newest = None;
         while state.pending.front().is_some_and(|(b, _)| *b < all_acked) {
             newest = state.pending.pop_front().map(|(_, positions)| positions);
+            state.waiting.pop_front();
         }
         if let Some(positions) = newest {
             self.committable.send_modify(|slot| merge_into(slot, positions));
         }
+    }
+}
+
+impl AckTracker {
+    /// The records read and not yet acknowledged by every sink, and how long the oldest of them has waited:
+    /// how far the consumer's checkpoint is behind what it read.
+    pub fn lag(&self) -> (u64, Duration) {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let records = state.waiting.iter().map(|(records, _)| records).sum();
+        (records, state.waiting.front().map_or(Duration::ZERO, |(_, since)| since.elapsed()))
     }
 }
 
@@ -135,6 +156,17 @@ mod tests {
         let mut both = at("s0", 10);
         both.extend(at("s1", 20));
         assert_eq!(*committable.borrow(), Some(both), "shards the newer batch skipped keep their position");
+    }
+
+    #[test]
+    fn the_lag_counts_what_waits_for_acknowledgement() {
+        let (tracker, _committable) = AckTracker::new(1);
+        assert_eq!(tracker.lag(), (0, Duration::ZERO));
+        let first = tracker.register_records(at("s0", 1), 3);
+        let _second = tracker.register_records(at("s0", 2), 4);
+        assert_eq!(tracker.lag().0, 7);
+        first.for_sink(0).acknowledge();
+        assert_eq!(tracker.lag().0, 4);
     }
 
     #[test]

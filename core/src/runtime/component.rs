@@ -10,6 +10,7 @@ use super::ack::{AckTracker, BatchAcks, Delivery};
 use super::metrics::StageMetrics;
 use super::record::{PutRecord, Record};
 use super::stream::{Stream, StreamError, StreamReader};
+use super::tap::Tap;
 
 /// Why a component stopped with an error. The message names the component and what failed.
 #[derive(Debug, thiserror::Error)]
@@ -168,12 +169,30 @@ pub struct ConsumerInput {
     /// Records per read.
     pub batch_records: usize,
     metrics: Arc<StageMetrics>,
+    taps: Vec<(String, Tap)>,
 }
 
 impl ConsumerInput {
     /// Wraps `reader`, registering every batch with `tracker`.
     pub fn new(reader: Box<dyn StreamReader>, tracker: Arc<AckTracker>, metrics: Arc<StageMetrics>) -> Self {
-        ConsumerInput { reader, tracker, batch_records: 4096, metrics }
+        metrics.watch_acks(&tracker);
+        ConsumerInput { reader, tracker, batch_records: 4096, metrics, taps: Vec::new() }
+    }
+
+    /// Gives the application the taps of its in-app streams (`sluice run --tap app.STREAM`).
+    pub fn with_taps(mut self, taps: Vec<(String, Tap)>) -> Self {
+        self.taps = taps;
+        self
+    }
+
+    /// The consumer's counters: an application reports its window state there.
+    pub fn metrics(&self) -> &Arc<StageMetrics> {
+        &self.metrics
+    }
+
+    /// The taps set on the application's in-app streams, as `(STREAM, tap)`: empty when nobody taps it.
+    pub fn taps(&self) -> &[(String, Tap)] {
+        &self.taps
     }
 
     /// The next batch and its acks; `None` at the end of the input.
@@ -181,9 +200,21 @@ impl ConsumerInput {
         let Some(batch) = self.reader.next_batch(self.batch_records).await? else { return Ok(None) };
         let bytes = batch.records.iter().map(|r| r.data.len() as u64).sum();
         self.metrics.add(batch.records.len() as u64, bytes);
-        let acks = self.tracker.register(batch.positions);
+        // Behind the tip when the read was full: by the age of its newest record (Kinesis's MillisBehindLatest).
+        let behind = match batch.records.iter().map(|r| r.arrival_ms).max() {
+            Some(newest) if batch.records.len() >= self.batch_records => now_ms().saturating_sub(newest).max(0),
+            _ => 0,
+        };
+        self.metrics.millis_behind_latest.store(behind.unsigned_abs(), std::sync::atomic::Ordering::Relaxed);
+        let acks = self.tracker.register_records(batch.positions, batch.records.len() as u64);
         Ok(Some((batch.records, acks)))
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// One output of an application: the destination it feeds and the sink number its acks carry.

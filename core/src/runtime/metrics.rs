@@ -1,6 +1,10 @@
 //! Counters per stage, read by the progress line and the summary.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+
+use super::ack::AckTracker;
+use super::histogram::{SizeHistogram, SizeSnapshot};
 
 /// What one stage (a producer, stream reader, application or destination) has moved so far.
 #[derive(Debug, Default)]
@@ -15,6 +19,15 @@ pub struct StageMetrics {
     pub objects: AtomicU64,
     /// Records that failed and went to an error output.
     pub errors: AtomicU64,
+    /// Groups held in open GROUP BY windows (applications that have windows).
+    pub window_groups: AtomicU64,
+    /// How far the last read was behind the newest record, in milliseconds (consumers of a stream).
+    pub millis_behind_latest: AtomicU64,
+    /// Sizes of the objects written (destinations).
+    pub object_sizes: SizeHistogram,
+    /// The consumer's acknowledgements, read for its checkpoint lag. Weak: the tracker's end (its last
+    /// holder dropped) is what ends the consumer's checkpoint task.
+    acks: OnceLock<Weak<AckTracker>>,
 }
 
 impl StageMetrics {
@@ -24,9 +37,22 @@ impl StageMetrics {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Reports the checkpoint lag of the consumer whose acknowledgements `tracker` tracks.
+    pub fn watch_acks(&self, tracker: &Arc<AckTracker>) {
+        let _ = self.acks.set(Arc::downgrade(tracker));
+    }
+
     /// A consistent-enough copy for display.
     pub fn snapshot(&self) -> MetricsSnapshot {
+        let (unacknowledged, waited) =
+            self.acks.get().and_then(Weak::upgrade).map(|acks| acks.lag()).unwrap_or_default();
         MetricsSnapshot {
+            consumer: self.acks.get().is_some(),
+            unacknowledged_records: unacknowledged,
+            checkpoint_lag_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+            window_groups: self.window_groups.load(Ordering::Relaxed),
+            millis_behind_latest: self.millis_behind_latest.load(Ordering::Relaxed),
+            object_sizes: self.object_sizes.snapshot(),
             records: self.records.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             buffered_bytes: self.buffered_bytes.load(Ordering::Relaxed),
@@ -49,4 +75,16 @@ pub struct MetricsSnapshot {
     pub objects: u64,
     /// See [`StageMetrics::errors`].
     pub errors: u64,
+    /// Whether the stage consumes a stream (then the checkpoint and stream lags apply).
+    pub consumer: bool,
+    /// Records read and not yet acknowledged by every sink.
+    pub unacknowledged_records: u64,
+    /// How long the oldest of them has waited, in milliseconds: 0 when everything read is acknowledged.
+    pub checkpoint_lag_ms: u64,
+    /// See [`StageMetrics::window_groups`].
+    pub window_groups: u64,
+    /// See [`StageMetrics::millis_behind_latest`].
+    pub millis_behind_latest: u64,
+    /// See [`StageMetrics::object_sizes`].
+    pub object_sizes: SizeSnapshot,
 }

@@ -16,10 +16,12 @@
 pub mod ack;
 pub mod buffers;
 pub mod component;
+pub mod histogram;
 pub mod ledger;
 pub mod metrics;
 pub mod record;
 pub mod service;
 pub mod sharded;
 pub mod stream;
+pub mod tap;
 pub mod topology;

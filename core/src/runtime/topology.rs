@@ -32,6 +32,7 @@ use super::metrics::StageMetrics;
 use super::record::Positions;
 use super::service::{Service, ServiceContext};
 use super::stream::{StartPosition, Stream};
+use super::tap::{Tap, TapSet, record_line};
 use crate::plugin::{BuildContext, Built, LinkRole, PluginKind, find};
 use crate::validate::Validated;
 
@@ -60,6 +61,9 @@ pub struct Stage {
     pub kind: PluginKind,
     /// Its counters.
     pub metrics: Arc<StageMetrics>,
+    /// The consumer whose reads it counts (`application/app`, `destination/raw`): two destinations reading one
+    /// stream have a stage each.
+    pub consumer: Option<String>,
 }
 
 /// A pipeline built and ready to start.
@@ -69,6 +73,7 @@ pub struct Topology {
     applications: Vec<ApplicationNode>,
     destinations: Vec<DestinationNode>,
     services: Vec<ServiceNode>,
+    taps: TapSet,
 }
 
 /// A service, its stage label and the streams it writes.
@@ -159,6 +164,7 @@ impl Topology {
             applications: Vec::new(),
             destinations: Vec::new(),
             services: Vec::new(),
+            taps: TapSet::default(),
         };
         let mismatch = |kind: PluginKind, name: &str| {
             RunError(format!("{} `{name}`: its plugin built something else than a {}", kind.noun(), kind.noun()))
@@ -195,6 +201,12 @@ impl Topology {
         &self.streams
     }
 
+    /// Sets the run's taps (`sluice run --tap`): streams' records are read by readers of their own, in-app
+    /// streams' rows are published by their application.
+    pub fn set_taps(&mut self, taps: TapSet) {
+        self.taps = taps;
+    }
+
     /// Adds a service that writes into `streams` from outside (see [`Service`]); `label` names its stage in the
     /// progress line and the summary.
     pub fn add_service(&mut self, label: String, streams: Vec<String>, service: Box<dyn Service>) {
@@ -227,7 +239,8 @@ pub async fn run(
     let mut stages = Vec::new();
     let stage = |stages: &mut Vec<Stage>, kind: PluginKind, name: &str| {
         let metrics = Arc::new(StageMetrics::default());
-        stages.push(Stage { label: format!("{} {name}", kind.noun()), kind, metrics: Arc::clone(&metrics) });
+        let label = format!("{} {name}", kind.noun());
+        stages.push(Stage { label, kind, metrics: Arc::clone(&metrics), consumer: None });
         metrics
     };
     if let Some(duration) = options.duration {
@@ -265,6 +278,9 @@ pub async fn run(
         let (tracker, committable) = AckTracker::new(1);
         committers.push(tokio::spawn(commit_checkpoints(Arc::clone(&stream), consumer, committable)));
         let mut input = ConsumerInput::new(reader, tracker, stage(&mut stages, PluginKind::Stream, &stream_name));
+        if let Some(stage) = stages.last_mut() {
+            stage.consumer = Some(format!("destination/{name}"));
+        }
         tasks.spawn(async move {
             while let Some((records, acks)) = input.next().await? {
                 let delivery = Delivery { records, ack: acks.for_sink(0) };
@@ -283,7 +299,11 @@ pub async fn run(
         let reader = stream.open_reader(&consumer, StartPosition::TrimHorizon).await?;
         let (tracker, committable) = AckTracker::new(outputs.len().max(1));
         committers.push(tokio::spawn(commit_checkpoints(Arc::clone(&stream), consumer, committable)));
-        let input = ConsumerInput::new(reader, tracker, stage(&mut stages, PluginKind::Application, &name));
+        let input = ConsumerInput::new(reader, tracker, stage(&mut stages, PluginKind::Application, &name))
+            .with_taps(topology.taps.for_application(&name));
+        if let Some(stage) = stages.last_mut() {
+            stage.consumer = Some(format!("application/{name}"));
+        }
         let outputs = outputs
             .into_iter()
             .enumerate()
@@ -298,6 +318,14 @@ pub async fn run(
         tasks.spawn(async move { application.run(input, outputs).await });
     }
     drop(senders);
+    // Tapped streams get a reader of their own, opened before any producer starts: the tap sees this run's
+    // records, and no consumer of the pipeline waits for it.
+    for (name, stream) in &topology.streams {
+        if let Some(tap) = topology.taps.stream(name) {
+            let reader = stream.open_reader(&format!("tap/{}", std::process::id()), StartPosition::Latest).await?;
+            tasks.spawn(tap_records(reader, tap));
+        }
+    }
 
     // Producers last; a stream's writers close when all of its producers are done.
     let budget = Budget::new(options.records);
@@ -326,7 +354,8 @@ pub async fn run(
             *writers.entry(stream_name.clone()).or_default() += 1;
         }
         let metrics = Arc::new(StageMetrics::default());
-        stages.push(Stage { label: label.clone(), kind: PluginKind::Producer, metrics: Arc::clone(&metrics) });
+        let (kind, consumer) = (PluginKind::Producer, None);
+        stages.push(Stage { label: label.clone(), kind, metrics: Arc::clone(&metrics), consumer });
         let cx = ServiceContext { stop: stop.clone(), metrics };
         let done_sender = done_sender.clone();
         tasks.spawn(async move {
@@ -425,4 +454,14 @@ async fn commit_checkpoints(
             return Ok(());
         }
     }
+}
+
+/// Reads a tapped stream to its end, publishing each record as a JSON line while the tap has room.
+async fn tap_records(mut reader: Box<dyn super::stream::StreamReader>, tap: Tap) -> Result<(), RunError> {
+    while let Some(batch) = reader.next_batch(4096).await? {
+        for record in &batch.records {
+            tap.publish(|| record_line(tap.name(), &record.partition_key, record.arrival_ms, &record.data));
+        }
+    }
+    Ok(())
 }

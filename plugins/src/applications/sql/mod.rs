@@ -7,6 +7,7 @@
 pub mod harness;
 mod rows;
 mod run;
+mod tapped;
 mod workers;
 
 use std::collections::BTreeSet;

@@ -34,6 +34,7 @@ use sluice_sql::types::SqlType;
 
 use tokio::sync::mpsc;
 
+use super::tapped::TapPlan;
 use super::workers::{PendingBatch, Shared, WorkerPool};
 
 /// Batches handed to the workers and not yet delivered, beyond the one being delivered.
@@ -79,7 +80,9 @@ impl Application for SqlApplication {
         let sinks: Vec<_> = outputs.into_iter().map(|o| (o.sink, o.sender)).collect();
         let keeps_errors = plans.iter().any(|p| p.stream.is_none());
         let windows = program.has_windows();
-        let mut workers = WorkerPool::start(Shared { program, mapping, plans }, &name)?;
+        let taps = TapPlan::build(&program, input.taps(), &name)?;
+        let mut workers =
+            WorkerPool::start(Shared { program, mapping, plans, taps, metrics: Arc::clone(input.metrics()) }, &name)?;
         // Reading and delivering overlap: batches go to the workers as they are read, and a delivery task
         // waits for each one's rows in turn. The channel bounds how many are in flight.
         let (pending, mut finished) = mpsc::channel::<(PendingBatch, Option<BatchAcks>)>(IN_FLIGHT);

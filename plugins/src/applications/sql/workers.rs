@@ -16,10 +16,12 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 
 use bytes::Bytes;
 use sluice_core::runtime::component::RunError;
+use sluice_core::runtime::metrics::StageMetrics;
 use sluice_core::runtime::record::Record;
 use sluice_sql::engine::{Program, StreamId};
 use sluice_sql::input::InputMapping;
@@ -29,6 +31,7 @@ use tokio::sync::oneshot;
 
 use super::rows::{advance, finish, push_record};
 use super::run::OutputPlan;
+use super::tapped::TapPlan;
 
 /// Below this many records a batch is not split: handing out a chunk costs more than it saves.
 const MIN_CHUNK: usize = 256;
@@ -41,6 +44,10 @@ pub struct Shared {
     pub mapping: InputMapping,
     /// The outputs, in the pipeline file's order.
     pub plans: Vec<OutputPlan>,
+    /// The taps on in-app streams (`--tap`); usually none.
+    pub taps: Vec<TapPlan>,
+    /// The application's counters: the window state size goes there.
+    pub metrics: Arc<StageMetrics>,
 }
 
 /// The records one output gets from one chunk: rows written back to back into one buffer, sliced into records
@@ -206,6 +213,7 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     let mut bytes_per_record = vec![0usize; shared.plans.len()];
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let window_key: Arc<str> = Arc::from(WINDOW_KEY);
+    let windows = shared.program.has_windows();
     while let Ok(Job { work, reply }) = inbox.recv() {
         let count = match &work {
             Work::Records { range, .. } => range.len(),
@@ -223,6 +231,9 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
         // the key and arrival time of the record that made them (a window's own end when the clock did).
         let mut write = |cause: Option<&Record>, stream: Option<StreamId>, rowtime: i64, values: &[Value]| {
             failed += u64::from(stream.is_none());
+            for tap in &shared.taps {
+                tap.offer(stream, rowtime, values);
+            }
             let (key, arrival_ms) = cause.map_or((&window_key, rowtime), |r| (&r.partition_key, r.arrival_ms));
             for ((wanted, writer), batch) in streams.iter().zip(&writers).zip(outputs.iter_mut()) {
                 if *wanted == stream {
@@ -243,6 +254,9 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
             }
             Work::Clock(clock_ms) => advance(&mut runner, clock_ms, &mut |s, at, v| write(None, s, at, v)),
             Work::Finish => finish(&mut runner, &mut |s, at, v| write(None, s, at, v)),
+        }
+        if windows {
+            shared.metrics.window_groups.store(runner.window_groups() as u64, Ordering::Relaxed);
         }
         if count > 0 {
             for (per, batch) in bytes_per_record.iter_mut().zip(&outputs) {
@@ -272,7 +286,13 @@ mod tests {
         .expect("config");
         let compiled = config.compile(sql).expect("compiles");
         let plans = config.output_plans(&compiled.program).expect("outputs");
-        Shared { program: Arc::new(compiled.program), mapping: compiled.mapping, plans }
+        Shared {
+            program: Arc::new(compiled.program),
+            mapping: compiled.mapping,
+            plans,
+            taps: Vec::new(),
+            metrics: Arc::default(),
+        }
     }
 
     fn records(arrivals: impl Iterator<Item = i64>) -> Vec<Record> {

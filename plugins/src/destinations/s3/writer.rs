@@ -202,6 +202,7 @@ impl Writer {
         if !self.data.is_empty() {
             self.dest.naming.object_key(self.oldest_ms, &mut self.rng, &mut self.key);
             let body = self.body().await?;
+            let size = body.len() as u64;
             let written = self.dest.bucket.put(&self.key, body.clone(), self.dest.settings.retry, &mut self.rng).await;
             if let Err(e) = written {
                 return Err(RunError(format!(
@@ -219,6 +220,7 @@ impl Writer {
                 Compression::Gzip => self.spare = reclaimed,
             }
             self.metrics.objects.fetch_add(1, Ordering::Relaxed);
+            self.metrics.object_sizes.observe(size);
         }
         self.data.clear();
         self.published = self.appended;

@@ -1,0 +1,87 @@
+//! `sluice tap PIPELINE STREAM`: the new records of a stream of a pipeline that is running (or not), as JSON
+//! lines, read straight from the embedded stream's segment files ([`StreamTail`]): no lock, no effect on the run.
+//!
+//! Rows of in-app streams exist only inside the run: they are tapped with `sluice run --tap app.STREAM`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use sluice_core::embedded::StreamTail;
+use sluice_core::runtime::tap::record_line;
+
+use crate::discover::{Failure, check_stream};
+
+/// How often the segment files are looked at for new records.
+const POLL: Duration = Duration::from_millis(200);
+
+/// `sluice tap` arguments.
+#[derive(clap::Args)]
+pub struct TapArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+    /// The stream whose records to print (an embedded stream).
+    stream: String,
+    /// Where the pipeline's streams live [default: .sluice/<pipeline name>/ beside the pipeline file].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Stop after this many records.
+    #[arg(long)]
+    records: Option<u64>,
+    /// Stop after this long (`30s`, `5m`).
+    #[arg(long)]
+    duration: Option<sluice_core::units::Duration>,
+}
+
+/// Runs `sluice tap`.
+pub fn tap_command(args: TapArgs) -> ExitCode {
+    match follow(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn follow(args: &TapArgs) -> Result<(), Failure> {
+    let (shown, stream) = (args.pipeline.display().to_string(), args.stream.as_str());
+    if stream.contains('.') && check_stream(&args.pipeline, stream, "sluice tap").is_err() {
+        return Err(Failure(
+            2,
+            format!(
+                "{shown}: `{stream}` looks like an in-app stream: its rows exist only inside the run; tap them with \
+                 `sluice run {shown} --tap {stream}`"
+            ),
+        ));
+    }
+    let default_dir = check_stream(&args.pipeline, stream, "sluice tap")?;
+    let data_dir = args.data_dir.clone().unwrap_or(default_dir);
+    let tail = StreamTail::at_end(&data_dir, stream).map_err(|e| Failure(1, format!("{shown}: {e}")))?;
+    let Some(mut tail) = tail else {
+        let dir = data_dir.display();
+        return Err(Failure(
+            1,
+            format!(
+                "{shown}: stream `{stream}` has no data in {dir}: start the pipeline, or give the --data-dir it runs with"
+            ),
+        ));
+    };
+    let deadline = args.duration.map(|d| Instant::now() + d.as_std());
+    let mut left = args.records.unwrap_or(u64::MAX);
+    let mut out = std::io::stdout().lock();
+    while left > 0 && deadline.is_none_or(|d| Instant::now() < d) {
+        let mut records = tail.poll().map_err(|e| Failure(1, format!("{shown}: {e}")))?;
+        records.sort_by_key(|r| (r.arrival_ms, r.shard, r.sequence));
+        for record in records.iter().take(usize::try_from(left).unwrap_or(usize::MAX)) {
+            let line = record_line(stream, &record.partition_key, record.arrival_ms, &record.data);
+            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| Failure(1, format!("stdout: {e}")))?;
+            left -= 1;
+        }
+        if left > 0 {
+            std::thread::sleep(POLL);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! `sluice run --tap`: the rows of in-app streams and the records of streams, live on stdout, never slowing the run.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PIPELINE: &str = r#"name: tapped
+producers:
+  input: {type: file, stream: events, path: input.ndjson, format: lines}
+streams:
+  events: {type: embedded, shards: 2}
+applications:
+  app:
+    type: sql
+    input:
+      stream: events
+      columns: [{name: n, type: INTEGER, path: $.n}]
+    code: |
+      CREATE OR REPLACE STREAM "OUT" ("n" INTEGER, "half" INTEGER);
+      CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT"
+      SELECT STREAM "n", "n" / 2 FROM "SOURCE_SQL_STREAM_001" WHERE "n" > 1;
+    outputs:
+      - {stream: OUT, destination: bucket, format: csv}
+destinations:
+  bucket: {type: s3, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}
+"#;
+
+fn workspace(input: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pipeline.yaml"), PIPELINE).expect("pipeline");
+    std::fs::write(dir.path().join("input.ndjson"), input).expect("input");
+    dir
+}
+
+fn sluice(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command.arg("run").arg(dir.join("pipeline.yaml")).args(args).env("RUST_LOG", "warn");
+    command
+}
+
+fn json(line: &str) -> serde_json::Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("a JSON line: {line}: {e}"))
+}
+
+#[test]
+fn a_tap_shows_the_rows_of_an_in_app_stream_and_the_records_of_a_stream() {
+    let dir = workspace("{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n{\"n\": 4}\n{\"n\": 5}\n");
+    let output = sluice(dir.path(), &["--records", "4", "--tap", "app.OUT", "--tap", "events", "--quiet"])
+        .output()
+        .expect("sluice runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(json).collect();
+    let tapped = |name: &str| lines.iter().filter(|l| l["tap"] == name).cloned().collect::<Vec<_>>();
+    let mut rows: Vec<(i64, i64)> = tapped("app.OUT")
+        .iter()
+        .map(|l| (l["row"]["n"].as_i64().expect("n"), l["row"]["half"].as_i64().expect("half")))
+        .collect();
+    rows.sort_unstable();
+    assert_eq!(rows, [(2, 1), (3, 1), (4, 2)], "the rows the pump inserted into OUT: {stdout}");
+    assert!(tapped("app.OUT").iter().all(|l| l["row"]["ROWTIME"].is_string()), "with ROWTIME: {stdout}");
+    let mut records: Vec<i64> = tapped("events").iter().map(|l| l["data"]["n"].as_i64().expect("n")).collect();
+    records.sort_unstable();
+    assert_eq!(records, [1, 2, 3, 4], "the --records 4 records put into the stream: {stdout}");
+    assert!(tapped("events").iter().all(|l| l["partition_key"].is_string() && l["arrival_ms"].is_i64()));
+
+    let unknown = sluice(dir.path(), &["--tap", "nope"]).output().expect("sluice runs");
+    assert_eq!(unknown.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(message.contains("pipeline.yaml: --tap nope: not a stream of the pipeline (events)"), "{message}");
+    let no_stream = sluice(dir.path(), &["--tap", "app.NOPE"]).output().expect("sluice runs");
+    let message = String::from_utf8_lossy(&no_stream.stderr);
+    assert!(message.contains("no in-app stream `NOPE`"), "{message}");
+}
+
+#[test]
+fn a_reader_that_does_not_read_never_stalls_the_run_rows_are_skipped_instead() {
+    const RECORDS: usize = 30_000;
+    let input: String = (0..RECORDS).map(|n| format!("{{\"n\": {n}, \"pad\": \"{}\"}}\n", "x".repeat(100))).collect();
+    let dir = workspace(&input);
+    let mut child = sluice(dir.path(), &["--tap", "events", "--tap", "app.SOURCE_SQL_STREAM_001"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sluice runs");
+    // Nobody reads stdout until the run is over: its pipe fills after a few hundred lines.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the run stalled behind its tap");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    assert!(status.success(), "{stderr}");
+    let skipped: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("tap: ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the summary counts skipped rows: {stderr}"));
+    assert!(skipped > 0 && skipped < 2 * RECORDS as u64, "{skipped}");
+    let mut stdout = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
+    assert!(stdout.lines().count() > 10, "what fitted was printed");
+    for line in stdout.lines() {
+        assert!(line.starts_with("{\"tap\":") || line.ends_with(" rows skipped)"), "{line}");
+    }
+    // Every record was delivered all the same.
+    let delivered: usize = walk(&dir.path().join("bucket")).iter().map(|t| t.lines().count()).sum();
+    assert_eq!(delivered, RECORDS - 2, "n > 1");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            texts.extend(walk(&path));
+        } else {
+            texts.push(std::fs::read_to_string(&path).expect("object"));
+        }
+    }
+    texts
+}
+
+#[test]
+fn sluice_tap_follows_the_new_records_of_a_running_pipeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pipeline = dir.path().join("pipeline.yaml");
+    std::fs::write(
+        &pipeline,
+        "name: live\nproducers:\n  gen: {type: datagen, stream: s, rate: 50, record: {n: \"{{seq}}\"}}\nstreams:\n  \
+         s: {type: embedded}\ndestinations:\n  out: {type: s3, source: s, bucket: file://./bucket}\n",
+    )
+    .expect("pipeline");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", "--quiet", "--duration", "8s"])
+        .arg(&pipeline)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sluice runs");
+    let stream_dir = dir.path().join(".sluice/live/streams/s");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stream_dir.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let tapped = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["tap", "--records", "5", "--duration", "20s"])
+        .arg(&pipeline)
+        .arg("s")
+        .output()
+        .expect("sluice tap runs");
+    let _ = run.kill();
+    let _ = run.wait();
+    assert!(tapped.status.success(), "{}", String::from_utf8_lossy(&tapped.stderr));
+    let stdout = String::from_utf8_lossy(&tapped.stdout);
+    let numbers: Vec<i64> = stdout
+        .lines()
+        .map(json)
+        .map(|l| {
+            assert_eq!(l["tap"], "s");
+            l["data"]["n"].as_str().and_then(|n| n.parse().ok()).or(l["data"]["n"].as_i64()).expect("n")
+        })
+        .collect();
+    assert_eq!(numbers.len(), 5, "{stdout}");
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "in order: {stdout}");
+
+    let in_app = Command::new(env!("CARGO_BIN_EXE_sluice")).arg("tap").arg(&pipeline).arg("app.OUT").output();
+    let message = String::from_utf8_lossy(&in_app.expect("sluice tap runs").stderr).into_owned();
+    assert!(message.contains("sluice run") && message.contains("--tap app.OUT"), "{message}");
+}
