@@ -39,19 +39,7 @@ impl CsvMapping {
         let mut rest =
             std::str::from_utf8(data).map_err(|e| SqlError::data(format!("the record is not UTF-8 text: {e}")))?;
         let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(columns.len());
-        while !rest.is_empty() {
-            fields.clear();
-            loop {
-                let (field, end, after) = self.field(rest);
-                fields.push(field);
-                rest = after;
-                if end != End::Column {
-                    break;
-                }
-            }
-            if fields.len() == 1 && fields[0].is_empty() {
-                continue;
-            }
+        while self.next_row(&mut rest, &mut fields) {
             let mut row = Vec::with_capacity(columns.len() + super::APPENDED_COLUMNS);
             for (i, column) in columns.iter().enumerate() {
                 let value = match fields.get(i) {
@@ -70,23 +58,31 @@ impl CsvMapping {
     /// The rows of a record as [`map`](Self::map) reads them, each the fields it holds, empty rows skipped (for
     /// schema discovery, which must split records exactly as the mapping will).
     pub(crate) fn split<'a>(&self, text: &'a str) -> Vec<Vec<Cow<'a, str>>> {
-        let mut rows = Vec::new();
-        let mut rest = text;
+        let (mut rows, mut rest, mut fields) = (Vec::new(), text, Vec::new());
+        while self.next_row(&mut rest, &mut fields) {
+            rows.push(std::mem::take(&mut fields));
+        }
+        rows
+    }
+
+    /// Reads the next row of `rest` into `fields` (cleared first) and moves `rest` past it; false at the end of
+    /// the text. Empty rows (a blank line) are skipped.
+    fn next_row<'a>(&self, rest: &mut &'a str, fields: &mut Vec<Cow<'a, str>>) -> bool {
         while !rest.is_empty() {
-            let mut fields = Vec::new();
+            fields.clear();
             loop {
                 let (field, end, after) = self.field(rest);
                 fields.push(field);
-                rest = after;
+                *rest = after;
                 if end != End::Column {
                     break;
                 }
             }
             if !(fields.len() == 1 && fields[0].is_empty()) {
-                rows.push(fields);
+                return true;
             }
         }
-        rows
+        false
     }
 
     /// The next field of `text`, what ended it, and the text after its delimiter.
