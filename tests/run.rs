@@ -432,7 +432,9 @@ destinations:
 "#;
     let ws = Workspace::new(pipeline);
     ws.write("input.ndjson", "{\"n\": 1}\nnot json\n{\"n\": 2}\n{\"n\": 0}\n{\"n\": 12}\n");
-    ws.run(&[]);
+    let summary = String::from_utf8_lossy(&ws.run(&[]).stderr).into_owned();
+    let app_line = summary.lines().find(|l| l.contains("app")).unwrap_or_default();
+    assert!(app_line.ends_with(", 2 errors"), "the summary counts the application's failed rows: {summary}");
     let lines = delivered_lines(&ws.objects("bucket"));
     let rows: Vec<&String> = lines.iter().filter(|l| !l.starts_with('{')).collect();
     assert_eq!(rows, ["1,-10", "12,1"], "CSV rows; `n = 0` filtered out: {lines:?}");

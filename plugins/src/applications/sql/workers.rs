@@ -258,6 +258,8 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
         if windows {
             shared.metrics.window_groups.store(runner.window_groups() as u64, Ordering::Relaxed);
         }
+        // Rows that went to error_stream are the application's errors (the summary and `--metrics` show them).
+        shared.metrics.errors.fetch_add(failed, Ordering::Relaxed);
         if count > 0 {
             for (per, batch) in bytes_per_record.iter_mut().zip(&outputs) {
                 *per = batch.data.len().div_ceil(count);
