@@ -200,6 +200,15 @@ pub fn render(pipeline: &str, stages: &[Stage]) -> String {
             }
         }
     }
+    let name = "sluice_application_error_rows_total";
+    let _ = writeln!(out, "# HELP {name} Rows an application sent to error_stream, by ERROR_NAME.");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for stage in stages.iter().filter(|s| s.kind == PluginKind::Application) {
+        let labels = labels(pipeline, stage);
+        for (kind, count) in stage.metrics.errors_by_kind() {
+            let _ = writeln!(out, "{name}{{{labels},error=\"{}\"}} {count}", escape(&kind));
+        }
+    }
     let name = "sluice_destination_object_size_bytes";
     let _ = writeln!(out, "# HELP {name} Sizes of the objects a destination wrote (after compression).");
     let _ = writeln!(out, "# TYPE {name} histogram");

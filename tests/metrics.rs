@@ -113,6 +113,7 @@ fn a_running_pipeline_serves_its_counters_as_prometheus_text() {
         "# TYPE sluice_stage_records_total counter",
         "# TYPE sluice_stage_bytes_total counter",
         "# TYPE sluice_stage_errors_total counter",
+        "# TYPE sluice_application_error_rows_total counter",
         "# TYPE sluice_destination_buffered_bytes gauge",
         "# TYPE sluice_destination_objects_total counter",
     ] {

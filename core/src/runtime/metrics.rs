@@ -1,7 +1,8 @@
 //! Counters per stage, read by the progress line and the summary.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use super::ack::AckTracker;
 use super::histogram::{SizeHistogram, SizeSnapshot};
@@ -19,6 +20,8 @@ pub struct StageMetrics {
     pub objects: AtomicU64,
     /// Records that failed and went to an error output.
     pub errors: AtomicU64,
+    /// Those errors by kind (an sql application's ERROR_NAME: `Mapping_Error`, `Data_Error`, ...).
+    error_kinds: Mutex<BTreeMap<String, u64>>,
     /// Groups held in open GROUP BY windows (applications that have windows).
     pub window_groups: AtomicU64,
     /// How far the last read was behind the newest record, in milliseconds (consumers of a stream).
@@ -35,6 +38,24 @@ impl StageMetrics {
     pub fn add(&self, records: u64, bytes: u64) {
         self.records.fetch_add(records, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts `count` errors of `kind` (and in [`errors`](Self::errors)). Called once per batch, not per record.
+    pub fn add_errors(&self, kind: &str, count: u64) {
+        self.errors.fetch_add(count, Ordering::Relaxed);
+        let mut kinds = self.error_kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        match kinds.get_mut(kind) {
+            Some(total) => *total += count,
+            None => {
+                kinds.insert(kind.to_owned(), count);
+            }
+        }
+    }
+
+    /// The errors counted by [`add_errors`](Self::add_errors), per kind, in name order.
+    pub fn errors_by_kind(&self) -> Vec<(String, u64)> {
+        let kinds = self.error_kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        kinds.iter().map(|(kind, count)| (kind.clone(), *count)).collect()
     }
 
     /// Reports the checkpoint lag of the consumer whose acknowledgements `tracker` tracks.

@@ -33,6 +33,9 @@ use super::rows::{advance, finish, push_record};
 use super::run::OutputPlan;
 use super::tapped::TapPlan;
 
+/// Where ERROR_NAME is in an error_stream row ([`sluice_sql::error_stream::error_stream_columns`]).
+const ERROR_NAME_COLUMN: usize = 2;
+
 /// Below this many records a batch is not split: handing out a chunk costs more than it saves.
 const MIN_CHUNK: usize = 256;
 
@@ -227,10 +230,19 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
             })
             .collect();
         let mut failed = 0u64;
+        // Per ERROR_NAME, the rows of this chunk that went to error_stream.
+        let mut error_kinds: Vec<(Value, u64)> = Vec::new();
         // Rows reaching an output's in-app stream (or error_stream: `None`) become that output's records, with
         // the key and arrival time of the record that made them (a window's own end when the clock did).
         let mut write = |cause: Option<&Record>, stream: Option<StreamId>, rowtime: i64, values: &[Value]| {
-            failed += u64::from(stream.is_none());
+            if stream.is_none() {
+                failed += 1;
+                let kind = values.get(ERROR_NAME_COLUMN).unwrap_or(&Value::Null);
+                match error_kinds.iter_mut().find(|(seen, _)| seen == kind) {
+                    Some((_, count)) => *count += 1,
+                    None => error_kinds.push((kind.clone(), 1)),
+                }
+            }
             for tap in &shared.taps {
                 tap.offer(stream, rowtime, values);
             }
@@ -258,8 +270,15 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
         if windows {
             shared.metrics.window_groups.store(runner.window_groups() as u64, Ordering::Relaxed);
         }
-        // Rows that went to error_stream are the application's errors (the summary and `--metrics` show them).
-        shared.metrics.errors.fetch_add(failed, Ordering::Relaxed);
+        // Rows that went to error_stream are the application's errors, by ERROR_NAME (the summary and `--metrics`
+        // show them).
+        for (kind, count) in &error_kinds {
+            let kind = match kind {
+                Value::String(name) => name,
+                _ => "unknown",
+            };
+            shared.metrics.add_errors(kind, *count);
+        }
         if count > 0 {
             for (per, batch) in bytes_per_record.iter_mut().zip(&outputs) {
                 *per = batch.data.len().div_ceil(count);
@@ -345,12 +364,21 @@ mod tests {
             CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("id" INTEGER);
             CREATE OR REPLACE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM"
             SELECT STREAM "id", ROWTIME - "id" * INTERVAL '1' SECOND AS ROWTIME FROM "SOURCE_SQL_STREAM_001";"#;
-        let mut pool = WorkerPool::with_workers(shared(sql), "test", 4).expect("pool");
+        let shared = shared(sql);
+        let metrics = Arc::clone(&shared.metrics);
+        let mut pool = WorkerPool::with_workers(shared, "test", 4).expect("pool");
         assert_eq!(pool.workers.len(), 1);
-        let batch = pool.submit(records(std::iter::repeat_n(1_000_000, 600))).expect("submit").finish().await;
+        let mut records = records(std::iter::repeat_n(1_000_000, 600));
+        records.push(Record { data: Bytes::from_static(b"not json"), ..records[0].clone() });
+        let batch = pool.submit(records).expect("submit").finish().await;
         let batch = batch.expect("batch");
         assert_eq!(lines(&batch.outputs[0]), ["0"], "each later row goes a second back in time");
-        assert_eq!((batch.outputs[1].len(), batch.failed), (599, 599));
+        assert_eq!((batch.outputs[1].len(), batch.failed), (600, 600));
+        let kinds = [("Mapping_Error".to_owned(), 1), ("Out_Of_Order_Rowtime".to_owned(), 599)];
+        assert_eq!(metrics.errors_by_kind(), kinds, "the stage's errors, by ERROR_NAME");
+        assert_eq!(metrics.errors.load(Ordering::Relaxed), 600);
+        let columns = sluice_sql::error_stream::error_stream_columns();
+        assert_eq!(columns[ERROR_NAME_COLUMN].0, "ERROR_NAME");
     }
 
     #[tokio::test]
