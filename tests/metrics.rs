@@ -77,25 +77,7 @@ fn start(dir: &std::path::Path, pipeline: &str, duration: &str) -> (Run, String)
 #[test]
 fn a_running_pipeline_serves_its_counters_as_prometheus_text() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("scraped.yaml");
-    std::fs::write(&path, PIPELINE).expect("write");
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["run", "--quiet", "--duration", "4s", "--metrics", "127.0.0.1:0"])
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sluice runs");
-    let mut run = Run(child);
-    let mut stderr = BufReader::new(run.0.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("stderr line");
-    let addr = first
-        .trim()
-        .strip_prefix("serving metrics at http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("the address is announced: {first}"))
-        .to_owned();
+    let (mut run, addr) = start(dir.path(), PIPELINE, "4s");
 
     // Counters grow while the run goes on.
     let series = r#"sluice_stage_records_total{pipeline="scraped",kind="producer",stage="gen"}"#;

@@ -511,7 +511,7 @@ fn parse_zone(bytes: &[u8]) -> Option<(i64, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::literal::parse_timestamp;
 
@@ -547,16 +547,18 @@ mod tests {
         assert!(DatePattern::compile("yyyy-qq").is_err());
     }
 
+    /// CHAR_TO_TIMESTAMP's reference cases (pattern, input, result), shared with the SQL function's test.
+    pub(crate) const CHAR_TO_TIMESTAMP_CASES: [(&str, &str, &str); 5] = [
+        ("yyyy-MM-dd hh:mm:ss", "2009-09-16 03:15:24", "2009-09-16 03:15:24"),
+        ("yyyy-mm", "2011-02-08 07:23:19", "2011-01-01 00:02:00"),
+        ("MMM dd, yyyy", "March 7, 2010", "2010-03-07 00:00:00"),
+        ("MMM dd,", "March 7, 2010", "1970-03-07 00:00:00"),
+        ("M-d", "2-8", "1970-02-08 00:00:00"),
+    ];
+
     #[test]
     fn char_to_timestamp_reference_cases() {
-        let cases = [
-            ("yyyy-MM-dd hh:mm:ss", "2009-09-16 03:15:24", "2009-09-16 03:15:24"),
-            ("yyyy-mm", "2011-02-08 07:23:19", "2011-01-01 00:02:00"),
-            ("MMM dd, yyyy", "March 7, 2010", "2010-03-07 00:00:00"),
-            ("MMM dd,", "March 7, 2010", "1970-03-07 00:00:00"),
-            ("M-d", "2-8", "1970-02-08 00:00:00"),
-        ];
-        for (pattern, input, expected) in cases {
+        for (pattern, input, expected) in CHAR_TO_TIMESTAMP_CASES {
             assert_eq!(parse(pattern, input), Some(ts(expected)), "{pattern} {input}");
         }
     }

@@ -482,14 +482,7 @@ mod tests {
 
     #[test]
     fn char_to_timestamp_reference_cases() {
-        let cases = [
-            ("yyyy-MM-dd hh:mm:ss", "2009-09-16 03:15:24", "2009-09-16 03:15:24"),
-            ("yyyy-mm", "2011-02-08 07:23:19", "2011-01-01 00:02:00"),
-            ("MMM dd, yyyy", "March 7, 2010", "2010-03-07 00:00:00"),
-            ("MMM dd,", "March 7, 2010", "1970-03-07 00:00:00"),
-            ("M-d", "2-8", "1970-02-08 00:00:00"),
-        ];
-        for (pattern, input, expected) in cases {
+        for (pattern, input, expected) in crate::datetime_format::tests::CHAR_TO_TIMESTAMP_CASES {
             assert_eq!(call("CHAR_TO_TIMESTAMP", &[s(pattern), s(input)]), Ok(ts(expected)), "{pattern}");
         }
         assert!(call("CHAR_TO_TIMESTAMP", &[s("yyyy-MM-dd"), s("2009-13-01")]).is_err());
