@@ -1,5 +1,5 @@
 //! `sluice run --kinesis-api` as producers and consumers meet it: boto3 (from `target/ci-venv`, installed from
-//! PyPI on first use), raw HTTP requests in JSON and CBOR, and the pipeline's bucket at the other end.
+//! `tests/support/requirements.txt` on first use), raw HTTP requests in JSON and CBOR, and the pipeline's bucket at the other end.
 //!
 //! Every test starts its own `sluice run` on 127.0.0.1 with port 0 (the OS picks a free one; the test reads it
 //! from the "listening on" log line), bounded by `--duration`, and stops it at the end, also when it fails.
@@ -10,55 +10,19 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-// ---------------------------------------------------------------------------------------------------------
-// The Python environment with boto3.
+#[path = "support/aws_servers.rs"]
+mod aws_servers;
 
-/// boto3's version, pinned so a run is reproducible.
-const BOTO3: &str = "boto3==1.44.8";
-
-/// The venv's python, with boto3 in it: `target/ci-venv` (shared with `cargo xtask ci`), created and filled
-/// from PyPI when missing. Panics with what to do when that fails.
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let ready = PYTHON.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv");
-        let python = venv.join("bin/python");
-        let has_boto3 = |python: &Path| {
-            let version = BOTO3.trim_start_matches("boto3==");
-            let check = format!("import boto3, sys; sys.exit(boto3.__version__ != '{version}')");
-            Command::new(python).args(["-c", &check]).status().is_ok_and(|s| s.success())
-        };
-        if python.exists() && has_boto3(&python) {
-            return Ok(python);
-        }
-        if !python.exists() {
-            let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).output();
-            match made {
-                Ok(out) if out.status.success() => {}
-                Ok(out) => return Err(format!("python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr))),
-                Err(e) => return Err(format!("cannot run python3: {e}")),
-            }
-        }
-        let pip = venv.join("bin/pip");
-        let installed = Command::new(&pip).args(["install", "--quiet", "--disable-pip-version-check", BOTO3]).output();
-        match installed {
-            Ok(out) if out.status.success() => Ok(python),
-            Ok(out) => Err(format!("pip install {BOTO3} failed: {}", String::from_utf8_lossy(&out.stderr))),
-            Err(e) => Err(format!("cannot run {}: {e}", pip.display())),
-        }
-    });
-    match ready {
-        Ok(python) => python,
-        Err(e) => panic!(
-            "these tests need boto3 in target/ci-venv, made with python3 and pip from PyPI (network access), or by \
-             `cargo xtask ci`: {e}"
-        ),
-    }
+/// The venv's python, with boto3 in it (`tests/support/requirements.txt`, installed on first use).
+fn python() -> PathBuf {
+    aws_servers::python().unwrap_or_else(|e| {
+        panic!("these tests need boto3 in target/ci-venv, made with python3 and pip from PyPI (network access): {e}")
+    })
 }
 
 /// Runs a Python script with boto3 against `endpoint`; returns the JSON it writes to the file named by its last

@@ -87,7 +87,8 @@ fn run(root: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
 }
 
-/// The Python virtual environment holding the independent JSON Schema validator, and boto3 for the Kinesis API tests.
+/// The Python virtual environment of the tests and of the external schema check: `target/ci-venv`, filled from
+/// `tests/support/requirements.txt` (the tests' own `tests/support/aws_servers.rs` fills it the same way).
 fn venv(root: &Path) -> Result<PathBuf, String> {
     let venv = root.join("target/ci-venv");
     let python = venv.join("bin/python");
@@ -95,19 +96,32 @@ fn venv(root: &Path) -> Result<PathBuf, String> {
         run(root, "python3", &["-m", "venv", venv.to_str().unwrap_or_default()])?;
     }
     let pip = venv.join("bin/pip");
+    let requirements = "tests/support/requirements.txt";
     run(
         root,
         pip.to_str().unwrap_or_default(),
-        // boto3: the Kinesis API's tests drive it as a producer (tests/kinesis_api.rs pins the same version).
-        &["install", "--quiet", "--disable-pip-version-check", "jsonschema==4.23.0", "PyYAML==6.0.2", "boto3==1.44.8"],
+        &["install", "--quiet", "--disable-pip-version-check", "-r", requirements],
     )?;
+    let wanted = std::fs::read_to_string(root.join(requirements)).map_err(|e| format!("{requirements}: {e}"))?;
+    std::fs::write(venv.join("sluice-requirements.txt"), wanted).map_err(|e| format!("ci-venv stamp: {e}"))?;
     Ok(python)
 }
 
 fn ci(root: &Path) -> Result<(), String> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
-    run(root, "cargo", &["test", "--workspace", "--quiet"])?;
+    // The local AWS servers the tests start (tests/support/aws_servers.rs) must start in CI: no test skips.
+    let python = venv(root)?;
+    println!("$ SLUICE_REQUIRE_AWS_SERVERS=1 cargo test --workspace --quiet");
+    let status = Command::new("cargo")
+        .args(["test", "--workspace", "--quiet"])
+        .env("SLUICE_REQUIRE_AWS_SERVERS", "1")
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("`cargo test --workspace` failed ({status})"));
+    }
     check_schema(root)?;
     graphs::check(root)?;
     println!("$ cargo xtask validate pipelines");
@@ -116,7 +130,6 @@ fn ci(root: &Path) -> Result<(), String> {
     }
     // The example pipelines' own tests, through the CLI as users run them.
     run(root, "cargo", &["run", "--quiet", "--", "test", "pipelines"])?;
-    let python = venv(root)?;
     run(
         root,
         python.to_str().unwrap_or_default(),
