@@ -12,6 +12,7 @@
 pub mod applications;
 pub mod destinations;
 pub mod producers;
+pub mod retry;
 pub mod streams;
 
 /// Keeps this crate linked into the binary, so its `inventory` registrations reach the registry.

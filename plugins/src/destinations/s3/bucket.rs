@@ -9,7 +9,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -19,6 +18,8 @@ use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use rand::Rng;
 
+pub use crate::retry::RetryPolicy;
+
 /// Objects larger than this go up as multipart uploads.
 pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
 
@@ -27,31 +28,6 @@ const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Parts uploading at once.
 const PART_CONCURRENCY: usize = 4;
-
-/// How a failed put is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// Back-off after the first failure; it doubles after each further one.
-    pub first_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { attempts: 5, first_backoff: Duration::from_millis(100) }
-    }
-}
-
-impl RetryPolicy {
-    /// The pause after failed attempt `attempt` (0-based): "equal jitter", half fixed and half random, so
-    /// writers that failed together do not retry together.
-    fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
-        let full = self.first_backoff.saturating_mul(1u32 << attempt.min(16));
-        let half = full / 2;
-        half + half.mul_f64(rng.random::<f64>())
-    }
-}
 
 /// A put that failed on every attempt.
 #[derive(Debug)]
@@ -191,17 +167,6 @@ mod tests {
     use super::*;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-    #[test]
-    fn backoff_doubles_with_jitter() {
-        let policy = RetryPolicy::default();
-        let mut rng = SmallRng::seed_from_u64(9);
-        for attempt in 0..4 {
-            let full = Duration::from_millis(100 << attempt);
-            let pause = policy.backoff(attempt, &mut rng);
-            assert!(pause >= full / 2 && pause <= full, "attempt {attempt}: {pause:?}");
-        }
-    }
 
     #[test]
     fn urls_are_checked() -> TestResult {
