@@ -10,6 +10,7 @@
 //! ```
 
 pub mod applications;
+pub mod aws;
 pub mod destinations;
 pub mod producers;
 pub mod retry;
