@@ -102,8 +102,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(sluice_core::redact::RedactingStderr::make)
+        .with_target(false)
+        .try_init();
 }
 
 fn main() -> ExitCode {
@@ -149,7 +152,7 @@ fn run_command(args: RunArgs) -> ExitCode {
     let bytes = match std::fs::read(pipeline) {
         Ok(bytes) => bytes,
         Err(e) => {
-            eprintln!("error: {name}: {e}");
+            eprintln!("error: {name}: {}", sluice_core::redact::redact(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -164,7 +167,7 @@ fn run_command(args: RunArgs) -> ExitCode {
     let Some(validated) = validated else { return ExitCode::from(1) };
     let mut value = validated.value.clone();
     if let Err(e) = resolve_value(&mut value, &|var| std::env::var(var).ok()) {
-        eprintln!("error: {name}: {e}");
+        eprintln!("error: {name}: {}", sluice_core::redact::redact(&e.to_string()));
         return ExitCode::from(1);
     }
     let base_dir =
@@ -173,7 +176,7 @@ fn run_command(args: RunArgs) -> ExitCode {
     let data_dir = args.data_dir.unwrap_or_else(|| base_dir.join(".sluice").join(&pipeline_name));
     let options = RunOptions { base_dir, data_dir, records: args.records, duration: args.duration.map(|d| d.as_std()) };
     if let Err(e) = tap::check_names(&args.tap, &value) {
-        eprintln!("error: {name}: {e}");
+        eprintln!("error: {name}: {}", sluice_core::redact::redact(&e.to_string()));
         return ExitCode::from(2);
     }
     let Ok(mut metrics) = metrics_server::bind(args.metrics) else { return ExitCode::from(2) };
@@ -230,7 +233,7 @@ fn run_command(args: RunArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {name}: {e}");
+            eprintln!("error: {name}: {}", sluice_core::redact::redact(&e.to_string()));
             ExitCode::from(1)
         }
     }

@@ -143,7 +143,7 @@ const FAMILIES: [Family; 9] = [
     (
         "sluice_application_window_groups",
         "gauge",
-        "Groups held in the open GROUP BY windows of an application: its window state size.",
+        "Window state of an application: groups of open GROUP BY and stagger windows, sliding-window partitions.",
         Covers::Applications,
         |m| m.window_groups.to_string(),
     ),

@@ -130,7 +130,10 @@ fn test_file(file: &Path, totals: &mut Totals) -> Result<(), ExitCode> {
         } else {
             println!("test {name}: {} ... FAILED", test.name);
             for failure in failures {
-                let pointer = format!("/tests/{t}/expect/{}{}", failure.expectation, failure.field);
+                let pointer = match failure.expectation {
+                    Some(e) => format!("/tests/{t}/expect/{e}{}", failure.field),
+                    None => format!("/tests/{t}{}", failure.field),
+                };
                 let position = doc.positions.value(&pointer);
                 println!("  {name}:{}:{}: {}", position.line, position.column, failure.message.trim_end());
             }
@@ -140,9 +143,10 @@ fn test_file(file: &Path, totals: &mut Totals) -> Result<(), ExitCode> {
     Ok(())
 }
 
-/// A failed expectation: its index, the field to point at, and what differs.
+/// A failed expectation: its index (None: the test itself, e.g. its `reference`), the field to point at, and
+/// what differs.
 struct Failure {
-    expectation: usize,
+    expectation: Option<usize>,
     field: String,
     message: String,
 }
@@ -164,17 +168,43 @@ fn run_test(test: &PipelineTest, apps: &[App], shards: &BTreeMap<&str, u32>) -> 
     for records in by_stream.values_mut() {
         records.sort_by_key(|r| r.at_ms); // Stable: records at the same time keep their order.
     }
-    let captured: Vec<(&App, Captured)> = apps
-        .iter()
-        .map(|app| {
-            let records = by_stream.get(app.harness.input_stream.as_str()).map_or(&[][..], Vec::as_slice);
-            (app, app.harness.run(records))
-        })
-        .collect();
+    // The test's inline reference rows go to the application whose reference table has that name.
     let mut failures = Vec::new();
+    if let Some(reference) = &test.reference
+        && !apps.iter().any(|app| app.harness.reference_table() == Some(reference.table.as_str()))
+    {
+        let tables: Vec<&str> = apps.iter().filter_map(|app| app.harness.reference_table()).collect();
+        let message = format!(
+            "no application has a reference table `{}` (reference tables: {})",
+            reference.table,
+            if tables.is_empty() { "none".to_owned() } else { tables.join(", ") }
+        );
+        failures.push(Failure { expectation: None, field: "/reference/table".into(), message });
+        return failures;
+    }
+    let mut captured: Vec<(&App, Captured)> = Vec::new();
+    for app in apps {
+        let records = by_stream.get(app.harness.input_stream.as_str()).map_or(&[][..], Vec::as_slice);
+        let inline = test.reference.as_ref().filter(|r| app.harness.reference_table() == Some(r.table.as_str()));
+        let table = match inline.map(|r| app.harness.reference_rows(&r.rows)).transpose() {
+            Ok(table) => table,
+            Err(message) => {
+                failures.push(Failure { expectation: None, field: "/reference/rows".into(), message });
+                return failures;
+            }
+        };
+        if table.is_none()
+            && !records.is_empty()
+            && let Some(message) = app.harness.needs_inline_reference()
+        {
+            failures.push(Failure { expectation: None, field: String::new(), message });
+            return failures;
+        }
+        captured.push((app, app.harness.run_with(records, table)));
+    }
     for (e, expect) in test.expect.iter().enumerate() {
         if let Err((field, message)) = check_expectation(expect, &captured) {
-            failures.push(Failure { expectation: e, field, message });
+            failures.push(Failure { expectation: Some(e), field, message });
         }
     }
     failures

@@ -147,19 +147,25 @@ fn file_records_reach_the_bucket_exactly_under_firehose_keys() {
 fn the_size_hint_splits_objects() {
     // About 3.8 MiB of records with a 1 MiB hint: three full objects and a remainder flushed at the end.
     let input = records(50_000);
-    let ws = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", ""));
-    ws.write("input.ndjson", &input);
-    ws.run(&[]);
-    let objects = ws.objects("bucket");
-    let sizes: Vec<usize> = objects.values().map(Vec::len).collect();
-    assert!(sizes.len() >= 4, "{sizes:?}");
-    let full = sizes.iter().filter(|s| **s >= 1 << 20).count();
-    assert!(full >= 3, "objects flushed by size reach the hint: {sizes:?}");
-    assert!(
-        sizes.iter().all(|s| *s < (1 << 20) + 200),
-        "no object grows past the hint by more than a record: {sizes:?}"
-    );
-    assert_eq!(delivered_lines(&objects), sorted_lines(&input));
+    // `naming: firehose` cuts after the record that reaches the hint, as Firehose; the default (deterministic)
+    // naming cuts after the delivery that reaches it, so an object holds whole input batches (at most 4096
+    // records, here about 350 KiB).
+    for (naming, overshoot) in [("firehose", 200), ("deterministic", 400 << 10)] {
+        let ws =
+            Workspace::new(&file_to_bucket(1, &format!("{{size: 1MiB, interval: 900s}}\n    naming: {naming}"), ""));
+        ws.write("input.ndjson", &input);
+        ws.run(&[]);
+        let objects = ws.objects("bucket");
+        let sizes: Vec<usize> = objects.values().map(Vec::len).collect();
+        assert!(sizes.len() >= 3, "{naming}: {sizes:?}");
+        let full = sizes.iter().filter(|s| **s >= 1 << 20).count();
+        assert!(full >= 2 && full + 1 >= sizes.len(), "{naming}: objects flushed by size reach the hint: {sizes:?}");
+        assert!(
+            sizes.iter().all(|s| *s < (1 << 20) + overshoot),
+            "{naming}: no object grows past the hint by more than a record (a delivery): {sizes:?}"
+        );
+        assert_eq!(delivered_lines(&objects), sorted_lines(&input), "{naming}");
+    }
 }
 
 #[test]

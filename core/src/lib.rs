@@ -43,6 +43,7 @@ pub mod diagnostic;
 pub mod embedded;
 pub mod interpolate;
 pub mod plugin;
+pub mod redact;
 pub mod runtime;
 pub mod schema;
 pub mod serve;

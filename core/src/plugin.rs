@@ -211,6 +211,8 @@ pub enum LinkRole {
     WritesStream,
     /// Sends its output to a destination.
     FeedsDestination,
+    /// The entry itself (a stream) may be read by readers outside the pipeline, so nothing inside need read it.
+    ReadOutside,
 }
 
 /// A reference from one entry to another, found by the entry's validate hook.
@@ -259,6 +261,7 @@ pub struct Issue {
 pub struct ValidateCx<'a> {
     base_dir: &'a Path,
     pointer: String,
+    document: Option<&'a Value>,
     pub(crate) issues: Vec<Issue>,
     pub(crate) links: Vec<Link>,
 }
@@ -266,7 +269,26 @@ pub struct ValidateCx<'a> {
 impl<'a> ValidateCx<'a> {
     /// A context for the entry at `pointer`, with relative paths resolved against `base_dir`.
     pub fn new(base_dir: &'a Path, pointer: String) -> Self {
-        ValidateCx { base_dir, pointer, issues: Vec::new(), links: Vec::new() }
+        ValidateCx { base_dir, pointer, document: None, issues: Vec::new(), links: Vec::new() }
+    }
+
+    /// Gives the hook read access to the whole pipeline document, for checks that span entries (a destination
+    /// that needs something of what feeds it).
+    pub fn with_document(mut self, document: &'a Value) -> Self {
+        self.document = Some(document);
+        self
+    }
+
+    /// The whole pipeline document (`Value::Null` when the caller gave none): read other entries, report only on
+    /// this one.
+    pub fn document(&self) -> &'a Value {
+        self.document.unwrap_or(&Value::Null)
+    }
+
+    /// The name of the entry being checked: the last segment of its pointer (`/destinations/bucket` -> `bucket`).
+    pub fn entry_name(&self) -> Option<String> {
+        let (_, last) = self.pointer.rsplit_once('/')?;
+        Some(last.replace("~1", "/").replace("~0", "~"))
     }
 
     /// The pointer of `field` (a `/`-separated path relative to the entry; `""` is the entry itself).
@@ -301,6 +323,13 @@ impl<'a> ValidateCx<'a> {
     pub fn link(&mut self, field: &str, role: LinkRole, target: &str) {
         let pointer = self.pointer(field);
         self.links.push(Link { role, target: target.to_owned(), pointer });
+    }
+
+    /// Declares that this entry (a stream) has readers outside the pipeline (an AWS stream read by Firehose or
+    /// other applications), so the references phase does not report it as never read.
+    pub fn readable_outside(&mut self) {
+        let name = self.entry_name().unwrap_or_default();
+        self.links.push(Link { role: LinkRole::ReadOutside, target: name, pointer: self.pointer.clone() });
     }
 
     /// Checks that the file named at `field` exists (relative paths resolve against the pipeline's directory).

@@ -63,6 +63,20 @@ pub struct PipelineTest {
     /// What must come out: rows of in-app streams (or error_stream), or records a destination receives.
     #[serde(default)]
     pub expect: Vec<TestExpectation>,
+    /// An application's reference table for this test, given inline instead of read from its `url`.
+    #[serde(default)]
+    pub reference: Option<TestReference>,
+}
+
+/// A reference table's rows for one test.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestReference {
+    /// The table, as an application's `reference.table` names it.
+    #[schemars(length(min = 1))]
+    pub table: String,
+    /// The rows, as JSON objects keyed by column name (a column left out is NULL).
+    pub rows: Vec<serde_json::Map<String, Value>>,
 }
 
 /// Records put into one stream.

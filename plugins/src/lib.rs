@@ -6,8 +6,11 @@
 //!
 //! ```text
 //!   producers/    datagen, file, stdin      ──▶ streams/ embedded
-//!   applications/ sql                       ──▶ destinations/ s3, stdout
+//!   applications/ sql                       ──▶ destinations/ s3, stdout, firehose, lambda, http
 //! ```
+//!
+//! `destinations/batch.rs` is what the request-per-batch destinations (firehose, lambda, http) share: gathering
+//! deliveries into requests within a service's limits, per-record retries, acknowledgement.
 
 pub mod applications;
 pub mod aws;
@@ -26,7 +29,12 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("producers", "file"),
     ("producers", "stdin"),
     ("streams", "embedded"),
+    ("streams", "kinesis"),
     ("applications", "sql"),
+    ("destinations", "firehose"),
+    ("destinations", "http"),
+    ("destinations", "kinesis"),
+    ("destinations", "lambda"),
     ("destinations", "s3"),
     ("destinations", "stdout"),
 ];

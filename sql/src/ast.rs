@@ -207,8 +207,8 @@ pub enum FromItem {
     Stream {
         /// Its name.
         name: Ident,
-        /// `OVER (...)`: a window on a stream, for stream-stream joins.
-        window: Option<Box<WindowSpec>>,
+        /// `OVER (...)` or `OVER name`: a window on a stream, for stream-stream joins.
+        window: Option<Box<Over>>,
         /// The alias.
         alias: Option<Ident>,
         /// The whole item.

@@ -88,7 +88,7 @@ pub fn destination(entry: &Entry<'_>, inflows: &[Inflow], record: f64) -> Sectio
     let s3 = if entry.plugin == "s3" { entry.parse::<S3Config>().ok() } else { None };
     match &s3 {
         Some(config) => {
-            let (size, interval) = (config.buffer.size, labels::seconds(config.buffer.interval));
+            let (size, interval) = (config.buffer.size_for(config.format), labels::seconds(config.buffer.interval));
             let _ = writeln!(s.text, "destination {} (s3, buffer {size} or {interval})", entry.name);
         }
         None => {
@@ -125,7 +125,7 @@ pub fn destination(entry: &Entry<'_>, inflows: &[Inflow], record: f64) -> Sectio
     if record > FIREHOSE_MAX_RECORD {
         s.warn(format!("records of {} are over Firehose's 1,000 KiB record limit", bytes(record)));
     }
-    let size = config.buffer.size.bytes() as f64;
+    let size = config.buffer.size_for(config.format).bytes() as f64;
     let interval = config.buffer.interval.as_std().as_secs_f64();
     let Some(o) = objects(flow, size, interval) else { return s };
     let interval_text = labels::seconds(config.buffer.interval);

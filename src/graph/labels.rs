@@ -79,7 +79,7 @@ pub fn destination(entry: &Entry<'_>) -> Vec<String> {
         }
         let mut lines = vec![
             format!("s3 · {}", config.bucket),
-            format!("buffer {} or {}", config.buffer.size, seconds(config.buffer.interval)),
+            format!("buffer {} or {}", config.buffer.size_for(config.format), seconds(config.buffer.interval)),
         ];
         if !format.is_empty() {
             lines.push(format.join(" · "));

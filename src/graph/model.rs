@@ -189,6 +189,7 @@ fn connect_links(graph: &mut Graph, file: &PipelineFile, opened: &[(&str, SqlVie
             (LinkRole::FeedsDestination, None) => {
                 graph.connect(&this, &key(PluginKind::Destination, &link.target), "");
             }
+            (LinkRole::ReadOutside, _) => {}
         }
     }
 }

@@ -6,7 +6,10 @@
 //!   and the schema against an independent draft 2020-12 validator (Python `jsonschema`, in `target/ci-venv`).
 //! - `graph [--check]`: draw `pipelines/*.yaml` into `docs/graphs/` (SVG and Mermaid), or fail if stale.
 //! - `bench`: the criterion benchmarks.
+//! - `chaos [--records N] [--kills K] [--seed S] [--period MS] [--naming firehose] [--debug]`: `kill -9` a
+//!   pipeline K times while N records go through, then check the bucket holds every record exactly once.
 
+mod chaos;
 mod docs;
 mod graphs;
 
@@ -31,11 +34,12 @@ fn main() -> ExitCode {
         Some("graph") if args.get(1).map(String::as_str) == Some("--check") => graphs::check(&root),
         Some("graph") => graphs::write(&root),
         Some("ci") => ci(&root),
+        Some("chaos") => chaos_command(&root, &args[1..]),
         Some("bench") => {
             run(&root, "cargo", &["bench", "--bench", "validate", "--bench", "pipeline", "--bench", "kinesis_api"])
         }
         _ => {
-            let usage = "validate [PATH...] [--env] | schema [--check] | graph [--check] | ci | bench";
+            let usage = "validate [PATH...] [--env] | schema [--check] | graph [--check] | ci | bench | chaos [...]";
             eprintln!("usage: cargo xtask <{usage}>");
             return ExitCode::from(2);
         }
@@ -46,6 +50,62 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `cargo xtask chaos`: builds `sluice` (release unless `--debug`) and runs one experiment of [`chaos`].
+fn chaos_command(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut options = chaos::ChaosOptions {
+        sluice: PathBuf::new(),
+        work_dir: PathBuf::new(),
+        records: 100_000,
+        kills: 5,
+        seed: 1,
+        kill_period: std::time::Duration::from_millis(700),
+        naming: None,
+    };
+    let mut debug = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().cloned().ok_or_else(|| format!("`{name}` needs a value"));
+        let number = |name: &str, text: String| {
+            text.replace('_', "").parse::<u64>().map_err(|e| format!("`{name} {text}`: {e}"))
+        };
+        match arg.as_str() {
+            "--records" => options.records = number(arg, value(arg)?)?,
+            "--kills" => {
+                options.kills = u32::try_from(number(arg, value(arg)?)?).map_err(|e| format!("`--kills`: {e}"))?;
+            }
+            "--seed" => options.seed = number(arg, value(arg)?)?,
+            "--period" => options.kill_period = std::time::Duration::from_millis(number(arg, value(arg)?)?),
+            "--naming" => options.naming = Some(value(arg)?),
+            "--debug" => debug = true,
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; usage: cargo xtask chaos [--records N] [--kills K] [--seed S] \
+                     [--period MS] [--naming firehose] [--debug]"
+                ));
+            }
+        }
+    }
+    let profile = if debug { "debug" } else { "release" };
+    let mut build = vec!["build", "--quiet", "--bin", "sluice"];
+    if !debug {
+        build.push("--release");
+    }
+    run(root, "cargo", &build)?;
+    options.sluice = root.join("target").join(profile).join("sluice");
+    options.work_dir = root.join("target/chaos").join(format!("seed-{}", options.seed));
+    if options.work_dir.exists() {
+        std::fs::remove_dir_all(&options.work_dir).map_err(|e| format!("{}: {e}", options.work_dir.display()))?;
+    }
+    println!("{}", chaos::describe(&options));
+    let report = chaos::run(&options, |line| println!("  {line}"))?;
+    println!("{report}");
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(format!("the bucket does not hold every record exactly once (kept in {})", options.work_dir.display()))
     }
 }
 

@@ -36,6 +36,8 @@
 //!   durable, and reads of one shard from a sequence number, for the Kinesis API.
 
 mod background;
+#[cfg(test)]
+mod crash_tests;
 mod follow;
 mod frame;
 mod hash;
@@ -270,6 +272,15 @@ impl Stream for EmbeddedStream {
             .map_err(|e| self.log.io_error(format!("cannot encode the checkpoint of `{consumer}`: {e}")))?;
         // One durable commit: the stream up to now, and the checkpoint that relies on it.
         self.on_log(move |log| log.sync(vec![(key, value)])).await
+    }
+
+    async fn checkpoint(&self, consumer: &str) -> Result<Option<Positions>, StreamError> {
+        let key = self.log.keys.consumer(consumer);
+        let stored = self.log.ledger.get(&key).map_err(|e| self.log.io_error(e.to_string()))?;
+        stored
+            .map(|bytes| serde_json::from_slice(&bytes))
+            .transpose()
+            .map_err(|e| self.log.io_error(format!("the checkpoint of `{consumer}` is not readable: {e}")))
     }
 
     fn close_writers(&self) {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::component::Recovered;
 use super::record::{Positions, Record};
+use super::stream::{Stream, StreamError};
 
 /// What crosses into a destination: records, and the acknowledgement to send once they are durable.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct Delivery {
 /// Tracks the batches of one consumer until all of its sinks acknowledged them.
 #[derive(Debug)]
 pub struct AckTracker {
+    /// The consumer whose batches these are (`application/<name>`); acks name it to their sinks.
+    consumer: Arc<str>,
     state: Mutex<TrackerState>,
     committable: watch::Sender<Option<Positions>>,
 }
@@ -44,10 +48,16 @@ struct TrackerState {
 impl AckTracker {
     /// A tracker for a consumer with `sinks` sinks, and the receiver of the positions safe to checkpoint.
     pub fn new(sinks: usize) -> (Arc<Self>, watch::Receiver<Option<Positions>>) {
+        Self::named("", sinks)
+    }
+
+    /// [`AckTracker::new`] for consumer `consumer`: its acks tell sinks where their records come from
+    /// ([`Ack::origin`]), which effectively-once destinations name objects after.
+    pub fn named(consumer: &str, sinks: usize) -> (Arc<Self>, watch::Receiver<Option<Positions>>) {
         let (committable, receiver) = watch::channel(None);
         let state =
             TrackerState { pending: VecDeque::new(), waiting: VecDeque::new(), next_batch: 0, acked: vec![0; sinks] };
-        (Arc::new(AckTracker { state: Mutex::new(state), committable }), receiver)
+        (Arc::new(AckTracker { consumer: consumer.into(), state: Mutex::new(state), committable }), receiver)
     }
 
     /// Registers a batch read up to `positions`; returns the handle that makes its acks.
@@ -60,9 +70,10 @@ impl AckTracker {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let batch = state.next_batch;
         state.next_batch += 1;
+        let shared = Arc::new(positions.clone());
         state.pending.push_back((batch, positions));
         state.waiting.push_back((records, Instant::now()));
-        BatchAcks { tracker: Arc::clone(self), batch }
+        BatchAcks { tracker: Arc::clone(self), batch, positions: shared }
     }
 
     fn acknowledge(&self, sink: usize, batch: u64) {
@@ -104,13 +115,32 @@ fn merge_into(slot: &mut Option<Positions>, newer: Positions) {
 pub struct BatchAcks {
     tracker: Arc<AckTracker>,
     batch: u64,
+    positions: Arc<Positions>,
 }
 
 impl BatchAcks {
     /// The acknowledgement sink number `sink` sends.
     pub fn for_sink(&self, sink: usize) -> Ack {
-        Ack { tracker: Some(Arc::clone(&self.tracker)), sink, batch: self.batch }
+        Ack {
+            tracker: Some(Arc::clone(&self.tracker)),
+            sink,
+            batch: self.batch,
+            positions: Some(Arc::clone(&self.positions)),
+        }
     }
+}
+
+/// Where the records of a delivery come from: the consumer, its sink number, and the input positions after the
+/// batch they derive from.
+#[derive(Debug, Clone, Copy)]
+pub struct AckOrigin<'a> {
+    /// The consumer (`application/<name>`, `destination/<name>`).
+    pub consumer: &'a str,
+    /// The sink number within the consumer.
+    pub sink: usize,
+    /// The input positions (per shard) after the batch: every record of the delivery derives from input up to
+    /// there, and from nothing past it.
+    pub positions: &'a Positions,
 }
 
 /// One sink's acknowledgement of one batch.
@@ -119,12 +149,20 @@ pub struct Ack {
     tracker: Option<Arc<AckTracker>>,
     sink: usize,
     batch: u64,
+    positions: Option<Arc<Positions>>,
 }
 
 impl Ack {
     /// An acknowledgement that tracks nothing (records with no stream position behind them).
     pub fn none() -> Self {
-        Ack { tracker: None, sink: 0, batch: 0 }
+        Ack { tracker: None, sink: 0, batch: 0, positions: None }
+    }
+
+    /// Where the delivery's records come from; `None` for records with no stream position behind them (an
+    /// application's clock ticks).
+    pub fn origin(&self) -> Option<AckOrigin<'_>> {
+        let (tracker, positions) = (self.tracker.as_ref()?, self.positions.as_ref()?);
+        Some(AckOrigin { consumer: &tracker.consumer, sink: self.sink, positions })
     }
 
     /// The records this ack covers are durable.
@@ -135,8 +173,86 @@ impl Ack {
     }
 }
 
+/// Orders two sequence numbers of one shard: decimal strings of any length (Kinesis's exceed 128 bits).
+pub fn compare_sequence(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Whether `positions` are at or before `limit` in every shard they name (and name at least one).
+pub fn within(positions: &Positions, limit: &Positions) -> bool {
+    !positions.is_empty()
+        && positions.iter().all(|(shard, seq)| {
+            limit.get(shard).is_some_and(|last| compare_sequence(seq, last) != std::cmp::Ordering::Greater)
+        })
+}
+
+/// Moves `consumer`'s checkpoint past input its destinations already published before a crash: to the least,
+/// per shard, of what each of its `sinks` sinks recovered (see
+/// [`Destination::recover`](super::component::Destination::recover)). Nothing moves unless every sink
+/// reported, the stream can tell the current checkpoint, and a shard's position only ever moves forward.
+pub async fn skip_recovered(
+    stream: &dyn Stream,
+    consumer: &str,
+    sinks: usize,
+    recovered: &[Recovered],
+) -> Result<(), StreamError> {
+    let mut least: Option<Positions> = None;
+    for sink in 0..sinks {
+        let Some(found) = recovered.iter().find(|r| r.consumer == consumer && r.sink == sink) else { return Ok(()) };
+        least = Some(match least {
+            None => found.positions.clone(),
+            Some(mut least) => {
+                least.retain(|shard, _| found.positions.contains_key(shard));
+                for (shard, seq) in &mut least {
+                    if let Some(other) = found.positions.get(shard)
+                        && compare_sequence(other, seq).is_lt()
+                    {
+                        seq.clone_from(other);
+                    }
+                }
+                least
+            }
+        });
+    }
+    let Some(least) = least else { return Ok(()) };
+    let current = match stream.checkpoint(consumer).await {
+        Ok(current) => current,
+        Err(e) => {
+            tracing::warn!(consumer, "{e}: records published before a crash may be delivered again");
+            return Ok(());
+        }
+    };
+    let Some(mut checkpoint) = current else {
+        // No checkpoint yet: everything published came from the start of the stream, which the reader would
+        // read again; the checkpoint below is the first.
+        if least.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(consumer, ?least, "moving the checkpoint past objects published before a crash");
+        return stream.commit_checkpoint(consumer, &least).await;
+    };
+    let mut moved = false;
+    for (shard, seq) in least {
+        match checkpoint.get(&shard) {
+            Some(current) if !compare_sequence(&seq, current).is_gt() => {}
+            _ => {
+                checkpoint.insert(shard, seq);
+                moved = true;
+            }
+        }
+    }
+    if moved {
+        tracing::info!(consumer, ?checkpoint, "moving the checkpoint past objects published before a crash");
+        stream.commit_checkpoint(consumer, &checkpoint).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn at(shard: &str, seq: u64) -> Positions {
@@ -167,6 +283,96 @@ mod tests {
         assert_eq!(tracker.lag().0, 7);
         first.for_sink(0).acknowledge();
         assert_eq!(tracker.lag().0, 4);
+    }
+
+    /// A stream that only keeps checkpoints (`None`: it cannot read them back).
+    struct Checkpoints(Mutex<Option<BTreeMap<String, Positions>>>);
+
+    #[async_trait::async_trait]
+    impl Stream for Checkpoints {
+        fn name(&self) -> &str {
+            "s"
+        }
+        async fn put_batch(
+            &self,
+            _: Vec<super::super::record::PutRecord>,
+            _: &str,
+            _: Option<Vec<u8>>,
+        ) -> Result<(), StreamError> {
+            Ok(())
+        }
+        fn producer_position(&self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+        async fn open_reader(
+            &self,
+            _: &str,
+            _: super::super::stream::StartPosition,
+        ) -> Result<Box<dyn super::super::stream::StreamReader>, StreamError> {
+            Err(StreamError::Io { stream: "s".into(), message: "no readers".into() })
+        }
+        async fn commit_checkpoint(&self, consumer: &str, positions: &Positions) -> Result<(), StreamError> {
+            let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            all.get_or_insert_default().insert(consumer.to_owned(), positions.clone());
+            Ok(())
+        }
+        async fn checkpoint(&self, consumer: &str) -> Result<Option<Positions>, StreamError> {
+            match &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+                Some(all) => Ok(all.get(consumer).cloned()),
+                None => Err(StreamError::Io { stream: "s".into(), message: "cannot tell".into() }),
+            }
+        }
+        fn close_writers(&self) {}
+        async fn shutdown(&self) -> Result<(), StreamError> {
+            Ok(())
+        }
+    }
+
+    fn positions(pairs: &[(&str, u64)]) -> Positions {
+        pairs.iter().map(|(shard, seq)| ((*shard).to_owned(), seq.to_string())).collect()
+    }
+
+    fn recovered(sink: usize, pairs: &[(&str, u64)]) -> Recovered {
+        Recovered { consumer: "application/a".into(), sink, positions: positions(pairs) }
+    }
+
+    #[tokio::test]
+    async fn recovered_input_moves_checkpoints_forward_only_when_every_sink_has_it() -> Result<(), StreamError> {
+        let stream = Checkpoints(Mutex::new(Some(BTreeMap::new())));
+        let consumer = "application/a";
+        stream.commit_checkpoint(consumer, &positions(&[("s0", 10), ("s1", 50), ("s2", 7)])).await?;
+        // Sink 1 reported nothing: nothing moves.
+        skip_recovered(&stream, consumer, 2, &[recovered(0, &[("s0", 90)])]).await?;
+        assert_eq!(stream.checkpoint(consumer).await?, Some(positions(&[("s0", 10), ("s1", 50), ("s2", 7)])));
+        // Both did: per shard the least of them, never behind the checkpoint, other shards kept.
+        let both = [recovered(0, &[("s0", 90), ("s1", 40)]), recovered(1, &[("s0", 100), ("s1", 60)])];
+        skip_recovered(&stream, consumer, 2, &both).await?;
+        assert_eq!(stream.checkpoint(consumer).await?, Some(positions(&[("s0", 90), ("s1", 50), ("s2", 7)])));
+        // No checkpoint yet: the recovered positions become the first.
+        skip_recovered(
+            &stream,
+            "application/b",
+            1,
+            &[Recovered { consumer: "application/b".into(), ..recovered(0, &[("s0", 3)]) }],
+        )
+        .await?;
+        assert_eq!(stream.checkpoint("application/b").await?, Some(positions(&[("s0", 3)])));
+        // A stream that cannot read checkpoints back is left alone.
+        let blind = Checkpoints(Mutex::new(None));
+        skip_recovered(&blind, consumer, 1, &[recovered(0, &[("s0", 3)])]).await?;
+        assert!(blind.0.lock().unwrap_or_else(PoisonError::into_inner).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers() {
+        assert!(compare_sequence("9", "10").is_lt());
+        assert!(compare_sequence("0010", "10").is_eq());
+        let kinesis = "49590338271490256608559692538361571095921575989136588898";
+        assert!(compare_sequence(kinesis, &format!("{kinesis}0")).is_lt());
+        assert!(within(&positions(&[("s0", 5)]), &positions(&[("s0", 5), ("s1", 1)])));
+        assert!(!within(&positions(&[("s0", 5), ("s2", 1)]), &positions(&[("s0", 5)])), "a shard it does not know");
+        assert!(!within(&Positions::new(), &positions(&[("s0", 5)])), "no positions: not inside");
     }
 
     #[test]

@@ -36,6 +36,40 @@ pub trait Application: Send {
     /// Runs until its input ends. Every input batch's acks must reach every output (with its records, or
     /// with an empty delivery) so checkpoints advance.
     async fn run(self: Box<Self>, input: ConsumerInput, outputs: Vec<Output>) -> Result<(), RunError>;
+
+    /// The shape of the records each output sends (its columns and their SQL types), for destinations that
+    /// write typed files (the `s3` destination's Parquet). Default: unknown.
+    fn output_shapes(&self) -> Vec<OutputShape> {
+        Vec::new()
+    }
+}
+
+/// One column of an application output's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    /// The column's name: the key of its value in a JSON record.
+    pub name: String,
+    /// Its SQL type as the application declares it (`VARCHAR(16)`, `DECIMAL(10, 2)`, `TIMESTAMP`): text, as core
+    /// knows no SQL; the destination that needs it parses it.
+    pub sql_type: String,
+    /// Whether values may be NULL.
+    pub nullable: bool,
+}
+
+/// What one application output sends a destination: the shape the topology hands the destination before it runs
+/// ([`Destination::accept_input_shapes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputShape {
+    /// The application's name.
+    pub application: String,
+    /// The destination fed.
+    pub destination: String,
+    /// The in-app stream sent.
+    pub stream: String,
+    /// The record format: `json` or `csv`.
+    pub format: String,
+    /// The records' columns, in order.
+    pub columns: Vec<OutputColumn>,
 }
 
 /// Delivers records outside the pipeline.
@@ -43,6 +77,33 @@ pub trait Application: Send {
 pub trait Destination: Send {
     /// Runs until `input` closes; then flushes everything buffered and returns.
     async fn run(self: Box<Self>, input: mpsc::Receiver<Delivery>, cx: DestinationContext) -> Result<(), RunError>;
+
+    /// Called once before [`Destination::run`] with the shapes of the application outputs feeding it (none for a
+    /// destination reading a stream). Default: ignored.
+    fn accept_input_shapes(&mut self, shapes: Vec<OutputShape>) {
+        let _ = shapes;
+    }
+
+    /// Called once before `run`, before any consumer opens its reader: what this destination already made
+    /// durable past its consumers' checkpoints (a crash between publishing and checkpointing), per consumer
+    /// and sink ([`AckOrigin`](super::ack::AckOrigin)). When every sink of a consumer reports, the runtime moves
+    /// the consumer's checkpoint up to the least of them, so those records are not read again. A destination
+    /// that reports must also drop deliveries wholly inside what it reported. Default: nothing.
+    async fn recover(&mut self) -> Result<Vec<Recovered>, RunError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What a destination found durable after a restart: everything sink `sink` of `consumer` delivered from
+/// input up to `positions` is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The consumer (`application/<name>`, `destination/<name>`).
+    pub consumer: String,
+    /// The sink number within the consumer.
+    pub sink: usize,
+    /// Input positions per shard.
+    pub positions: super::record::Positions,
 }
 
 /// Bounds the records all producers of a run may put (`sluice run --records`).

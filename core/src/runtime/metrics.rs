@@ -22,7 +22,8 @@ pub struct StageMetrics {
     pub errors: AtomicU64,
     /// Those errors by kind (an sql application's ERROR_NAME: `Mapping_Error`, `Data_Error`, ...).
     error_kinds: Mutex<BTreeMap<String, u64>>,
-    /// Groups held in open GROUP BY windows (applications that have windows).
+    /// Window state held (applications that have windows): groups of open GROUP BY and stagger windows,
+    /// sliding-window partitions, and the groups, windows or rows a table function holds.
     pub window_groups: AtomicU64,
     /// How far the last read was behind the newest record, in milliseconds (consumers of a stream).
     pub millis_behind_latest: AtomicU64,

@@ -78,6 +78,18 @@ pub trait Stream: Send + Sync {
     /// there first, so a checkpoint never points past what a restart will find.
     async fn commit_checkpoint(&self, consumer: &str, positions: &Positions) -> Result<(), StreamError>;
 
+    /// The checkpoint `consumer` last committed; `None` when it has none. A stream that cannot say returns an
+    /// error (the default), and the runtime then never moves the checkpoint on its own (see
+    /// [`Destination::recover`]).
+    ///
+    /// [`Destination::recover`]: super::component::Destination::recover
+    async fn checkpoint(&self, consumer: &str) -> Result<Option<Positions>, StreamError> {
+        Err(StreamError::Io {
+            stream: self.name().to_owned(),
+            message: format!("the checkpoint of `{consumer}` cannot be read back from this kind of stream"),
+        })
+    }
+
     /// No more writes in this run: readers end once they have read everything written.
     fn close_writers(&self);
 

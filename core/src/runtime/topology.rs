@@ -25,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::ack::{AckTracker, Delivery};
 use super::component::{
-    Application, Budget, ConsumerInput, Destination, DestinationContext, Output, Producer, ProducerContext, RunError,
+    Application, Budget, ConsumerInput, Destination, DestinationContext, Output, OutputShape, Producer,
+    ProducerContext, RunError,
 };
 use super::ledger::Ledger;
 use super::metrics::StageMetrics;
@@ -254,7 +255,18 @@ pub async fn run(
     // Destinations first, so every sender has a receiver.
     let mut senders: BTreeMap<String, mpsc::Sender<Delivery>> = BTreeMap::new();
     let mut direct_sources = Vec::new();
-    for DestinationNode { name, destination, source } in std::mem::take(&mut topology.destinations) {
+    // Each destination learns the shapes of the application outputs feeding it before it starts.
+    let mut shapes: BTreeMap<String, Vec<OutputShape>> = BTreeMap::new();
+    for node in &topology.applications {
+        for shape in node.application.output_shapes() {
+            shapes.entry(shape.destination.clone()).or_default().push(shape);
+        }
+    }
+    // What destinations published past their consumers' checkpoints before a crash (see `Destination::recover`).
+    let mut recovered = Vec::new();
+    for DestinationNode { name, mut destination, source } in std::mem::take(&mut topology.destinations) {
+        destination.accept_input_shapes(shapes.remove(&name).unwrap_or_default());
+        recovered.extend(destination.recover().await.map_err(|e| RunError(format!("destination `{name}`: {e}")))?);
         let (sender, receiver) = mpsc::channel(DELIVERY_CHANNEL_BATCHES);
         let cx = DestinationContext { name: name.clone(), metrics: stage(&mut stages, PluginKind::Destination, &name) };
         tasks.spawn(async move { destination.run(receiver, cx).await });
@@ -274,8 +286,9 @@ pub async fn run(
     for (name, stream_name, sender) in direct_sources {
         let stream = stream_of(&topology, &stream_name)?;
         let consumer = format!("destination/{name}");
+        super::ack::skip_recovered(stream.as_ref(), &consumer, 1, &recovered).await?;
         let reader = stream.open_reader(&consumer, StartPosition::TrimHorizon).await?;
-        let (tracker, committable) = AckTracker::new(1);
+        let (tracker, committable) = AckTracker::named(&consumer, 1);
         committers.push(tokio::spawn(commit_checkpoints(Arc::clone(&stream), consumer, committable)));
         let mut input = ConsumerInput::new(reader, tracker, stage(&mut stages, PluginKind::Stream, &stream_name));
         if let Some(stage) = stages.last_mut() {
@@ -296,8 +309,9 @@ pub async fn run(
     {
         let stream = stream_of(&topology, &stream_name)?;
         let consumer = format!("application/{name}");
+        super::ack::skip_recovered(stream.as_ref(), &consumer, outputs.len().max(1), &recovered).await?;
         let reader = stream.open_reader(&consumer, StartPosition::TrimHorizon).await?;
-        let (tracker, committable) = AckTracker::new(outputs.len().max(1));
+        let (tracker, committable) = AckTracker::named(&consumer, outputs.len().max(1));
         committers.push(tokio::spawn(commit_checkpoints(Arc::clone(&stream), consumer, committable)));
         let input = ConsumerInput::new(reader, tracker, stage(&mut stages, PluginKind::Application, &name))
             .with_taps(topology.taps.for_application(&name));

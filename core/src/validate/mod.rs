@@ -337,7 +337,7 @@ fn run_plugin_hooks(
         let Some(plugin) = config.remove("type").and_then(|t| t.as_str().and_then(|t| find(kind, t))) else {
             continue;
         };
-        let mut cx = ValidateCx::new(base_dir, pointer);
+        let mut cx = ValidateCx::new(base_dir, pointer).with_document(&out.doc.value);
         plugin.validate(&Value::Object(config), &mut cx);
         let (issues, entry_links) = cx.finish();
         for issue in issues {

@@ -33,6 +33,10 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
     for (kind, name, link) in links {
         let from: Node = (*kind, name.clone());
         let target_kind = match link.role {
+            LinkRole::ReadOutside => {
+                read_streams.insert(name.clone());
+                continue;
+            }
             LinkRole::ReadsStream | LinkRole::WritesStream => PluginKind::Stream,
             LinkRole::FeedsDestination => PluginKind::Destination,
         };
@@ -61,7 +65,7 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
                 match link.role {
                     LinkRole::ReadsStream => read_streams.insert(meant),
                     LinkRole::FeedsDestination => fed_destinations.insert(meant),
-                    LinkRole::WritesStream => false,
+                    LinkRole::WritesStream | LinkRole::ReadOutside => false,
                 };
             }
             continue;
@@ -73,6 +77,7 @@ pub(super) fn check(out: &mut Findings<'_>, links: &[(PluginKind, String, Link)]
                 edges.entry(to).or_default().push((from, link));
             }
             LinkRole::WritesStream => edges.entry(from).or_default().push((to, link)),
+            LinkRole::ReadOutside => {}
             LinkRole::FeedsDestination => {
                 fed_destinations.insert(link.target.clone());
                 edges.entry(from).or_default().push((to, link));

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sluice_core::diagnostic::Code;
 use sluice_core::plugin::{BuildContext, BuildError, Built, LinkRole, PluginConfig, ValidateCx};
 use sluice_core::runtime::component::{Producer, ProducerContext, RunError};
+use sluice_core::runtime::record::MAX_RECORD_BYTES;
 
 use super::lines::{Batch, LineReader};
 use super::rate::Pace;
@@ -160,6 +161,9 @@ struct FilePosition {
     offset: u64,
     /// Records put so far, over all runs (`{{seq}}` of partition keys).
     records: u64,
+    /// Lines of the file before `offset` (for the line numbers of rejected records; absent in older positions).
+    #[serde(default)]
+    line: u64,
 }
 
 /// Whether a batch stopped because it was full, or because the input is at its end (for now, with `follow`).
@@ -185,6 +189,8 @@ struct Reader {
     keys: PartitionKeys,
     /// The last file ended (without `follow`).
     done: bool,
+    /// Lines over the record limit skipped since the last batch was put.
+    rejected: u64,
 }
 
 impl Reader {
@@ -194,14 +200,14 @@ impl Reader {
         if listed.as_ref().is_some_and(Vec::is_empty) {
             return Err(RunError(format!("producer `{name}`: no file matches `{}`", source.shown)));
         }
-        let (path, offset, records) = match position {
+        let (path, offset, records, line) = match position {
             // A single path that changed since: its stored offset means nothing for the new file.
             Some(p) if !source.glob && source.base_dir.join(&p.file) != Path::new(&source.pattern) => {
                 tracing::info!(producer = name, "`path` changed since the stored position; reading from the start");
-                (None, 0, p.records)
+                (None, 0, p.records, 0)
             }
-            Some(p) => (Some(source.base_dir.join(&p.file)), p.offset, p.records),
-            None => (None, 0, 0),
+            Some(p) => (Some(source.base_dir.join(&p.file)), p.offset, p.records, p.line),
+            None => (None, 0, 0, 0),
         };
         Ok(Reader {
             producer: name.to_owned(),
@@ -210,9 +216,10 @@ impl Reader {
             listed,
             path,
             file: None,
-            lines: LineReader::new(producer.format, offset),
+            lines: LineReader::new(producer.format, offset).after_lines(line),
             keys: PartitionKeys::new(producer.partition_key.clone(), records),
             done: false,
+            rejected: 0,
             source,
         })
     }
@@ -220,7 +227,21 @@ impl Reader {
     fn position(&self) -> Option<Vec<u8>> {
         let path = self.path.as_ref()?;
         let file = self.source.stored_name(path);
-        Some(encode_position(&FilePosition { file, offset: self.lines.offset(), records: self.keys.seq }))
+        let line = self.lines.lines();
+        Some(encode_position(&FilePosition { file, offset: self.lines.offset(), records: self.keys.seq, line }))
+    }
+
+    /// Reports the lines of the current file the record limit rejected; they are skipped, the run goes on.
+    fn report_rejected(&mut self) {
+        for (line, bytes) in self.lines.take_rejected() {
+            tracing::error!(
+                "producer `{}`: {}:{line}: the record is {bytes} bytes, over the {MAX_RECORD_BYTES}-byte limit of a \
+                 record; it was skipped",
+                self.producer,
+                self.current().display()
+            );
+            self.rejected += 1;
+        }
     }
 
     /// The file being read.
@@ -306,7 +327,9 @@ impl Reader {
             if self.file.is_none() && !self.open()? {
                 return Ok(Status::End);
             }
-            if self.lines.fill(batch, &mut self.keys) {
+            let full = self.lines.fill(batch, &mut self.keys);
+            self.report_rejected();
+            if full {
                 return Ok(Status::More);
             }
             let Some(file) = self.file.as_mut() else { continue };
@@ -334,7 +357,9 @@ impl Reader {
                 }
                 return Ok(Status::End);
             }
-            if !self.lines.finish(batch, &mut self.keys) {
+            let finished = self.lines.finish(batch, &mut self.keys);
+            self.report_rejected();
+            if !finished {
                 return Ok(Status::More);
             }
             match next {
@@ -368,6 +393,9 @@ impl Producer for FileProducer {
             .await
             .map_err(|e| RunError(format!("producer `{}`: reading failed: {e}", cx.name)))?;
             reader = back;
+            if reader.rejected > 0 {
+                cx.metrics.add_errors("Record_Too_Large", std::mem::take(&mut reader.rejected));
+            }
             let status = status?;
             cx.give_back(granted - batch.len());
             if let Some(pace) = &mut pace {

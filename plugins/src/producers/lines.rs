@@ -5,12 +5,15 @@
 //! records' `Bytes`, which share the buffer, so a line costs neither an allocation nor a copy. It applies the format (blank lines
 //! dropped for NDJSON, a header skipped for CSV), strips `\n` and a trailing `\r`, and counts the input offset
 //! after the last line it consumed: the position a restart resumes from.
+//!
+//! A line over the 1 MiB record limit is not a record: it is skipped and remembered with its line number
+//! ([`LineReader::take_rejected`]), so its producer reports it (producer, file, line) and goes on.
 
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use sluice_core::runtime::buffers::BufferPool;
-use sluice_core::runtime::record::PutRecord;
+use sluice_core::runtime::record::{MAX_RECORD_BYTES, PutRecord};
 
 use super::{InputFormat, PartitionKeys};
 
@@ -68,13 +71,43 @@ pub(crate) struct LineReader {
     offset: u64,
     /// CSV: the next line is the header.
     header_pending: bool,
+    /// Lines consumed before `buf[0]`, over the whole input (header and skipped lines included).
+    line: u64,
+    /// Lines over the record limit, skipped since the last [`take_rejected`](Self::take_rejected): (line
+    /// number from 1, bytes).
+    rejected: Vec<(u64, usize)>,
 }
 
 impl LineReader {
     /// A reader of input that starts at `offset` (0, or where a previous run stopped: past any CSV header).
     pub(crate) fn new(format: InputFormat, offset: u64) -> Self {
         let header_pending = format == InputFormat::Csv && offset == 0;
-        LineReader { format, buf: BytesMut::new(), end: 0, pool: BufferPool::default(), offset, header_pending }
+        LineReader {
+            format,
+            buf: BytesMut::new(),
+            end: 0,
+            pool: BufferPool::default(),
+            offset,
+            header_pending,
+            line: 0,
+            rejected: Vec::new(),
+        }
+    }
+
+    /// Numbers lines after `lines` lines already consumed (a restart at a stored offset).
+    pub(crate) fn after_lines(mut self, lines: u64) -> Self {
+        self.line = lines;
+        self
+    }
+
+    /// Lines consumed so far, over the whole input.
+    pub(crate) fn lines(&self) -> u64 {
+        self.line
+    }
+
+    /// The lines skipped for being over the record limit since the last call: (line number from 1, bytes).
+    pub(crate) fn take_rejected(&mut self) -> Vec<(u64, usize)> {
+        std::mem::take(&mut self.rejected)
     }
 
     /// The input offset just after the last consumed line.
@@ -147,6 +180,9 @@ impl LineReader {
         };
         if skip {
             self.buf.advance(advance);
+        } else if len > MAX_RECORD_BYTES {
+            self.rejected.push((self.line + 1, len));
+            self.buf.advance(advance);
         } else {
             if !batch.fits(len) {
                 return false;
@@ -157,6 +193,7 @@ impl LineReader {
         }
         self.end -= advance;
         self.offset += advance as u64;
+        self.line += 1;
         true
     }
 }
@@ -210,6 +247,38 @@ mod tests {
     }
 
     #[test]
+    fn a_line_over_the_record_limit_is_skipped_and_reported_with_its_number() {
+        let big = "x".repeat(MAX_RECORD_BYTES + 1);
+        let exact = "y".repeat(MAX_RECORD_BYTES);
+        let input = format!("a\n{big}\n{exact}\nb\n{big}");
+        let mut reader = LineReader::new(InputFormat::Lines, 0).after_lines(10);
+        let mut keys = PartitionKeys::new(KeyTemplate::new(Template::uuid()), 0);
+        let mut out = Vec::new();
+        let mut rest = input.as_bytes();
+        loop {
+            let mut batch = Batch::new(100);
+            if !reader.fill(&mut batch, &mut keys) {
+                if rest.is_empty() {
+                    reader.finish(&mut batch, &mut keys);
+                    out.append(&mut batch.records);
+                    break;
+                }
+                let spare = reader.spare();
+                let n = rest.len().min(spare.len());
+                spare[..n].copy_from_slice(&rest[..n]);
+                reader.filled(n);
+                rest = &rest[n..];
+            }
+            out.append(&mut batch.records);
+        }
+        let lens: Vec<usize> = out.iter().map(|r| r.data.len()).collect();
+        assert_eq!(lens, [1, MAX_RECORD_BYTES, 1], "1 MiB exactly is allowed");
+        assert_eq!(reader.take_rejected(), [(12, MAX_RECORD_BYTES + 1), (15, MAX_RECORD_BYTES + 1)]);
+        assert_eq!((reader.lines(), reader.offset()), (15, input.len() as u64));
+        assert!(reader.take_rejected().is_empty());
+    }
+
+    #[test]
     fn a_final_newline_makes_no_empty_record() {
         assert_eq!(split(InputFormat::Lines, b"a\nb\n", 7), ["a", "b"]);
         assert_eq!(split(InputFormat::Lines, b"a\r", 7), ["a"]);
@@ -260,7 +329,8 @@ mod tests {
 
     #[test]
     fn long_lines_grow_the_buffer() {
-        let long = "x".repeat(3 * BUFFER_BYTES);
+        // The longest record there is: with its newline, more than a buffer holds.
+        let long = "x".repeat(MAX_RECORD_BYTES.max(BUFFER_BYTES));
         let input = format!("{long}\nshort\n");
         assert_eq!(split(InputFormat::Lines, input.as_bytes(), BUFFER_BYTES), [long.as_str(), "short"]);
     }
@@ -269,9 +339,11 @@ mod tests {
     fn batches_stop_at_the_byte_limit() {
         let mut reader = LineReader::new(InputFormat::Lines, 0);
         let mut keys = PartitionKeys::new(KeyTemplate::new(Template::uuid()), 0);
-        let mut line = vec![b'x'; BATCH_BYTES / 2 - 1];
+        // Records of the largest size: four make a full batch.
+        let mut line = vec![b'x'; MAX_RECORD_BYTES];
         line.push(b'\n');
-        let mut input = &line.repeat(3)[..];
+        let per_batch = BATCH_BYTES / MAX_RECORD_BYTES;
+        let mut input = &line.repeat(per_batch + 1)[..];
         while !input.is_empty() {
             let spare = reader.spare();
             let n = spare.len().min(input.len());
@@ -281,8 +353,8 @@ mod tests {
         }
         let mut batch = Batch::new(100);
         assert!(reader.fill(&mut batch, &mut keys), "full");
-        assert_eq!(batch.len(), 2);
-        assert_eq!(reader.offset(), 2 * line.len() as u64);
+        assert_eq!(batch.len(), per_batch);
+        assert_eq!(reader.offset(), (per_batch * line.len()) as u64);
     }
 
     #[test]

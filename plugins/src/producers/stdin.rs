@@ -94,6 +94,18 @@ async fn read_records(
         if !lines.fill(&mut batch, &mut keys) && at_end {
             lines.finish(&mut batch, &mut keys);
         }
+        let rejected = lines.take_rejected();
+        for (line, bytes) in &rejected {
+            tracing::error!(
+                "producer `{}`: stdin:{line}: the record is {bytes} bytes, over the {}-byte limit of a record; it \
+                 was skipped",
+                cx.name,
+                sluice_core::runtime::record::MAX_RECORD_BYTES
+            );
+        }
+        if !rejected.is_empty() {
+            cx.metrics.add_errors("Record_Too_Large", rejected.len() as u64);
+        }
         cx.give_back(granted - batch.len());
         if !batch.is_empty() {
             cx.put(batch.records, None).await?;

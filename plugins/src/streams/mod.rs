@@ -1,3 +1,4 @@
 //! Streams: durable, sharded logs of records.
 
 pub mod embedded;
+pub mod kinesis;

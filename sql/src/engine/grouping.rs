@@ -30,13 +30,13 @@ use super::window::{Recognized, Tumble};
 /// What a grouped scope resolves before plain binding: GROUP BY expressions, aggregate calls, columns.
 pub(super) struct Grouped<'a> {
     /// The rows before grouping: aggregate arguments and GROUP BY expressions bind here.
-    input: &'a Scope<'a>,
+    pub(super) input: &'a Scope<'a>,
     /// Per GROUP BY expression: its fingerprint, its slot in the group row, its type.
-    keys: Vec<(String, usize, SqlType)>,
+    pub(super) keys: Vec<(String, usize, SqlType)>,
     /// The group row's slot of the first aggregate.
-    first_aggregate: usize,
+    pub(super) first_aggregate: usize,
     /// The aggregate calls found so far, with their fingerprints.
-    aggs: RefCell<Vec<(String, AggSpec)>>,
+    pub(super) aggs: RefCell<Vec<(String, AggSpec)>>,
 }
 
 /// Whether a SELECT aggregates: it has GROUP BY or HAVING, or its select list calls an aggregate.
@@ -177,9 +177,9 @@ fn find_window(group_by: &[Expr], input: &Scope<'_>, place: Span) -> Result<(usi
 
 /// The select list over the group row.
 /// A select list bound: its expressions and its output columns.
-type Items = (Vec<Bound>, Vec<(String, SqlType)>);
+pub(super) type Items = (Vec<Bound>, Vec<(String, SqlType)>);
 
-fn bind_items(select: &Select, scope: &Scope<'_>) -> Result<Items, SqlError> {
+pub(super) fn bind_items(select: &Select, scope: &Scope<'_>) -> Result<Items, SqlError> {
     let mut projections = Vec::new();
     let mut columns = Vec::new();
     for item in &select.items {
@@ -328,7 +328,7 @@ fn function_name(call: &Expr) -> String {
 }
 
 /// A name for a group row value in error_stream's DATA_ROW.
-fn group_column_name(expr: &Expr, slot: usize) -> (usize, String) {
+pub(super) fn group_column_name(expr: &Expr, slot: usize) -> (usize, String) {
     match expr {
         Expr::Column { parts, .. } => (slot, shown_column(parts)),
         _ => (slot, format!("GROUP${slot}")),

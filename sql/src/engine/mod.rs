@@ -13,16 +13,21 @@
 //! Each input row flows through the pumps at once, depth first, in the order the pumps were created. A pump's
 //! query is compiled into a chain of stages, innermost subquery first; `UNION ALL` becomes one chain per branch
 //! into the same stream. A tumbling GROUP BY is a stateful stage ([`grouped`]): its rows come out when their
-//! window closes, with ROWTIME = the window's end.
+//! window closes, with ROWTIME = the window's end. Stagger windows and the table functions of `FROM TABLE(...)` are
+//! stateful operators ([`stateful`]) that decide themselves when their rows come out.
 
 mod aggregate;
+mod analytics;
 mod eval;
 mod grouped;
 mod grouping;
 mod groups;
+mod join;
 mod plan;
 mod sliding;
 mod sliding_plan;
+mod stagger;
+mod stateful;
 mod window;
 
 use crate::error::SqlError;
@@ -33,6 +38,7 @@ use crate::value::Value;
 use self::eval::{Bound, RowRef};
 use self::grouped::{Aggregate, WindowState};
 use self::sliding::{Sliding, SlidingState};
+use self::stateful::OperatorStage;
 
 /// An in-app stream of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,6 +95,10 @@ enum Stage {
     Aggregate(Box<Aggregate>),
     /// Aggregates OVER sliding windows: each row comes out at once, with its window's aggregates.
     Sliding(Box<Sliding>),
+    /// A stateful operator (a stagger window, a table function): it decides when rows come out.
+    Operator(Box<OperatorStage>),
+    /// A join: each row paired with a reference table's rows, or with another stream's rows in a window.
+    Join(Box<join::Join>),
 }
 
 /// Keep rows passing `filter`, compute `projections`, maybe set ROWTIME.
@@ -106,6 +116,8 @@ impl Stage {
             Stage::Map(map) => map.filter.is_some(),
             Stage::Aggregate(aggregate) => aggregate.filter.is_some() || aggregate.having.is_some(),
             Stage::Sliding(sliding) => sliding.filter.is_some(),
+            Stage::Operator(stage) => stage.op.filters(),
+            Stage::Join(join) => join.condition.is_some(),
         }
     }
 }
@@ -144,6 +156,14 @@ pub struct Program {
     window_states: usize,
     /// How many sliding-window stages (each with its partitions in the runner).
     sliding_states: usize,
+    /// How many stateful operator stages (each with its state in the runner).
+    operator_states: usize,
+    /// The reference tables the SQL may join (KDA allows one), with their rows once loaded.
+    tables: Vec<join::RefTable>,
+    /// Per stream, the join stages it is the right side of, as (pump, stage): its rows go there too.
+    join_readers: Vec<Vec<(usize, usize)>>,
+    /// How many join stages (each with its state in the runner).
+    join_states: usize,
 }
 
 impl Program {
@@ -181,7 +201,10 @@ impl Program {
 
     /// Whether a pump keeps state between rows: a GROUP BY window or a sliding window.
     pub fn has_windows(&self) -> bool {
-        self.window_states > 0 || self.sliding_states > 0
+        self.window_states > 0
+            || self.sliding_states > 0
+            || self.operator_states > 0
+            || self.join_readers.iter().any(|r| !r.is_empty())
     }
 
     /// Whether each row's outcome depends only on the row and its ROWTIME: then batches may be split across
@@ -211,6 +234,9 @@ impl Program {
             wall_clock: false,
             windows: (0..self.window_states).map(|_| WindowState::default()).collect(),
             slides: (0..self.sliding_states).map(|_| SlidingState::default()).collect(),
+            operators: self.operator_starts(),
+            tables: self.tables.iter().map(|t| std::sync::Arc::clone(&t.rows)).collect(),
+            joins: (0..self.join_states).map(|_| join::JoinState::default()).collect(),
             clock: i64::MIN,
         }
     }
@@ -242,6 +268,12 @@ pub struct Runner<'a> {
     windows: Vec<WindowState>,
     /// Per sliding-window stage, its partitions' rows.
     slides: Vec<SlidingState>,
+    /// Per stateful operator stage, its state.
+    operators: Vec<Box<dyn std::any::Any + Send>>,
+    /// Per reference table, its rows (the program's, or a test's own).
+    tables: Vec<std::sync::Arc<Vec<Vec<Value>>>>,
+    /// Per join stage, its index or windows.
+    joins: Vec<join::JoinState>,
     /// The latest time given to [`Runner::advance_to`]: input rows get at least this ROWTIME.
     clock: i64,
 }
@@ -264,6 +296,9 @@ impl Runner<'_> {
             self.cx.now_ms = now_ms();
         }
         row.rowtime = row.rowtime.max(self.clock);
+        if self.program.join_readers.iter().any(|r| !r.is_empty()) {
+            self.expire_joins(row.rowtime, false, out);
+        }
         let input = self.program.input;
         self.flow(input, &row, out);
     }
@@ -276,7 +311,8 @@ impl Runner<'_> {
             return;
         }
         self.clock = self.clock.max(clock_ms);
-        self.close_windows(|aggregate, end| aggregate.clock && end <= clock_ms, out);
+        self.close_windows(Some(clock_ms), out);
+        self.expire_joins(clock_ms, false, out);
         // Sliding windows emit nothing on the clock; their RANGE partitions forget the rows it moved past.
         let program = self.program;
         for stage in program.pumps.iter().flat_map(|p| &p.stages) {
@@ -290,12 +326,22 @@ impl Runner<'_> {
 
     /// The end of input: closes every open window, upstream first, so each group's row is emitted.
     pub fn finish(&mut self, out: &mut dyn FnMut(Emit<'_>)) {
-        self.close_windows(|_, _| true, out);
+        self.close_windows(None, out);
+        // Outer joins' unmatched rows still in windows; what they emit may fill windows downstream.
+        if self.program.join_readers.iter().any(|r| !r.is_empty()) {
+            self.expire_joins(i64::MAX, true, out);
+            self.close_windows(None, out);
+        }
     }
 
-    /// The groups held in open GROUP BY windows: the runner's window state size (`--metrics`).
+    /// The runner's window state size (`--metrics`): groups held in open GROUP BY windows, sliding-window
+    /// partitions, what the stateful operators hold (stagger windows, table functions), and the rows held in
+    /// stream-stream join windows.
     pub fn window_groups(&self) -> usize {
-        self.windows.iter().map(WindowState::open_groups).sum()
+        self.windows.iter().map(WindowState::open_groups).sum::<usize>()
+            + self.slides.iter().map(SlidingState::partitions).sum::<usize>()
+            + self.operators_held()
+            + self.join_rows()
     }
 
     /// The earliest end of an open window the clock closes, if any: a virtual clock moves there next.
@@ -305,6 +351,9 @@ impl Runner<'_> {
         stages
             .filter_map(|stage| match stage {
                 Stage::Aggregate(aggregate) if aggregate.clock => self.windows[aggregate.state].open.map(|(_, e)| e),
+                Stage::Operator(operator) if operator.clock => {
+                    operator.op.next_due(self.operators[operator.state].as_ref())
+                }
                 _ => None,
             })
             .min()
@@ -312,14 +361,23 @@ impl Runner<'_> {
 
     /// Closes the open windows `due` says, pump by pump in dependency order, so rows a window emits reach the
     /// windows downstream before those are considered.
-    fn close_windows(&mut self, due: impl Fn(&Aggregate, i64) -> bool, out: &mut dyn FnMut(Emit<'_>)) {
+    /// `until`: the clock (windows the clock closes that end by then), or None for the end of input (every window).
+    fn close_windows(&mut self, until: Option<i64>, out: &mut dyn FnMut(Emit<'_>)) {
         let program = self.program;
         for &index in &program.pump_order {
             for (position, stage) in program.pumps[index].stages.iter().enumerate() {
-                if let Stage::Aggregate(aggregate) = stage
-                    && self.windows[aggregate.state].open.is_some_and(|(_, end)| due(aggregate, end))
-                {
-                    self.close(index, position, aggregate, out);
+                match stage {
+                    Stage::Aggregate(aggregate)
+                        if self.windows[aggregate.state]
+                            .open
+                            .is_some_and(|(_, end)| until.is_none_or(|clock| aggregate.clock && end <= clock)) =>
+                    {
+                        self.close(index, position, aggregate, out);
+                    }
+                    Stage::Operator(operator) if until.is_none() || operator.clock => {
+                        self.close_operator(index, position, operator, until, out);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -332,6 +390,9 @@ impl Runner<'_> {
         let source = &program.streams[stream.0];
         for &index in &program.readers[stream.0] {
             self.run(index, 0, &row.values, row.rowtime, &|| describe_row(source, row), out);
+        }
+        for &(index, position) in &program.join_readers[stream.0] {
+            self.join_right(index, position, row, out);
         }
     }
 
@@ -381,6 +442,20 @@ impl Runner<'_> {
                 },
                 Stage::Aggregate(aggregate) => {
                     self.aggregate(index, position, aggregate, &current, describe, out);
+                    if let Some(previous) = owned {
+                        self.recycle(previous);
+                    }
+                    return;
+                }
+                Stage::Operator(operator) => {
+                    self.operate(index, position, operator, &current, out);
+                    if let Some(previous) = owned {
+                        self.recycle(previous);
+                    }
+                    return;
+                }
+                Stage::Join(join) => {
+                    self.join_left(index, position, join, &current, describe, out);
                     if let Some(previous) = owned {
                         self.recycle(previous);
                     }

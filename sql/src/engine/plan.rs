@@ -19,22 +19,20 @@ use super::grouping::{self, Grouped};
 use super::sliding_plan::{self, Windowed};
 use super::{MapStage, Program, Pump, Stage, StreamDef, StreamId};
 
-/// Aggregate, window and table functions: real KDA SQL that later work will bring.
-const NOT_YET: [&str; 7] = [
-    "EXP_AVG",
-    "MONOTONIC",
-    "TOP_K_ITEMS_TUMBLING",
-    "COUNT_DISTINCT_ITEMS_TUMBLING",
-    "RANDOM_CUT_FOREST",
-    "RANDOM_CUT_FOREST_WITH_EXPLANATION",
-    "HOTSPOTS",
-];
+/// Functions of real KDA SQL that later work will bring (the table functions sluice runs, and EXP_AVG outside a
+/// sliding window, are explained by `analytics::misused`).
+const NOT_YET: [&str; 1] = ["MONOTONIC"];
 
 pub(super) fn not_supported(span: Span, what: &str) -> SqlError {
     SqlError::at(SqlErrorKind::NotSupported, span, format!("not supported yet: {what}"))
 }
 
-fn unknown(span: Span, message: String, candidates: impl IntoIterator<Item = String>, wanted: &str) -> SqlError {
+pub(super) fn unknown(
+    span: Span,
+    message: String,
+    candidates: impl IntoIterator<Item = String>,
+    wanted: &str,
+) -> SqlError {
     let error = SqlError::at(SqlErrorKind::Unknown, span, message);
     let best = candidates
         .into_iter()
@@ -51,6 +49,11 @@ fn unknown(span: Span, message: String, candidates: impl IntoIterator<Item = Str
 
 /// Compiles the application's SQL; every error found is returned, each at its place.
 pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlError>> {
+    compile_with(sql, input, Vec::new())
+}
+
+/// Compiles the application's SQL with reference `tables` it may join ([`super::join`]).
+pub(super) fn compile_with(sql: &str, input: StreamDef, tables: Vec<StreamDef>) -> Result<Program, Vec<SqlError>> {
     let statements = crate::parser::parse(sql)?;
     let mut program = Program {
         streams: vec![input],
@@ -61,6 +64,13 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
         pump_order: Vec::new(),
         window_states: 0,
         sliding_states: 0,
+        operator_states: 0,
+        tables: tables
+            .into_iter()
+            .map(|def| super::join::RefTable { def, rows: std::sync::Arc::new(Vec::new()) })
+            .collect(),
+        join_readers: Vec::new(),
+        join_states: 0,
     };
     // Set while binding when a query calls CURRENT_ROW_TIMESTAMP: only then is the clock read per row.
     let reads_row_clock = Cell::new(false);
@@ -69,6 +79,11 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
         if let Statement::CreateStream(create) = statement {
             if program.stream(&create.name.name).is_some() {
                 let message = format!("stream {} is created twice (or is the input stream)", create.name);
+                errors.push(SqlError::at(SqlErrorKind::Type, create.name.span, message));
+                continue;
+            }
+            if program.table(&create.name.name).is_some() {
+                let message = format!("stream {} has the name of the reference table", create.name);
                 errors.push(SqlError::at(SqlErrorKind::Type, create.name.span, message));
                 continue;
             }
@@ -91,6 +106,7 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
     for (index, pump) in program.pumps.iter().enumerate() {
         program.readers[pump.source.0].push(index);
     }
+    program.join_readers = super::join::readers(&program);
     if let Some(e) = find_cycle(&program, &statements) {
         errors.push(e);
     } else {
@@ -110,11 +126,14 @@ fn plan_windows(program: &mut Program) {
     for pump in &program.pumps {
         waiting[pump.target.0] += 1;
     }
+    for &(p, _) in program.join_readers.iter().flatten() {
+        waiting[program.pumps[p].target.0] += 1; // A join's target also waits for its right stream.
+    }
     let mut ready: Vec<usize> = (0..streams).filter(|s| waiting[*s] == 0).collect();
     let mut order = Vec::with_capacity(streams);
     while let Some(stream) = ready.pop() {
         order.push(stream);
-        for &p in &program.readers[stream] {
+        for &p in program.readers[stream].iter().chain(program.join_readers[stream].iter().map(|(p, _)| p)) {
             let target = program.pumps[p].target.0;
             waiting[target] -= 1;
             if waiting[target] == 0 {
@@ -134,7 +153,7 @@ fn plan_windows(program: &mut Program) {
             input_timed[stream] = writers.iter().all(|p| input_timed[p.source.0] && !p.sets_rowtime());
         }
     }
-    let (mut states, mut slides) = (0, 0);
+    let (mut states, mut slides, mut operators, mut joins) = (0, 0, 0, 0);
     for &p in &pumps {
         let pump = &mut program.pumps[p];
         let mut timed = input_timed[pump.source.0];
@@ -151,12 +170,27 @@ fn plan_windows(program: &mut Program) {
                     sliding.state = slides;
                     slides += 1;
                 }
+                Stage::Operator(operator) => {
+                    operator.clock = timed;
+                    operator.state = operators;
+                    operators += 1;
+                }
+                Stage::Join(join) => {
+                    if let super::join::Right::Stream { stream, .. } = join.right {
+                        timed &= input_timed[stream.0];
+                    }
+                    join.clock = timed;
+                    join.state = joins;
+                    joins += 1;
+                }
             }
         }
     }
     program.pump_order = pumps;
     program.window_states = states;
     program.sliding_states = slides;
+    program.operator_states = operators;
+    program.join_states = joins;
 }
 
 /// A pump whose rows come back to its own source would run forever: reject it.
@@ -170,6 +204,7 @@ fn find_cycle(program: &Program, statements: &[Statement]) -> Option<SqlError> {
             }
             if !std::mem::replace(&mut seen[stream.0], true) {
                 stack.extend(program.readers[stream.0].iter().map(|&p| program.pumps[p].target));
+                stack.extend(program.join_readers[stream.0].iter().map(|&(p, _)| program.pumps[p].target));
             }
         }
         false
@@ -267,12 +302,12 @@ fn assignable(from: &SqlType, to: &SqlType) -> bool {
 }
 
 /// One way rows reach a pump's target: a source stream and the stages from it (a `UNION ALL` has several).
-struct Branch {
-    source: StreamId,
-    stages: Vec<Stage>,
-    columns: Vec<(String, SqlType)>,
+pub(super) struct Branch {
+    pub source: StreamId,
+    pub stages: Vec<Stage>,
+    pub columns: Vec<(String, SqlType)>,
     /// Per column, the qualifier of a day-time interval column whose qualifier is known (`(a - b) SECOND`).
-    intervals: Vec<Option<Qualifier>>,
+    pub intervals: Vec<Option<Qualifier>>,
 }
 
 /// The columns an expression sees: the rows of one source, under an optional qualifier.
@@ -288,9 +323,11 @@ pub(super) struct Scope<'a> {
     pub grouped: Option<&'a Grouped<'a>>,
     /// In the select list of a query with sliding windows: resolves the calls with OVER.
     pub windowed: Option<&'a Windowed<'a>>,
+    /// In a query over a join: the sources' names and columns.
+    pub joined: Option<&'a super::join::JoinScope>,
 }
 
-fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
+pub(super) fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
     match query {
         Query::Select(select) => compile_select(program, select, clock),
         Query::UnionAll { left, right, order_by, span } => {
@@ -316,13 +353,11 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
     if select.distinct {
         return Err(not_supported(select.span, "SELECT DISTINCT"));
     }
-    if let Some(stagger) = &select.stagger {
-        return Err(not_supported(stagger.span, "WINDOWED BY STAGGER"));
-    }
     grouping::check_where(select)?;
     sliding_plan::check_windows(select)?;
     let sliding = sliding_plan::is_sliding(select);
-    let grouped = !sliding && grouping::is_grouped(select);
+    let staggered = select.stagger.is_some();
+    let grouped = !sliding && !staggered && grouping::is_grouped(select);
     if let Some(first) = select.order_by.first()
         && !grouped
     {
@@ -334,11 +369,16 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
             if window.is_some() {
                 return Err(not_supported(*span, "a window on a stream in FROM"));
             }
+            if program.table(&name.name).is_some() {
+                let message = format!("{name} is a reference table, not a stream: join it to a stream");
+                return Err(SqlError::at(SqlErrorKind::Type, *span, message)
+                    .with_help(format!("as in FROM \"SOURCE_SQL_STREAM_001\" AS s JOIN {name} AS t ON ...")));
+            }
             let id = program.stream(&name.name).ok_or_else(|| {
                 unknown(
                     name.span,
                     format!("unknown stream {name}"),
-                    program.stream_names().map(str::to_owned),
+                    program.stream_names().chain(program.table_names()).map(str::to_owned),
                     &name.name,
                 )
             })?;
@@ -350,10 +390,10 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
         FromItem::Subquery { query, alias, .. } => {
             compile_query(program, query, clock)?.into_iter().map(|branch| (branch, alias.as_ref())).collect()
         }
-        FromItem::TableFunction { span, name, .. } => {
-            return Err(not_supported(*span, &format!("table function {name}")));
+        FromItem::TableFunction { span, name, args, alias } => {
+            super::analytics::compile_table(program, name, args, alias.as_ref(), *span, clock)?
         }
-        FromItem::Join { span, .. } => return Err(not_supported(*span, "joins")),
+        FromItem::Join { .. } => return super::join::compile_select(program, select, clock),
     };
     let mut branches = Vec::new();
     for (mut branch, qualifier) in sources {
@@ -364,8 +404,11 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
             clock,
             grouped: None,
             windowed: None,
+            joined: None,
         };
-        let (stage, (columns, intervals)) = if sliding {
+        let (stage, (columns, intervals)) = if staggered {
+            super::stagger::compile_stagger(select, &scope)?
+        } else if sliding {
             sliding_plan::compile_sliding(select, &scope)?
         } else if grouped {
             grouping::compile_grouped(select, &scope)?
@@ -409,7 +452,21 @@ pub(super) fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage
             }
             SelectItem::QualifiedWildcard { qualifier, span } => {
                 let named = qualifier.last().map(|q| q.name.as_str());
-                if qualifier.len() != 1 || named != scope.qualifier {
+                let range = match (scope.joined, named) {
+                    (Some(joined), Some(named)) if qualifier.len() == 1 => {
+                        super::join::qualified_wildcard(joined, named)
+                    }
+                    _ => None,
+                };
+                if let Some(range) = range {
+                    for i in range {
+                        projections.push(Bound::Column(i));
+                        columns.push(scope.columns[i].clone());
+                        intervals.push(scope.intervals.get(i).copied().flatten());
+                    }
+                    continue;
+                }
+                if qualifier.len() != 1 || named != scope.qualifier || scope.joined.is_some() {
                     let message = format!(
                         "no source named {} in FROM",
                         qualifier.last().map_or(String::new(), |q| q.to_string())
@@ -466,6 +523,9 @@ fn literal_type(literal: &Literal) -> SqlType {
 
 /// Resolves a (possibly qualified, possibly dotted into a row value) column reference.
 pub(super) fn bind_column(parts: &[Ident], span: Span, scope: &Scope<'_>) -> Result<(Bound, SqlType), SqlError> {
+    if let Some(joined) = scope.joined {
+        return super::join::bind_joined(parts, span, scope, joined);
+    }
     let mut rest = parts;
     if rest.len() > 1 && scope.qualifier == Some(rest[0].name.as_str()) {
         rest = &rest[1..];
@@ -546,6 +606,9 @@ pub(super) fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), S
             if AggKind::from_name(&upper).is_some() {
                 // Grouping resolves aggregates; one reaching here has no GROUP BY around it.
                 return Err(type_error(*span, format!("aggregate function {upper} outside a GROUP BY query")));
+            }
+            if let Some(e) = super::analytics::misused(&upper, *span) {
+                return Err(e);
             }
             if NOT_YET.contains(&upper.as_str()) {
                 return Err(not_supported(*span, &format!("aggregate and window function {upper}")));

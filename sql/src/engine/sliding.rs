@@ -58,6 +58,16 @@ pub(crate) enum WindowFn {
         /// n, from 1.
         n: usize,
     },
+    /// `EXP_AVG(x, INTERVAL ...)` ([SQLREF] sql-reference-exp-avg): the average of the window's x weighted by
+    /// age, each `half_life` milliseconds back halving the weight (the current one weighs 1, the one before 1/2,
+    /// ...), as the page's example has it: "the most recent 10-second subwindow carry double the weight of the
+    /// middle 10-second subwindow and four times the weight of the oldest". DOUBLE; NULLs skipped.
+    ExpAvg {
+        /// x.
+        arg: Bound,
+        /// The half-life, in milliseconds.
+        half_life: i64,
+    },
 }
 
 impl WindowFn {
@@ -65,7 +75,7 @@ impl WindowFn {
     fn arg(&self) -> Option<&Bound> {
         match self {
             WindowFn::Agg(spec) => spec.arg.as_ref(),
-            WindowFn::Lag { arg, .. } | WindowFn::Nth { arg, .. } => Some(arg),
+            WindowFn::Lag { arg, .. } | WindowFn::Nth { arg, .. } | WindowFn::ExpAvg { arg, .. } => Some(arg),
         }
     }
 }
@@ -117,6 +127,11 @@ pub(crate) struct SlidingState {
 }
 
 impl SlidingState {
+    /// How many partitions the stage's windows hold (state counted in the `window_groups` metric).
+    pub fn partitions(&self) -> usize {
+        self.partitions.iter().map(HashMap::len).sum()
+    }
+
     /// How many rows the stage's windows hold in all.
     #[cfg(test)]
     pub fn rows(&self) -> usize {
@@ -199,6 +214,18 @@ impl Sliding {
                     }
                     WindowFn::Nth { n, .. } => {
                         partition.rows.get(n - 1).map_or(Value::Null, |(_, arguments)| arguments[index].clone())
+                    }
+                    WindowFn::ExpAvg { half_life, .. } => {
+                        let (mut sum, mut weights) = (0.0, 0.0);
+                        for (t, arguments) in &partition.rows {
+                            if let Some(x) = crate::ops::to_f64(&arguments[index]) {
+                                let age = (row.rowtime - t).max(0) / (*half_life).max(1);
+                                let weight = 0.5f64.powi(i32::try_from(age).unwrap_or(i32::MAX));
+                                sum += weight * x;
+                                weights += weight;
+                            }
+                        }
+                        if weights > 0.0 { Value::Double(sum / weights) } else { Value::Null }
                     }
                 };
             }

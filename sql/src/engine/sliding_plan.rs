@@ -110,7 +110,7 @@ pub(super) fn resolve(expr: &Expr, windowed: &Windowed<'_>) -> Result<(Bound, cr
         return Err(type_error(inner.span(), "aggregate functions cannot be nested".to_owned()));
     }
     let kind = AggKind::from_name(&upper);
-    if kind.is_none() && upper != "LAG" && upper != "NTH_VALUE" {
+    if kind.is_none() && upper != "LAG" && upper != "NTH_VALUE" && upper != "EXP_AVG" {
         return Err(not_supported(*span, &format!("{upper} OVER a window")));
     }
     if kind.is_none() && (*star || *distinct) {
@@ -152,6 +152,7 @@ pub(super) fn resolve(expr: &Expr, windowed: &Windowed<'_>) -> Result<(Bound, cr
             let result = kind.result_type(&arg_type, *distinct).map_err(|m| type_error(*span, m))?;
             (WindowFn::Agg(AggSpec { kind, arg, distinct: *distinct, result: result.clone() }), result)
         }
+        None if upper == "EXP_AVG" => super::analytics::bind_exp_avg(args, *span, windowed.input)?,
         None => bind_positional(&upper, args, *span, windowed.input)?,
     };
     let mut partition = Vec::new();

@@ -48,7 +48,7 @@ mod expr;
 mod tests;
 
 use crate::ast::{
-    ColumnDef, CreatePump, CreateStream, FrameBound, FromItem, Ident, Insert, JoinKind, NamedWindow, OrderByItem,
+    ColumnDef, CreatePump, CreateStream, FrameBound, FromItem, Ident, Insert, JoinKind, NamedWindow, OrderByItem, Over,
     Query, Select, SelectItem, StaggerWindow, Statement, WindowFrame, WindowSpec, cover,
 };
 use crate::error::{Span, SqlError, SqlErrorKind};
@@ -559,6 +559,11 @@ impl<'a> Parser<'a> {
                 self.eat_kw("OUTER");
                 self.expect_kw("JOIN", "in the join")?;
                 kind
+            } else if self.is_kw("OUTER") {
+                // [DG] stream-joins-concepts.md writes `OUTER JOIN` alone; KDA's grammar needs its side.
+                let message = "`OUTER JOIN` needs its side: LEFT, RIGHT or FULL OUTER JOIN";
+                return Err(SqlError::at(SqlErrorKind::Syntax, self.span(), message)
+                    .with_help("FULL OUTER JOIN keeps the unmatched rows of both sides"));
             } else {
                 self.depth -= levels;
                 return Ok(left);
@@ -607,8 +612,16 @@ impl<'a> Parser<'a> {
         Ok(FromItem::Stream { name, window, alias, span: cover(start, self.prev) })
     }
 
-    fn stream_window(&mut self) -> PResult<Option<Box<WindowSpec>>> {
-        if self.eat_kw("OVER") { self.window_spec().map(|w| Some(Box::new(w))) } else { Ok(None) }
+    /// `OVER (spec)` or `OVER name` (a window of the WINDOW clause) after a stream in FROM.
+    fn stream_window(&mut self) -> PResult<Option<Box<Over>>> {
+        if !self.eat_kw("OVER") {
+            return Ok(None);
+        }
+        if self.at(&TokenKind::LParen) {
+            return self.window_spec().map(|w| Some(Box::new(Over::Spec(w))));
+        }
+        let name = self.ident("a window name or `(`", "after OVER")?;
+        Ok(Some(Box::new(Over::Named(name))))
     }
 
     // ---- Windows ----
@@ -671,6 +684,7 @@ impl<'a> Parser<'a> {
         let partition_by = self.expr_list()?;
         self.expect_kw("RANGE", "after the stagger window's keys")?;
         let range = self.expr()?;
+        self.eat_kw("PRECEDING"); // `RANGE INTERVAL '1' MINUTE [PRECEDING]`: the window reaches from its first row.
         self.expect(&TokenKind::RParen, "`)`", "to close the stagger window")?;
         Ok(StaggerWindow { partition_by, range, span: cover(start, self.prev) })
     }

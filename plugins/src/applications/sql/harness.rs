@@ -99,19 +99,28 @@ pub struct Harness {
     plans: Vec<OutputPlan>,
     /// The stream (of the pipeline) the application reads.
     pub input_stream: String,
+    /// The reference data source, if any; its `file://` rows are loaded into the program.
+    reference: Option<super::reference::SqlReference>,
 }
 
 impl SqlConfig {
     /// Compiles the application for pipeline tests; `base_dir` locates `code_file`.
     pub fn test_harness(&self, base_dir: &Path) -> Result<Harness, String> {
         let code = self.code_text(base_dir).ok_or_else(|| "the SQL code cannot be read".to_owned())?;
-        let compiled = self.compile(&code).map_err(|e| e.to_string())?;
+        let mut compiled = self.compile(&code).map_err(|e| e.to_string())?;
         let plans = self.output_plans(&compiled.program)?;
+        if let Some(reference) = &self.reference
+            && let Some(rows) = reference.load_local(base_dir)
+        {
+            let rows = rows.map_err(|e| format!("reference table `{}`: {e}", reference.table))?;
+            compiled.program.set_table_rows(&reference.table, rows);
+        }
         Ok(Harness {
             program: compiled.program,
             mapping: compiled.mapping,
             plans,
             input_stream: self.input.stream.clone(),
+            reference: self.reference.clone(),
         })
     }
 }
@@ -142,6 +151,34 @@ impl Harness {
     /// it moves on from window end to window end until every window has closed (the test ends when its input
     /// is exhausted and every result is out), and windows on a ROWTIME a pump sets close last.
     pub fn run(&self, records: &[TestInputRecord]) -> Captured {
+        self.run_with(records, None)
+    }
+
+    /// The name of the application's reference table, if it has one.
+    pub fn reference_table(&self) -> Option<&str> {
+        self.reference.as_ref().map(|r| r.table.as_str())
+    }
+
+    /// Rows for the reference table from a test (JSON objects by column name), coerced to its columns.
+    pub fn reference_rows(&self, rows: &[Map<String, Json>]) -> Result<Vec<Vec<Value>>, String> {
+        let reference = self.reference.as_ref().ok_or("the application has no reference data")?;
+        reference.inline_rows(rows)
+    }
+
+    /// Why a test without inline reference rows cannot run this application: its table is on S3.
+    pub fn needs_inline_reference(&self) -> Option<String> {
+        let reference = self.reference.as_ref()?;
+        reference.url.starts_with("s3://").then(|| {
+            format!(
+                "reference table `{}` is read from {}, which tests do not reach: give its rows under the test's \
+                 `reference: {{table: {}, rows: [...]}}`",
+                reference.table, reference.url, reference.table
+            )
+        })
+    }
+
+    /// [`Harness::run`], with the reference table's rows replaced by `table` when given.
+    pub fn run_with(&self, records: &[TestInputRecord], table: Option<Vec<Vec<Value>>>) -> Captured {
         let program = &self.program;
         let error_columns = error_stream_columns();
         let mut captured = Captured::default();
@@ -162,6 +199,9 @@ impl Harness {
             captured.destinations.entry(plan.destination.clone()).or_default();
         }
         let mut runner = program.runner_at(records.iter().map(|r| r.at_ms).min().unwrap_or(0));
+        if let (Some(rows), Some(reference)) = (table, &self.reference) {
+            runner.set_table_rows(&reference.table, rows);
+        }
         let mut rows = Vec::new();
         let mut last_rowtime = i64::MIN;
         let key: Arc<str> = Arc::from("");

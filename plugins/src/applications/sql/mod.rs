@@ -5,6 +5,7 @@
 //! `code_file` or inside the YAML `code:` block. [`run`] is the running application.
 
 pub mod harness;
+pub mod reference;
 mod rows;
 mod run;
 mod tapped;
@@ -43,6 +44,10 @@ pub struct SqlConfig {
     /// In-app streams sent to destinations (at most 3, as in KDA).
     #[schemars(length(min = 1, max = 3))]
     pub outputs: Vec<SqlOutput>,
+    /// Reference data (at most one source, as in KDA): an object loaded at start as an in-app table the SQL
+    /// joins to a stream.
+    #[serde(default)]
+    pub reference: Option<reference::SqlReference>,
 }
 
 /// Record format of the input and outputs.
@@ -83,7 +88,7 @@ pub struct SqlInput {
 }
 
 /// One column of the in-app input stream.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqlColumn {
     /// Column name, as SQL sees it (quoted: case-sensitive).
@@ -172,10 +177,11 @@ impl PluginConfig for SqlConfig {
         for (i, output) in self.outputs.iter().enumerate() {
             cx.link(&format!("outputs/{i}/destination"), LinkRole::FeedsDestination, &output.destination);
         }
+        let reference_sound = self.reference.as_ref().is_none_or(|r| r.validate(cx));
         // The SQL is checked against the columns, so only once they are sound; inline code with `${VAR}`s is
         // complete only at run time.
         let Some(code) = self.code_text(cx.base_dir()) else { return };
-        if columns_unsound || (self.code.is_some() && code.contains("${")) {
+        if columns_unsound || !reference_sound || (self.code.is_some() && code.contains("${")) {
             return;
         }
         match self.compile(&code) {
@@ -233,6 +239,7 @@ impl PluginConfig for SqlConfig {
             mapping: compiled.mapping,
             outputs,
             name: cx.name.clone(),
+            reference: self.reference.clone().map(|r| (r, cx.base_dir.clone())),
         })))
     }
 }
@@ -359,9 +366,61 @@ impl SqlConfig {
         stream_columns.push((SHARD_ID.into(), SHARD_ID_TYPE));
         let mapping = InputMapping::new(format, columns).map_err(CompileError::Mapping)?;
         let input = StreamDef { name: format!("{}_001", self.input.name_prefix), columns: stream_columns };
-        let program = Program::compile(code, input).map_err(CompileError::Sql)?;
+        let tables = self.reference.as_ref().and_then(reference::SqlReference::table_def).into_iter().collect();
+        let program = Program::compile_with_tables(code, input, tables).map_err(CompileError::Sql)?;
         Ok(Compiled { program, mapping })
     }
+}
+
+/// The outputs of the document's `sql` applications that feed `destination`, as (application, in-app stream,
+/// record format): for a destination's validate hook that needs to know what it receives (Parquet needs JSON).
+pub fn outputs_feeding(document: &serde_json::Value, destination: &str) -> Vec<(String, String, String)> {
+    let Some(applications) = document.get("applications").and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (name, entry) in applications {
+        if entry.get("type").and_then(serde_json::Value::as_str) != Some("sql") {
+            continue;
+        }
+        for output in entry.get("outputs").and_then(serde_json::Value::as_array).into_iter().flatten() {
+            if output.get("destination").and_then(serde_json::Value::as_str) == Some(destination) {
+                let text = |key: &str, default: &str| {
+                    output.get(key).and_then(serde_json::Value::as_str).unwrap_or(default).to_owned()
+                };
+                found.push((name.clone(), text("stream", ""), text("format", "json")));
+            }
+        }
+    }
+    found
+}
+
+/// The shape of each output's records, for destinations that write typed files (Parquet): the in-app stream's
+/// columns with their declared SQL types. KDA SQL declares no NOT NULL, so every column is nullable.
+fn output_shapes(
+    application: &str,
+    program: &Program,
+    outputs: &[OutputPlan],
+) -> Vec<sluice_core::runtime::component::OutputShape> {
+    use sluice_core::runtime::component::{OutputColumn, OutputShape};
+    outputs
+        .iter()
+        .map(|plan| OutputShape {
+            application: application.to_owned(),
+            destination: plan.destination.clone(),
+            stream: plan.stream.map_or_else(|| ERROR_STREAM.to_owned(), |id| program.stream_def(id).name.clone()),
+            format: match plan.format {
+                OutputFormat::Json => "json",
+                OutputFormat::Csv => "csv",
+            }
+            .to_owned(),
+            columns: plan
+                .columns
+                .iter()
+                .map(|(name, ty)| OutputColumn { name: name.clone(), sql_type: ty.to_string(), nullable: true })
+                .collect(),
+        })
+        .collect()
 }
 
 sluice_core::register_plugin!(Application, "sql", SqlConfig);

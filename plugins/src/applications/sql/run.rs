@@ -66,12 +66,30 @@ pub struct SqlApplication {
     pub outputs: Vec<OutputPlan>,
     /// The application's name, for messages.
     pub name: String,
+    /// Reference data to load at start, and the directory `file://` URLs resolve against.
+    pub reference: Option<(super::reference::SqlReference, std::path::PathBuf)>,
 }
 
 #[async_trait]
 impl Application for SqlApplication {
+    fn output_shapes(&self) -> Vec<sluice_core::runtime::component::OutputShape> {
+        super::output_shapes(&self.name, &self.program, &self.outputs)
+    }
+
     async fn run(self: Box<Self>, mut input: ConsumerInput, outputs: Vec<Output>) -> Result<(), RunError> {
-        let SqlApplication { program, mapping, outputs: plans, name } = *self;
+        let SqlApplication { mut program, mapping, outputs: plans, name, reference } = *self;
+        // Reference data is read once, before the first record (KDA refreshes it only on an update).
+        if let Some((source, base_dir)) = reference {
+            let rows = source
+                .load(&base_dir)
+                .await
+                .map_err(|e| RunError(format!("application `{name}`: reference table `{}`: {e}", source.table)))?;
+            tracing::info!(application = %name, table = %source.table, rows = rows.len(), "reference data loaded");
+            let loaded = Arc::get_mut(&mut program).is_some_and(|p| p.set_table_rows(&source.table, rows));
+            if !loaded {
+                return Err(RunError(format!("application `{name}`: reference table `{}` not loaded", source.table)));
+            }
+        }
         // The runtime's outputs follow the links the validate hook declared: one per `outputs` entry, in order
         // (two outputs may feed one destination, each with its own sink).
         if outputs.len() != plans.len() || outputs.iter().zip(&plans).any(|(o, p)| o.destination != p.destination) {

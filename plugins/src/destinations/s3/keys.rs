@@ -10,15 +10,78 @@
 //! - `!{firehose:error-output-type}`: why records failed (`processing-failed`, ...); `error_prefix` only.
 //!
 //! A prefix without a timestamp expression gets `yyyy/MM/dd/HH/` appended; no prefix at all is `yyyy/MM/dd/HH/`.
-//! The object name is `<destination>-1-yyyy-MM-dd-HH-mm-ss-<UUID v4>` (`1` is the delivery stream version
+//! The object name is `<destination>-1-yyyy-MM-dd-HH-mm-ss-<UUID>` (`1` is the delivery stream version
 //! Firehose writes), plus `.gz` when gzip-compressed. Rendering appends to a caller's `String`, so naming an
 //! object allocates nothing once that string has grown.
+//!
+//! ## Which UUID: [`Naming`]
+//!
+//! - `deterministic` (the default): the UUID is derived ([`ObjectIdentity`]: MD5 in a name-based UUID, as
+//!   UUID v3) from the destination, the object's number (its count of objects before it, kept in the ledger)
+//!   and the input it holds: per consumer and sink, the input positions (shard -> last sequence number) its
+//!   records derive from. `!{firehose:random-string}` draws from a generator seeded with the same identity.
+//!   So the name of an object is a function of what it contains, and writing it again after a crash gives
+//!   the same key, never a second object.
+//! - `firehose`: a random UUID v4 and random strings, exactly as Firehose; a crash between publishing an
+//!   object and checkpointing its input writes those records again under a new key (at-least-once).
 
 use std::fmt::{self, Write as _};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use rand::Rng;
+use md5::{Digest as _, Md5};
 use rand::distr::Alphanumeric;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sluice_core::runtime::record::Positions;
+
+/// How object names are made unique.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Naming {
+    /// Named after what the object holds (the destination, the object's number, the input positions of its
+    /// records), so a replay after a crash rewrites the same key: effectively-once.
+    #[default]
+    Deterministic,
+    /// Random, exactly as Amazon Data Firehose: a replay after a crash writes a new object (at-least-once).
+    Firehose,
+}
+
+/// What a deterministic object name is made from, and the digest that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectIdentity(pub [u8; 16]);
+
+impl ObjectIdentity {
+    /// The identity of object number `number` of `destination`, holding records derived from the input up to
+    /// `through`: per (consumer, sink), positions per shard (every input the destination ever received,
+    /// cumulated). The text hashed is canonical: sorted, one line per shard.
+    pub fn new<'a>(
+        destination: &str,
+        number: u64,
+        through: impl IntoIterator<Item = (&'a str, usize, &'a Positions)>,
+    ) -> Self {
+        let mut text = format!("{destination}\n{number}\n");
+        let mut lines: Vec<String> = Vec::new();
+        for (consumer, sink, positions) in through {
+            lines.extend(positions.iter().map(|(shard, seq)| format!("{consumer}\t{sink}\t{shard}\t{seq}\n")));
+        }
+        lines.sort_unstable();
+        text.extend(lines);
+        ObjectIdentity(Md5::digest(text.as_bytes()).into())
+    }
+
+    fn uuid(self) -> uuid::Uuid {
+        uuid::Builder::from_md5_bytes(self.0).into_uuid()
+    }
+
+    /// A generator for the prefix's random strings, seeded by the identity.
+    fn rng(self) -> SmallRng {
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&self.0[..8]);
+        SmallRng::seed_from_u64(u64::from_le_bytes(seed))
+    }
+}
 
 /// The expression naming why records failed; valid in `error_prefix` only.
 pub const ERROR_OUTPUT_TYPE: &str = "!{firehose:error-output-type}";
@@ -33,6 +96,9 @@ pub enum ErrorOutputType {
     ProcessingFailed,
     /// A record could not be converted to the output format.
     FormatConversionFailed,
+    /// A record's object could not be written to the bucket for the whole retry duration (Firehose's
+    /// `<destination>-failed` naming).
+    S3Failed,
 }
 
 impl ErrorOutputType {
@@ -41,6 +107,7 @@ impl ErrorOutputType {
         match self {
             ErrorOutputType::ProcessingFailed => "processing-failed",
             ErrorOutputType::FormatConversionFailed => "format-conversion-failed",
+            ErrorOutputType::S3Failed => "s3-failed",
         }
     }
 }
@@ -281,6 +348,15 @@ impl KeyNaming {
         self.object_name(&at, rng, out);
     }
 
+    /// Replaces `out` with the deterministic key of the object `identity`, whose oldest record arrived at
+    /// `arrival_ms` (see [`Naming::Deterministic`]).
+    pub fn identified_key(&self, arrival_ms: i64, identity: ObjectIdentity, out: &mut String) {
+        let at = instant(arrival_ms);
+        out.clear();
+        self.prefix.render(&at, None, &mut identity.rng(), out);
+        self.write_name(&at, identity.uuid(), out);
+    }
+
     /// Replaces `out` with the key of an object of failed records (`error`), the oldest arrived at `arrival_ms`.
     pub fn error_key(&self, arrival_ms: i64, error: ErrorOutputType, rng: &mut impl Rng, out: &mut String) {
         let at = instant(arrival_ms);
@@ -291,7 +367,10 @@ impl KeyNaming {
 
     /// `<destination>-1-yyyy-MM-dd-HH-mm-ss-<uuid><extension>`.
     fn object_name(&self, at: &DateTime<Utc>, rng: &mut impl Rng, out: &mut String) {
-        let uuid = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+        self.write_name(at, uuid::Builder::from_random_bytes(rng.random()).into_uuid(), out);
+    }
+
+    fn write_name(&self, at: &DateTime<Utc>, uuid: uuid::Uuid, out: &mut String) {
         let mut uuid_text = uuid::Uuid::encode_buffer();
         let _ = write!(
             out,
@@ -413,6 +492,46 @@ mod tests {
             &mut default_key,
         );
         assert!(default_key.starts_with("processing-failed/2024/03/05/07/o-1-2024-03-05-07-08-09-"), "{default_key}");
+        Ok(())
+    }
+
+    fn positions(pairs: &[(&str, &str)]) -> Positions {
+        pairs.iter().map(|(shard, seq)| ((*shard).to_owned(), (*seq).to_owned())).collect()
+    }
+
+    #[test]
+    fn deterministic_keys_depend_on_what_the_object_holds_and_nothing_else() -> Result<(), TemplateError> {
+        let naming = KeyNaming::new(
+            "orders",
+            PrefixTemplate::parse("p/!{firehose:random-string}/", false)?,
+            PrefixTemplate::default_error_prefix(),
+            "",
+        );
+        let a = positions(&[("shardId-000000000000", "10"), ("shardId-000000000001", "7")]);
+        let key = |number, through: &Positions| {
+            let mut out = String::new();
+            naming.identified_key(
+                AT_MS,
+                ObjectIdentity::new("orders", number, [("application/app", 0, through)]),
+                &mut out,
+            );
+            out
+        };
+        let first = key(3, &a);
+        assert_eq!(first, key(3, &a), "the same object, the same key (random string included)");
+        assert!(first.starts_with("p/") && first.contains("/2024/03/05/07/orders-1-2024-03-05-07-08-09-"), "{first}");
+        let uuid = &first[first.len() - 36..];
+        assert!(uuid::Uuid::parse_str(uuid).is_ok_and(|u| u.get_version_num() == 3), "{first}");
+        assert_ne!(first, key(4, &a), "another object number");
+        assert_ne!(first, key(3, &positions(&[("shardId-000000000000", "11"), ("shardId-000000000001", "7")])));
+        let sink_one = ObjectIdentity::new("orders", 3, [("application/app", 1, &a)]);
+        assert_ne!(ObjectIdentity::new("orders", 3, [("application/app", 0, &a)]), sink_one);
+        // Order of the consumers does not matter, their content does.
+        let b = positions(&[("shardId-000000000000", "2")]);
+        assert_eq!(
+            ObjectIdentity::new("o", 1, [("x", 0, &a), ("y", 0, &b)]),
+            ObjectIdentity::new("o", 1, [("y", 0, &b), ("x", 0, &a)])
+        );
         Ok(())
     }
 

@@ -5,14 +5,26 @@
 //! each record, so a delivery may span two objects), when `interval` has passed since its first record arrived
 //! here (a deadline raced against the input channel; `0s` publishes after each delivery), or when the input
 //! closes. After a publish the buffer's allocation comes back from the `Bytes` handed to object_store, so
-//! steady state allocates nothing per object either.
+//! steady state allocates nothing per object either. With `naming: deterministic` (the default) the size is
+//! checked after each delivery instead, so an object holds whole deliveries and its name can say which input it
+//! holds ([`super::recovery`]: announced in the ledger before the put, found again after a crash).
 //!
 //! Acknowledgements are byte offsets: `appended` counts every byte ever buffered, `published` the bytes in
 //! published objects. A delivery waits in `pending` with the offset where its last record ends and is
 //! acknowledged once `published` reaches it; deliveries are acknowledged in order, an empty one as soon as
-//! everything before it is. When a put fails for good, `run` returns the error and nothing pending is
-//! acknowledged, so a restart replays those records: duplicates are possible, loss is not (Firehose's
-//! at-least-once).
+//! everything before it is.
+//!
+//! Outages: a put that fails for a passing reason is retried (back-off with jitter, capped) for `retry_duration`
+//! while the destination takes no new delivery, so the bounded channels in front of it fill and the pipeline
+//! upstream waits. Only when `retry_duration` runs out do the buffer's records go under the error prefix
+//! (`s3-failed`, one document per record with its raw bytes and the reason, see [`super::failed`]), and are then
+//! acknowledged. A failure retrying cannot mend (no such bucket), or an error prefix that cannot be written
+//! either, stops `run` with the error and acknowledges nothing, so a restart replays those records: duplicates are
+//! possible, loss is not (Firehose's at-least-once).
+//!
+//! `format: parquet`: the buffer still holds the raw JSON records (and each one's span); a flush encodes them as
+//! one Parquet file with one row group ([`super::parquet`]), off the async workers. Records that do not convert
+//! go under the error prefix as `format-conversion-failed`.
 
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -26,15 +38,19 @@ use flate2::write::GzEncoder;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use sluice_core::runtime::ack::{Ack, Delivery};
-use sluice_core::runtime::component::{Destination, DestinationContext, RunError};
+use sluice_core::runtime::component::{Destination, DestinationContext, Recovered, RunError};
 use sluice_core::runtime::metrics::StageMetrics;
 use sluice_core::runtime::record::MAX_RECORD_BYTES;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::bucket::{Bucket, RetryPolicy};
+use super::failed::{Failure, append_documents};
 use super::keys::{ErrorOutputType, KeyNaming};
-use super::{Compression, Delimiter};
+use super::parquet::ParquetSchema;
+use super::recovery::ObjectLedger;
+use super::{Compression, Delimiter, ObjectFormat};
+use sluice_core::runtime::component::OutputShape;
 
 /// Firehose's largest buffer size hint: the most the buffer reserves up front.
 const LARGEST_BUFFER_BYTES: usize = 128 << 20;
@@ -52,6 +68,10 @@ pub struct WriterSettings {
     pub compression: Compression,
     /// How failed puts are retried.
     pub retry: RetryPolicy,
+    /// How long a put is retried before its records go under the error prefix.
+    pub retry_duration: Duration,
+    /// Records as delivered, or converted to Parquet.
+    pub format: ObjectFormat,
 }
 
 /// The `s3` destination, ready to run.
@@ -60,12 +80,43 @@ pub struct S3Destination {
     bucket: Bucket,
     naming: KeyNaming,
     settings: WriterSettings,
+    /// `format: parquet`: the schema from the shape of the output feeding it, or why there is none.
+    parquet: Option<Result<Arc<ParquetSchema>, String>>,
+    /// `naming: deterministic`: what was published, for effectively-once keys (see [`super::recovery`]).
+    objects: Option<ObjectLedger>,
 }
 
 impl S3Destination {
     /// A destination writing to `bucket`, naming objects with `naming`.
     pub fn new(bucket: Bucket, naming: KeyNaming, settings: WriterSettings) -> Self {
-        S3Destination { bucket, naming, settings }
+        S3Destination { bucket, naming, settings, parquet: None, objects: None }
+    }
+
+    /// Names objects after what they hold and recovers after a crash with `objects` (`naming: deterministic`):
+    /// objects are then cut between deliveries only.
+    pub fn with_objects(mut self, objects: ObjectLedger) -> Self {
+        self.objects = Some(objects);
+        self
+    }
+
+    /// The Parquet schema of objects, or why there is none (`format: parquet` needs one typed JSON output).
+    fn parquet_schema(shapes: &[OutputShape]) -> Result<Arc<ParquetSchema>, String> {
+        let Some(first) = shapes.first() else {
+            return Err("`format: parquet` needs an application output (JSON) feeding it, with typed columns".into());
+        };
+        if let Some(csv) = shapes.iter().find(|s| s.format != "json") {
+            return Err(format!(
+                "`format: parquet` reads JSON records, but application `{}` sends `{}` as {}",
+                csv.application, csv.stream, csv.format
+            ));
+        }
+        if let Some(other) = shapes.iter().find(|s| s.columns != first.columns) {
+            return Err(format!(
+                "`format: parquet` needs one set of columns, but `{}.{}` and `{}.{}` differ",
+                first.application, first.stream, other.application, other.stream
+            ));
+        }
+        ParquetSchema::new(&first.columns).map(Arc::new)
     }
 
     /// Writes records that failed (`error`) as one object under the error prefix; see [`write_failed`].
@@ -81,7 +132,30 @@ impl S3Destination {
 
 #[async_trait]
 impl Destination for S3Destination {
+    fn accept_input_shapes(&mut self, shapes: Vec<OutputShape>) {
+        if self.settings.format == ObjectFormat::Parquet {
+            self.parquet = Some(Self::parquet_schema(&shapes));
+        }
+    }
+
+    async fn recover(&mut self) -> Result<Vec<Recovered>, RunError> {
+        match &mut self.objects {
+            Some(objects) => objects.recover(&self.bucket).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     async fn run(self: Box<Self>, mut input: mpsc::Receiver<Delivery>, cx: DestinationContext) -> Result<(), RunError> {
+        if self.settings.format == ObjectFormat::Parquet {
+            let problem = match &self.parquet {
+                None => Some("`format: parquet` got no columns from the pipeline"),
+                Some(Err(e)) => Some(e.as_str()),
+                Some(Ok(_)) => None,
+            };
+            if let Some(e) = problem {
+                return Err(RunError(format!("s3 destination `{}`: {e}", cx.name)));
+            }
+        }
         let mut writer = Writer::new(*self, cx.name, cx.metrics);
         loop {
             let deadline = writer.deadline();
@@ -113,6 +187,8 @@ struct Writer {
     spare: Vec<u8>,
     /// The key being written, kept between objects.
     key: String,
+    /// Each record's bytes in `data` (start, end) and arrival time: for Parquet and the error prefix.
+    spans: Vec<(usize, usize, i64)>,
     /// Records in `data`, their payload bytes, and the oldest one's arrival time.
     records: u64,
     payload_bytes: u64,
@@ -136,6 +212,7 @@ impl Writer {
             data: Vec::new(),
             spare: Vec::new(),
             key: String::new(),
+            spans: Vec::new(),
             records: 0,
             payload_bytes: 0,
             oldest_ms: i64::MAX,
@@ -157,6 +234,16 @@ impl Writer {
     async fn push(&mut self, delivery: Delivery) -> Result<(), RunError> {
         let newline = self.dest.settings.delimiter == Delimiter::Newline;
         let size = self.dest.settings.size;
+        // Effectively-once objects are cut between deliveries, so each one holds exactly the input it names.
+        let whole_deliveries = self.dest.objects.is_some();
+        if let Some(objects) = &mut self.dest.objects {
+            if objects.already_published(&delivery.ack) {
+                self.pending.push_back((self.appended, delivery.ack));
+                self.acknowledge_covered();
+                return Ok(());
+            }
+            objects.buffer(&delivery.ack);
+        }
         for record in &delivery.records {
             if self.records == 0 {
                 self.opened_at = Some(Instant::now());
@@ -164,6 +251,7 @@ impl Writer {
                 // buffer step by step costs a copy or a remap of everything in it at every step.
                 self.data.reserve(size.min(LARGEST_BUFFER_BYTES) + MAX_RECORD_BYTES + 1);
             }
+            self.spans.push((self.data.len(), self.data.len() + record.data.len(), record.arrival_ms));
             self.data.extend_from_slice(&record.data);
             if newline {
                 self.data.push(b'\n');
@@ -172,11 +260,14 @@ impl Writer {
             self.records += 1;
             self.payload_bytes += record.data.len() as u64;
             self.oldest_ms = self.oldest_ms.min(record.arrival_ms);
-            if self.data.len() >= size {
+            if self.data.len() >= size && !whole_deliveries {
                 self.flush().await?;
             }
         }
         self.pending.push_back((self.appended, delivery.ack));
+        if whole_deliveries && self.data.len() >= size {
+            self.flush().await?;
+        }
         self.metrics.buffered_bytes.store(self.data.len() as u64, Ordering::Relaxed);
         // Also covers `interval: 0s`, and a deadline that passed while the channel kept us busy.
         if self.deadline().is_some_and(|d| d <= Instant::now()) {
@@ -199,30 +290,24 @@ impl Writer {
             return Ok(());
         }
         // Records of zero bytes with no delimiter leave nothing to write; Firehose writes no empty objects.
-        if !self.data.is_empty() {
-            self.dest.naming.object_key(self.oldest_ms, &mut self.rng, &mut self.key);
-            let body = self.body().await?;
-            let size = body.len() as u64;
-            let written = self.dest.bucket.put(&self.key, body.clone(), self.dest.settings.retry, &mut self.rng).await;
-            if let Err(e) = written {
-                return Err(RunError(format!(
-                    "s3 destination `{}`: could not write object `{}` to `{}` after {} attempts: {}",
-                    self.name,
-                    self.key,
-                    self.dest.bucket.url(),
-                    e.attempts,
-                    e.source
-                )));
+        if !self.data.is_empty() || self.dest.settings.format == ObjectFormat::Parquet {
+            match &mut self.dest.objects {
+                Some(objects) => objects.announce(&self.dest.naming, self.oldest_ms, &mut self.key).await?,
+                None => self.dest.naming.object_key(self.oldest_ms, &mut self.rng, &mut self.key),
             }
-            let reclaimed = reclaim(body);
-            match self.dest.settings.compression {
-                Compression::None => self.data = reclaimed,
-                Compression::Gzip => self.spare = reclaimed,
+            let (body, unconverted) = self.encode().await?;
+            if !unconverted.is_empty() {
+                self.write_unconverted(&unconverted).await?;
             }
-            self.metrics.objects.fetch_add(1, Ordering::Relaxed);
-            self.metrics.object_sizes.observe(size);
+            if let Some(body) = body {
+                self.publish(body).await?;
+            }
+            if let Some(objects) = &mut self.dest.objects {
+                objects.published();
+            }
         }
         self.data.clear();
+        self.spans.clear();
         self.published = self.appended;
         self.metrics.add(self.records, self.payload_bytes);
         self.metrics.buffered_bytes.store(0, Ordering::Relaxed);
@@ -232,6 +317,118 @@ impl Writer {
         self.opened_at = None;
         self.acknowledge_covered();
         Ok(())
+    }
+
+    /// Puts the object, retrying through outages for `retry_duration`; then its records go under the error prefix.
+    async fn publish(&mut self, body: Bytes) -> Result<(), RunError> {
+        let size = body.len() as u64;
+        let settings = self.dest.settings;
+        let written = self.dest.bucket.put_within(
+            &self.key,
+            body.clone(),
+            settings.retry,
+            settings.retry_duration,
+            &mut self.rng,
+        );
+        match written.await {
+            Ok(()) => {
+                let reclaimed = reclaim(body);
+                match (settings.format, settings.compression) {
+                    (ObjectFormat::Raw, Compression::None) => self.data = reclaimed,
+                    (ObjectFormat::Raw, Compression::Gzip) => self.spare = reclaimed,
+                    (ObjectFormat::Parquet, _) => {}
+                }
+                self.metrics.objects.fetch_add(1, Ordering::Relaxed);
+                self.metrics.object_sizes.observe(size);
+                Ok(())
+            }
+            Err(e) if e.permanent => Err(RunError(format!(
+                "s3 destination `{}`: could not write object `{}` to `{}`: {} (retrying cannot help; nothing was \
+                 acknowledged, so a restart delivers these records again)",
+                self.name,
+                self.key,
+                self.dest.bucket.url(),
+                e.source
+            ))),
+            Err(e) => {
+                // The raw records: still in `data`, unless the body was `data` itself.
+                if self.data.is_empty() {
+                    self.data = body.to_vec();
+                }
+                let message = format!(
+                    "could not write object `{}` to `{}` for {:?} ({} attempts): {}",
+                    self.key,
+                    self.dest.bucket.url(),
+                    settings.retry_duration,
+                    e.attempts,
+                    e.source
+                );
+                tracing::error!(destination = %self.name, "{message}; its records go under the error prefix");
+                let failure = Failure { code: "S3.PutObject", message: &message, attempts: e.attempts };
+                let mut documents = Vec::new();
+                let records = self.spans.iter().map(|&(start, end, at)| (&self.data[start..end], at, None));
+                append_documents(&mut documents, records, &failure);
+                self.put_errors(ErrorOutputType::S3Failed, documents, false).await
+            }
+        }
+    }
+
+    /// Writes the records Parquet conversion left out under the error prefix, with each one's reason.
+    async fn write_unconverted(&mut self, unconverted: &[(usize, String)]) -> Result<(), RunError> {
+        let failure = Failure { code: "DataFormatConversion.MalformedData", message: "", attempts: 1 };
+        let mut documents = Vec::new();
+        let records = unconverted.iter().filter_map(|(index, reason)| {
+            let &(start, end, at) = self.spans.get(*index)?;
+            Some((&self.data[start..end], at, Some(reason.as_str())))
+        });
+        append_documents(&mut documents, records, &failure);
+        tracing::warn!(destination = %self.name, records = unconverted.len(), "records could not be converted to Parquet");
+        self.put_errors(ErrorOutputType::FormatConversionFailed, documents, true).await
+    }
+
+    /// Puts one error-prefix object: retried for `retry_duration` (`patient`) or only briefly (the bucket has just
+    /// failed for that long already); a failure stops the run with nothing acknowledged.
+    async fn put_errors(&mut self, error: ErrorOutputType, documents: Vec<u8>, patient: bool) -> Result<(), RunError> {
+        let mut key = String::new();
+        self.dest.naming.error_key(self.oldest_ms, error, &mut self.rng, &mut key);
+        let settings = self.dest.settings;
+        let body = Bytes::from(documents);
+        let written = if patient {
+            self.dest.bucket.put_within(&key, body, settings.retry, settings.retry_duration, &mut self.rng).await
+        } else {
+            self.dest.bucket.put(&key, body, settings.retry, &mut self.rng).await
+        };
+        written.map_err(|e| {
+            RunError(format!(
+                "s3 destination `{}`: could not write failed records to `{key}` in `{}` either ({} attempts): {}; \
+                 nothing was acknowledged, so a restart delivers these records again",
+                self.name,
+                self.dest.bucket.url(),
+                e.attempts,
+                e.source
+            ))
+        })?;
+        self.metrics.objects.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The object's bytes (`None`: nothing converted), and the records Parquet conversion left out with why.
+    async fn encode(&mut self) -> Result<(Option<Bytes>, Vec<(usize, String)>), RunError> {
+        let Some(Ok(schema)) = self.dest.parquet.clone() else {
+            return Ok((Some(self.body().await?), Vec::new()));
+        };
+        let data = std::mem::take(&mut self.data);
+        let spans = std::mem::take(&mut self.spans);
+        let (data, spans, encoded) = tokio::task::spawn_blocking(move || {
+            let encoded = schema.encode(spans.iter().map(|&(start, end, _)| &data[start..end]));
+            (data, spans, encoded)
+        })
+        .await
+        .map_err(|e| RunError(format!("s3 destination `{}`: encoding Parquet failed: {e}", self.name)))?;
+        self.data = data;
+        self.spans = spans;
+        let encoded = encoded.map_err(|e| RunError(format!("s3 destination `{}`: {e}", self.name)))?;
+        Ok((encoded.file.map(Bytes::from), encoded.failed))
     }
 
     /// The object's bytes: the buffer itself, or its gzip (compressed off the async workers: it takes a while).
@@ -336,6 +533,8 @@ mod tests {
             delimiter: Delimiter::Newline,
             compression: Compression::None,
             retry: RetryPolicy { attempts: 3, first_backoff: Duration::from_millis(1) },
+            retry_duration: Duration::from_millis(50),
+            format: ObjectFormat::Raw,
         }
     }
 
@@ -567,34 +766,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failed_puts_acknowledge_nothing_and_stop_the_run() -> TestResult {
+    async fn after_the_retry_duration_records_go_under_the_error_prefix_and_are_acknowledged() -> TestResult {
         let dir = tempfile::tempdir()?;
         let naming = KeyNaming::new(
             "out",
             PrefixTemplate::parse("blocked/", false)?,
-            PrefixTemplate::default_error_prefix(),
+            PrefixTemplate::parse("errors/!{firehose:error-output-type}/", true)?,
             "",
         );
         let dest = destination(dir.path(), naming, settings(1 << 20, Duration::from_secs(300)))?;
-        // A file where the prefix's folder must go: every put fails, whoever runs the test.
+        // A file where the prefix's folder must go: every put there fails, whoever runs the test.
         std::fs::write(dir.path().join("bucket/blocked"), b"")?;
         let (tracker, committable) = AckTracker::new(1);
-        let acked = Delivery { records: vec![record("a", T0)], ack: tracker.register(at(1)).for_sink(0) };
+        let acked =
+            Delivery { records: vec![record("a", T0), record("b", T0)], ack: tracker.register(at(1)).for_sink(0) };
         let metrics = Arc::new(StageMetrics::default());
         let (tx, rx) = mpsc::channel(2);
         tx.send(acked).await?;
         tx.send(Delivery { records: vec![], ack: tracker.register(at(2)).for_sink(0) }).await?;
         drop(tx);
-        let Err(error) = Box::new(dest).run(rx, context(&metrics)).await else {
-            return Err("the run should fail".into());
-        };
-        assert!(
-            error.0.contains("s3 destination `out`") && error.0.contains("blocked/2024/03/05/07/out-1-"),
-            "{error}"
-        );
-        assert!(error.0.contains("after 3 attempts"), "{error}");
-        assert_eq!(*committable.borrow(), None, "nothing acknowledged");
-        assert_eq!(metrics.snapshot().objects, 0);
+        Box::new(dest).run(rx, context(&metrics)).await?;
+        assert_eq!(*committable.borrow(), Some(at(2)), "durable under the error prefix: acknowledged");
+        let all = objects(&dir.path().join("bucket"))?;
+        let (key, body) = all.iter().find(|(k, _)| k.starts_with("errors/")).ok_or("an error object")?;
+        assert!(key.starts_with("errors/s3-failed/2024/03/05/07/out-1-2024-03-05-07-08-09-"), "{key}");
+        let documents: Vec<serde_json::Value> =
+            String::from_utf8(body.clone())?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+        let raw: Vec<&str> = documents.iter().filter_map(|d| d["rawData"].as_str()).collect();
+        assert_eq!(raw, ["YQ==", "Yg=="], "every record, raw bytes in base64");
+        let reason = documents[0]["lastErrorMessage"].as_str().unwrap_or_default();
+        assert!(reason.contains("could not write object `blocked/2024/03/05/07/out-1-"), "{reason}");
+        assert_eq!(documents[0]["lastErrorCode"], "S3.PutObject");
         Ok(())
     }
 
