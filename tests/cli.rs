@@ -60,16 +60,18 @@ fn plugins_lists_the_registry_and_schema_prints_the_committed_schema() {
 
 #[test]
 fn a_report_whose_reader_went_away_ends_without_a_panic() {
-    // The reader closes before anything is written (`sluice test | head`, with head already gone): the first
-    // write meets a broken pipe. The command ends by SIGPIPE, as Unix tools do, and prints no panic.
+    // The reader is gone before anything is written (`sluice test | head`, with head already gone): the first
+    // write meets a broken pipe. The command ends by SIGPIPE, as Unix tools do, and prints no panic. The read end
+    // is closed before the child starts, so the child can never win a race and write into a live pipe.
     for args in [&["plugins"][..], &["test", "tests/conformance"]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(args)
-            .stdout(std::process::Stdio::piped())
+            .stdout(writer)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn sluice");
-        drop(child.stdout.take());
         let output = child.wait_with_output().expect("wait for sluice");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");

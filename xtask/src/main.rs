@@ -36,7 +36,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(&root),
         Some("chaos") => chaos_command(&root, &args[1..]),
         Some("bench") => {
-            run(&root, "cargo", &["bench", "--bench", "validate", "--bench", "pipeline", "--bench", "kinesis_api"])
+            let benches = ["validate", "pipeline", "kinesis_api", "window_soak"];
+            let args: Vec<&str> = benches.iter().flat_map(|b| ["--bench", b]).collect();
+            run(&root, "cargo", &[&["bench"], args.as_slice()].concat())
         }
         _ => {
             let usage = "validate [PATH...] [--env] | schema [--check] | graph [--check] | ci | bench | chaos [...]";
