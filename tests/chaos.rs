@@ -31,7 +31,7 @@ fn kill_9_five_times_loses_and_duplicates_nothing() {
 }
 
 /// The harness's own check: with Firehose's random names, a kill right after a publish does duplicate records
-/// (at-least-once), so the test above would see duplicates if the default naming let any through.
+/// (at-least-once), so the test above would see duplicates if deterministic naming let any through.
 #[test]
 fn firehose_naming_is_at_least_once_and_the_harness_sees_its_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");

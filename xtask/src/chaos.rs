@@ -16,7 +16,8 @@
 //!
 //! Half of the kills are aimed: the harness watches the bucket and kills the process the moment a new object
 //! appears, the moment between publishing an object and checkpointing its input that turns a restart into
-//! duplicates when objects are named at random (`naming: firehose` shows them; the default naming must not).
+//! duplicates when objects are named at random (`naming: firehose` shows them; `naming: deterministic`, the
+//! harness's default, must not).
 //!
 //! The producer is paced (`rate`) so the input takes about `kills + 1` kill periods to go through: kills land
 //! while records are on the way, not after the run finished. Delays are drawn from a seeded generator, so a
@@ -44,7 +45,7 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// The average time between kills.
     pub kill_period: Duration,
-    /// `naming:` of the destination (`None`: the default).
+    /// `naming:` of the destination (`None`: `deterministic`, the naming the harness proves).
     pub naming: Option<String>,
 }
 
@@ -170,10 +171,8 @@ pub fn prepare(options: &ChaosOptions) -> Result<(), String> {
     // Paced so the input lasts about `kills + 1` kill periods (but never slower than 2,000 records a second).
     let periods = f64::from(options.kills + 1) * options.kill_period.as_secs_f64();
     let rate = (options.records as f64 / periods).max(2_000.0).ceil();
-    let naming = match &options.naming {
-        Some(naming) => format!("    naming: {naming}\n"),
-        None => String::new(),
-    };
+    // The harness proves effectively-once: deterministic naming unless told otherwise.
+    let naming = format!("    naming: {}\n", options.naming.as_deref().unwrap_or("deterministic"));
     let pipeline = PIPELINE.replace("{RATE}", &rate.to_string()).replace("{NAMING}", &naming);
     let path = dir.join("pipeline.yaml");
     std::fs::write(&path, pipeline).map_err(|e| format!("{}: {e}", path.display()))
