@@ -1,17 +1,21 @@
-//! `sluice discover`: sample records from a file or from an embedded stream, infer an `sql` application's input
-//! mapping (`sluice_sql::discover`), and print it as the YAML `input:` block to paste under `applications.<name>`.
+//! `sluice discover`: sample records from a file or from a stream, infer an `sql` application's input mapping
+//! (`sluice_sql::discover`), and print it as the YAML `input:` block to paste under `applications.<name>`.
 //!
-//! The block goes to stdout, a summary and notes to stderr. A stream is read straight from its segment files
-//! (`sluice_core::embedded::peek_records`): no ledger and no lock, so a pipeline running on the same data directory
-//! goes on undisturbed. Exit codes: 0 printed, 2 a file could not be read, 1 anything else.
+//! The block goes to stdout, a summary and notes to stderr. An embedded stream is read straight from its segment
+//! files (`sluice_core::embedded::peek_records`): no ledger and no lock, so a pipeline running on the same data
+//! directory goes on undisturbed. A stream another service keeps (Kinesis) is read by [`crate::sample_stream`].
+//! Exit codes: 0 printed, 2 a file could not be read, 1 anything else.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sluice_core::embedded::{peek_records, shard_id};
-use sluice_core::interpolate::resolve;
+use sluice_core::interpolate::{resolve, resolve_value};
+use sluice_core::units::Duration;
 use sluice_sql::discover::{self, Discovery, FormatChoice, SampleRecord};
+
+use crate::sample_stream::{self, ServedStream};
 
 /// The most of a file read for a sample.
 const MAX_SAMPLE_BYTES: usize = 64 << 20;
@@ -22,7 +26,8 @@ pub(crate) struct DiscoverArgs {
     /// Sample this file: NDJSON, JSON (objects, or one array of them) or CSV.
     #[arg(long, value_name = "FILE")]
     file: Option<PathBuf>,
-    /// Sample this embedded stream of PIPELINE (read-only: a running pipeline is not disturbed).
+    /// Sample this stream of PIPELINE: an embedded stream read-only (a running pipeline is not disturbed), a
+    /// Kinesis stream from its oldest record by a reader of its own (the pipeline's checkpoints are not touched).
     #[arg(long, value_name = "STREAM", requires = "pipeline")]
     stream: Option<String>,
     /// The pipeline file declaring STREAM.
@@ -44,6 +49,9 @@ pub(crate) struct DiscoverArgs {
     /// Where the pipeline's streams live [default: .sluice/<pipeline name>/ beside the pipeline file].
     #[arg(long, requires = "stream")]
     data_dir: Option<PathBuf>,
+    /// For a stream another service keeps (`type: kinesis`): how long to read before inferring from what came.
+    #[arg(long, default_value = "10s", requires = "stream")]
+    wait: Duration,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -95,7 +103,27 @@ fn from_file(file: &Path, choice: FormatChoice, limit: usize) -> Result<(), Fail
 
 fn from_stream(pipeline: &Path, stream: &str, args: &DiscoverArgs, choice: FormatChoice) -> Result<(), Failure> {
     let shown = pipeline.display().to_string();
-    let default_dir = check_stream(pipeline, stream, "sluice discover --stream")?;
+    let default_dir = match locate_stream(pipeline, stream)? {
+        StreamPlace::Embedded(dir) => dir,
+        StreamPlace::Served { plugin, config, base_dir } => {
+            let source = ServedStream { entry: stream, plugin: &plugin, config, base_dir };
+            let wait = args.wait.as_std();
+            let sampled = sample_stream::sample(source, args.limit as usize, wait)
+                .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` ({plugin}): {e}")))?;
+            if sampled.is_empty() {
+                return Err(Failure(
+                    1,
+                    format!("{shown}: stream `{stream}` ({plugin}) gave no records in {}", args.wait),
+                ));
+            }
+            let records: Vec<SampleRecord<'_>> =
+                sampled.iter().map(|r| SampleRecord { data: &r.data, place: r.place.clone() }).collect();
+            let found = discover::discover(&records, &choice, args.limit as usize)
+                .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` ({plugin}): {e}")))?;
+            print(stream, &found, &format!("stream `{stream}`"), None);
+            return Ok(());
+        }
+    };
     let data_dir = args.data_dir.clone().unwrap_or(default_dir);
     let dir = data_dir.display();
     let limit = args.limit as usize;
@@ -188,8 +216,31 @@ fn read_sample(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Where a stream of a pipeline keeps its records, as `sluice run` would find them.
+pub(crate) enum StreamPlace {
+    /// An embedded stream, in this data directory.
+    Embedded(PathBuf),
+    /// A stream another plugin serves (`kinesis`): its `type`, its config with `${VAR}`s resolved, and the
+    /// directory the pipeline file is in.
+    Served { plugin: String, config: serde_json::Value, base_dir: PathBuf },
+}
+
 /// Checks that `pipeline` declares `stream` as an embedded stream; returns the data directory `sluice run` uses.
 pub(crate) fn check_stream(pipeline: &Path, stream: &str, command: &str) -> Result<PathBuf, Failure> {
+    match locate_stream(pipeline, stream)? {
+        StreamPlace::Embedded(dir) => Ok(dir),
+        StreamPlace::Served { plugin, .. } => Err(Failure(
+            1,
+            format!(
+                "{}: stream `{stream}` is of type `{plugin}`; `{command}` reads embedded streams only",
+                pipeline.display()
+            ),
+        )),
+    }
+}
+
+/// Finds `stream` in `pipeline`: an embedded stream's data directory, or another stream's plugin and config.
+pub(crate) fn locate_stream(pipeline: &Path, stream: &str) -> Result<StreamPlace, Failure> {
     let shown = pipeline.display().to_string();
     let bytes = std::fs::read(pipeline).map_err(|e| Failure(2, format!("{shown}: cannot read it: {e}")))?;
     let doc = sluice_core::yaml::load(&bytes)
@@ -202,31 +253,22 @@ pub(crate) fn check_stream(pipeline: &Path, stream: &str, command: &str) -> Resu
         });
         return Err(Failure(1, format!("{shown}: the pipeline declares no stream `{stream}` ({help})")));
     };
+    let env = |var: &str| std::env::var(var).ok();
+    let base_dir =
+        pipeline.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
     match entry.get("type").and_then(|t| t.as_str()) {
         Some("embedded") => {}
         Some(other) => {
-            return Err(Failure(
-                1,
-                format!(
-                    "{shown}: stream `{stream}` is of type `{other}`; `{command}` reads embedded streams only{}",
-                    // Discovery can start from a file instead.
-                    if command.starts_with("sluice discover") {
-                        " (save some of its records to a file and use --file)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
+            let mut config = entry.clone();
+            resolve_value(&mut config, &env).map_err(|e| Failure(1, format!("{shown}: stream `{stream}`: {e}")))?;
+            return Ok(StreamPlace::Served { plugin: other.to_owned(), config, base_dir });
         }
         None => return Err(Failure(1, format!("{shown}: stream `{stream}` has no `type`"))),
     }
     // As `sluice run` picks it: `.sluice/<pipeline name>/` beside the pipeline file.
     let name = doc.value.get("name").and_then(|n| n.as_str()).unwrap_or("pipeline");
-    let name = resolve(name, &|var| std::env::var(var).ok())
-        .map_err(|e| Failure(1, format!("{shown}: the pipeline's name: {e}")))?;
-    let base_dir =
-        pipeline.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
-    Ok(base_dir.join(".sluice").join(name))
+    let name = resolve(name, &env).map_err(|e| Failure(1, format!("{shown}: the pipeline's name: {e}")))?;
+    Ok(StreamPlace::Embedded(base_dir.join(".sluice").join(name)))
 }
 
 /// A stream name from a file's name: its stem, with characters stream names cannot hold replaced by `_`.

@@ -502,6 +502,49 @@ fn last_stopped_point_resumes_after_what_the_last_run_delivered() {
 }
 
 #[test]
+fn discover_samples_a_kinesis_stream_and_prints_the_seed_input_block() {
+    let Some(kinesalite) = Server::kinesalite() else { return };
+    client(&kinesalite, &["create", "metrics_stream", "2"]);
+    client(&kinesalite, &["put", "metrics_stream", "0", "40", "5"]);
+    let stream = "    type: kinesis\n    starting_position: LAST_STOPPED_POINT\n";
+    let dir = workspace(&seed_pipeline("", stream, "    type: stdout\n"));
+    let discover = |limit: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["discover", "--stream", "metrics_stream", "--limit", limit, "--wait", "5s"])
+            .arg(dir.path().join("pipeline.yaml"))
+            .envs(kinesalite.env())
+            .output()
+            .expect("sluice discover runs")
+    };
+    let output = discover("25");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let block = String::from_utf8_lossy(&output.stdout);
+    assert!(block.contains("stream: metrics_stream"), "{block}");
+    assert!(block.contains("{name: COL_timestamp, type: TIMESTAMP, path: $.timestamp}"), "{block}");
+    assert!(block.contains("path: $.requests_newUsers_newOrders_churnUsers"), "{block}");
+    assert!(stderr(&output).contains("25 JSON records"), "the summary counts what was sampled: {}", stderr(&output));
+
+    // Sampling commits nothing: the pipeline's own reader still starts from the first record.
+    let run = sluice_run(dir.path(), &["--duration", "4s"], &kinesalite.env());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let rows = String::from_utf8_lossy(&run.stdout).lines().count();
+    assert_eq!(rows, 40, "every record reached stdout: {}", String::from_utf8_lossy(&run.stdout));
+
+    // An empty stream says so after --wait.
+    client(&kinesalite, &["create", "empty_stream", "1"]);
+    let pipeline = "name: empty\nstreams:\n  empty_stream: {type: kinesis}\ndestinations:\n  out: {type: stdout, source: empty_stream}\n";
+    std::fs::write(dir.path().join("pipeline.yaml"), pipeline).expect("rewrite the pipeline");
+    let empty = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["discover", "--stream", "empty_stream", "--wait", "2s"])
+        .arg(dir.path().join("pipeline.yaml"))
+        .envs(kinesalite.env())
+        .output()
+        .expect("sluice discover runs");
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(stderr(&empty).contains("stream `empty_stream` (kinesis) gave no records in 2s"), "{}", stderr(&empty));
+}
+
+#[test]
 fn a_stream_that_does_not_exist_is_named_with_the_endpoint() {
     let Some(moto) = Server::moto() else { return };
     let pipeline = "name: missing\nstreams:\n  orders: {type: kinesis, stream_name: no-such-stream}\n\

@@ -7,6 +7,8 @@
 
 #[path = "support/aws_servers.rs"]
 mod aws_servers;
+#[path = "support/workspace.rs"]
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,55 +16,35 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_servers::Server;
+use workspace::Workspace;
 
-/// A folder holding one pipeline file and whatever it reads and writes.
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new(pipeline: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("pipeline.yaml"), pipeline).expect("write pipeline");
-        Workspace { dir }
+/// `sluice <verb> pipeline.yaml`, with the server's credentials (and, unless `endpoint_in_yaml`, its endpoint) in
+/// the environment: no AWS setting of the machine leaks in.
+fn command(ws: &Workspace, verb: &str, server: Option<&Server>, endpoint_in_yaml: bool) -> Command {
+    let mut command = ws.sluice(verb);
+    for var in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+        command.env_remove(var);
     }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.path(name), text).expect("write");
-    }
-
-    /// `sluice <verb> pipeline.yaml`, with the server's credentials (and, unless `endpoint_in_yaml`, its endpoint)
-    /// in the environment: no AWS setting of the machine leaks in.
-    fn command(&self, verb: &str, server: Option<&Server>, endpoint_in_yaml: bool) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        command.arg(verb).arg(self.path("pipeline.yaml")).env("RUST_LOG", "warn");
-        for var in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"] {
-            command.env_remove(var);
-        }
-        if let Some(server) = server {
-            for (key, value) in server.env() {
-                if !(endpoint_in_yaml && key == "AWS_ENDPOINT_URL") {
-                    command.env(key, value);
-                }
+    if let Some(server) = server {
+        for (key, value) in server.env() {
+            if !(endpoint_in_yaml && key == "AWS_ENDPOINT_URL") {
+                command.env(key, value);
             }
         }
-        command
     }
+    command
+}
 
-    fn run(&self, server: Option<&Server>, endpoint_in_yaml: bool) -> Output {
-        let output = self.command("run", server, endpoint_in_yaml).output().expect("sluice runs");
-        assert!(
-            output.status.success(),
-            "sluice run failed: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
+/// `sluice run` through [`command`], which must succeed.
+fn run(ws: &Workspace, server: Option<&Server>, endpoint_in_yaml: bool) -> Output {
+    let output = command(ws, "run", server, endpoint_in_yaml).output().expect("sluice runs");
+    assert!(
+        output.status.success(),
+        "sluice run failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// Lists `bucket/prefix` and reads every object back (gunzipped when its key ends in `.gz`): a JSON list of
@@ -175,7 +157,7 @@ fn an_sql_pipeline_delivers_every_row_to_an_s3_bucket_gzipped_under_its_key_pref
     let count = 3_000;
     ws.write("input.ndjson", &records(count));
     let started = Instant::now();
-    ws.run(Some(&moto), true);
+    run(&ws, Some(&moto), true);
     let objects = read_back(&moto, "lake", "");
     assert!(!objects.is_empty(), "objects were written");
     for object in &objects {
@@ -204,7 +186,7 @@ fn a_large_object_goes_up_as_a_multipart_upload() {
     let pad = "x".repeat(900_000);
     let input: String = (0..11).map(|i| format!("{{\"id\": {i}, \"pad\": \"{pad}\"}}\n")).collect();
     ws.write("input.ndjson", &input);
-    ws.run(Some(&moto), false);
+    run(&ws, Some(&moto), false);
     let objects = read_back(&moto, "big", "");
     assert_eq!(objects.len(), 1, "{:?}", objects.iter().map(|o| &o.key).collect::<Vec<_>>());
     let object = &objects[0];
@@ -238,7 +220,7 @@ fn a_bucket_outage_of_a_minute_loses_and_duplicates_nothing_and_delivery_resumes
          destinations:\n  bucket:\n    type: s3\n    bucket: s3://outage\n    buffer: {{size: 1MiB, interval: 1s}}\n"
     ));
     let started = Instant::now();
-    let mut child = ws.command("run", Some(&s3rver), false).stderr(Stdio::piped()).spawn().expect("start sluice");
+    let mut child = command(&ws, "run", Some(&s3rver), false).stderr(Stdio::piped()).spawn().expect("start sluice");
     let keys = |server: &Server| {
         server
             .python("import boto3\nprint(boto3.client('s3').list_objects_v2(Bucket='outage').get('KeyCount', 0))", &[])
@@ -292,7 +274,7 @@ fn a_bucket_that_does_not_exist_fails_the_run_at_once_naming_it() {
     let ws = Workspace::new(&sql_pipeline("    type: s3\n    bucket: s3://no-such-bucket\n"));
     ws.write("input.ndjson", &records(10));
     let started = Instant::now();
-    let output = ws.command("run", Some(&moto), false).output().expect("runs");
+    let output = command(&ws, "run", Some(&moto), false).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("s3 destination `bucket`") && stderr.contains("s3://no-such-bucket"), "{stderr}");
@@ -309,7 +291,7 @@ fn an_https_endpoint_is_never_downgraded_to_http() {
         "    type: s3\n    bucket: s3://tls\n    endpoint: {https}\n    retry_duration: 0s\n"
     )));
     ws.write("input.ndjson", &records(5));
-    let output = ws.command("run", Some(&moto), true).output().expect("runs");
+    let output = command(&ws, "run", Some(&moto), true).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "TLS to a plain-HTTP server fails: {stderr}");
     assert!(stderr.contains(&https), "the error names the endpoint it tried: {stderr}");
@@ -322,7 +304,7 @@ fn validate_places_endpoint_and_parquet_errors_at_their_line_and_column() {
         "    type: s3\n    bucket: s3://b\n    endpoint: 127.0.0.1:9000\n    format: parquet\n    buffer: {size: 5MiB}\n",
     ));
     ws.write("input.ndjson", "");
-    let output = ws.command("validate", None, false).output().expect("runs");
+    let output = command(&ws, "validate", None, false).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let file = ws.path("pipeline.yaml").display().to_string();
@@ -460,7 +442,7 @@ fn parquet_objects_on_file_buckets_carry_the_in_app_streams_types() {
     };
     let ws = Workspace::new(&typed_pipeline("file://./bucket", ""));
     ws.write("input.ndjson", TYPED_INPUT);
-    ws.run(None, false);
+    run(&ws, None, false);
     let mut files = Vec::new();
     let mut stack = vec![ws.path("bucket")];
     while let Some(dir) = stack.pop() {
@@ -484,7 +466,7 @@ fn parquet_objects_on_s3_read_back_with_pyarrow() {
     moto.python(CREATE_BUCKET, &["typed"]);
     let ws = Workspace::new(&typed_pipeline("s3://typed", "    buffer: {size: 64MiB, interval: 900s}\n"));
     ws.write("input.ndjson", TYPED_INPUT);
-    ws.run(Some(&moto), false);
+    run(&ws, Some(&moto), false);
     let objects = read_back_keys(&moto, "typed");
     assert_eq!(objects.len(), 1, "{objects:?}");
     check_typed(&read_parquet(&python, &format!("s3://typed/{}", objects[0]), Some(&moto)));
@@ -510,7 +492,7 @@ fn after_retry_duration_records_go_under_the_error_prefix_with_the_reason() {
     std::fs::create_dir_all(ws.path("bucket")).expect("bucket");
     ws.write("bucket/blocked", "");
     let started = Instant::now();
-    let output = ws.run(None, false);
+    let output = run(&ws, None, false);
     assert!(started.elapsed() >= Duration::from_secs(2), "retried for the retry duration first");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("put failed; retrying"), "{stderr}");

@@ -6,62 +6,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A folder holding one pipeline file and whatever it reads and writes.
-struct Workspace {
-    dir: tempfile::TempDir,
+#[path = "support/workspace.rs"]
+mod workspace;
+
+use workspace::Workspace;
+
+/// `sluice run pipeline.yaml <extra>`.
+fn command(ws: &Workspace, extra: &[&str]) -> Command {
+    let mut command = ws.sluice("run");
+    command.args(extra);
+    command
 }
 
-impl Workspace {
-    fn new(pipeline: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("pipeline.yaml"), pipeline).expect("write pipeline");
-        Workspace { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.path(name), text).expect("write");
-    }
-
-    fn command(&self, extra: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        command.arg("run").arg(self.path("pipeline.yaml")).args(extra).env("RUST_LOG", "warn");
-        command
-    }
-
-    fn run(&self, extra: &[&str]) -> Output {
-        let output = self.command(extra).output().expect("sluice runs");
-        assert!(
-            output.status.success(),
-            "sluice run {extra:?} failed: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    /// Every object in the bucket folder: key (relative, `/`-separated) -> bytes.
-    fn objects(&self, bucket: &str) -> BTreeMap<String, Vec<u8>> {
-        let mut objects = BTreeMap::new();
-        collect(&self.path(bucket), &self.path(bucket), &mut objects);
-        objects
-    }
-}
-
-fn collect(root: &Path, dir: &Path, objects: &mut BTreeMap<String, Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(root, &path, objects);
-        } else {
-            let key = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
-            objects.insert(key, std::fs::read(&path).expect("read object"));
-        }
-    }
+/// [`command`], which must succeed.
+fn run(ws: &Workspace, extra: &[&str]) -> Output {
+    let output = command(ws, extra).output().expect("sluice runs");
+    assert!(
+        output.status.success(),
+        "sluice run {extra:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// `count` distinct NDJSON records like the tutorial's, one per line.
@@ -124,7 +90,7 @@ fn file_records_reach_the_bucket_exactly_under_firehose_keys() {
     let input = records(5_000);
     let ws = Workspace::new(&file_to_bucket(4, "{size: 1MiB, interval: 900s}", ""));
     ws.write("input.ndjson", &input);
-    let output = ws.run(&[]);
+    let output = run(&ws, &[]);
     let objects = ws.objects("bucket");
     assert!(!objects.is_empty());
     for key in objects.keys() {
@@ -154,7 +120,7 @@ fn the_size_hint_splits_objects() {
         let ws =
             Workspace::new(&file_to_bucket(1, &format!("{{size: 1MiB, interval: 900s}}\n    naming: {naming}"), ""));
         ws.write("input.ndjson", &input);
-        ws.run(&[]);
+        run(&ws, &[]);
         let objects = ws.objects("bucket");
         let sizes: Vec<usize> = objects.values().map(Vec::len).collect();
         assert!(sizes.len() >= 3, "{naming}: {sizes:?}");
@@ -174,7 +140,7 @@ fn the_interval_hint_splits_objects_over_time() {
     let input = records(40);
     let ws = Workspace::new(&file_to_bucket(1, "{size: 64MiB, interval: 1s}", "    rate: 20\n"));
     ws.write("input.ndjson", &input);
-    ws.run(&[]);
+    run(&ws, &[]);
     let objects = ws.objects("bucket");
     assert!(objects.len() >= 2, "{} objects", objects.len());
     assert_eq!(delivered_lines(&objects), sorted_lines(&input));
@@ -186,7 +152,7 @@ fn gzip_objects_end_in_gz_and_hold_the_records() {
     let ws =
         Workspace::new(&format!("{}    compression: gzip\n", file_to_bucket(2, "{size: 1MiB, interval: 900s}", "")));
     ws.write("input.ndjson", &input);
-    ws.run(&[]);
+    run(&ws, &[]);
     let mut unpacked = BTreeMap::new();
     for (key, bytes) in ws.objects("bucket") {
         assert_firehose_key(&key, "bucket", ".gz");
@@ -202,10 +168,10 @@ fn a_restart_neither_loses_nor_repeats_records() {
     let input = records(3_000);
     let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 900s}", ""));
     ws.write("input.ndjson", &input);
-    ws.run(&["--records", "1000"]);
+    run(&ws, &["--records", "1000"]);
     let first = ws.objects("bucket");
     assert_eq!(delivered_lines(&first).len(), 1000, "--records bounds the first run");
-    ws.run(&[]);
+    run(&ws, &[]);
     let all = ws.objects("bucket");
     assert!(first.iter().all(|(k, v)| all.get(k) == Some(v)), "the first run's objects stay as they were");
     assert_eq!(delivered_lines(&all), sorted_lines(&input), "the second run delivers exactly the rest");
@@ -217,7 +183,7 @@ fn sigterm_drains_and_a_restart_delivers_the_rest() {
     let input = records(400);
     let ws = Workspace::new(&file_to_bucket(2, "{size: 64MiB, interval: 900s}", "    rate: 200\n"));
     ws.write("input.ndjson", &input);
-    let child = ws.command(&[]).stderr(Stdio::piped()).spawn().expect("start sluice");
+    let child = command(&ws, &[]).stderr(Stdio::piped()).spawn().expect("start sluice");
     std::thread::sleep(Duration::from_millis(800));
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
@@ -225,7 +191,7 @@ fn sigterm_drains_and_a_restart_delivers_the_rest() {
     assert!(output.status.success(), "SIGTERM is a clean stop: {}", String::from_utf8_lossy(&output.stderr));
     let first = delivered_lines(&ws.objects("bucket")).len();
     assert!(first > 0 && first < 400, "stopped mid-stream after {first} records, everything read was flushed");
-    ws.run(&[]);
+    run(&ws, &[]);
     assert_eq!(delivered_lines(&ws.objects("bucket")), sorted_lines(&input));
 }
 
@@ -234,8 +200,8 @@ fn datagen_with_a_seed_is_reproducible_and_count_bounds_it() {
     let pipeline = "name: gen\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    rate: 1000\n    count: 25\n    seed: 7\n    partition_key: \"{{int 1 4}}\"\n    record:\n      requests: \"{{int 1 100}}\"\n      kind: \"{{choice a b c}}\"\n      id: \"{{uuid}}\"\nstreams:\n  s: {type: embedded, shards: 1}\ndestinations:\n  out: {type: stdout, source: s}\n";
     let first = Workspace::new(pipeline);
     let second = Workspace::new(pipeline);
-    let a = String::from_utf8(first.run(&["--quiet"]).stdout).expect("utf-8");
-    let b = String::from_utf8(second.run(&["--quiet"]).stdout).expect("utf-8");
+    let a = String::from_utf8(run(&first, &["--quiet"]).stdout).expect("utf-8");
+    let b = String::from_utf8(run(&second, &["--quiet"]).stdout).expect("utf-8");
     assert_eq!(a.lines().count(), 25);
     assert_eq!(a, b, "same seed, same records");
     for line in a.lines() {
@@ -251,7 +217,7 @@ fn stdin_lines_flow_to_stdout() {
     let ws = Workspace::new(
         "name: pipe\nproducers:\n  in: {type: stdin, stream: s}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n",
     );
-    let mut child = ws.command(&["--quiet"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start");
+    let mut child = command(&ws, &["--quiet"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start");
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().expect("stdin");
@@ -268,7 +234,7 @@ fn duration_bounds_an_endless_producer() {
         "name: endless\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    rate: 100\n    record: {n: \"{{seq}}\"}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: s3, source: s, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}\n",
     );
     let started = Instant::now();
-    ws.run(&["--duration", "1s"]);
+    run(&ws, &["--duration", "1s"]);
     assert!(started.elapsed() < Duration::from_secs(20), "stopped after its duration");
     let lines = delivered_lines(&ws.objects("bucket"));
     assert!(!lines.is_empty(), "what was produced before the stop is flushed");
@@ -279,9 +245,9 @@ fn a_second_run_on_the_same_data_directory_is_refused_clearly() {
     let ws = Workspace::new(
         "name: busy\nproducers:\n  gen:\n    type: datagen\n    stream: s\n    every: 1s\n    record: {n: 1}\nstreams:\n  s: {type: embedded}\ndestinations:\n  out: {type: stdout, source: s}\n",
     );
-    let mut first = ws.command(&["--quiet"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start");
+    let mut first = command(&ws, &["--quiet"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start");
     std::thread::sleep(Duration::from_millis(700));
-    let second = ws.command(&["--quiet"]).output().expect("second run");
+    let second = command(&ws, &["--quiet"]).output().expect("second run");
     let _ = first.kill();
     let _ = first.wait();
     assert_eq!(second.status.code(), Some(1));
@@ -296,11 +262,11 @@ fn a_missing_input_file_fails_the_run_with_its_path() {
     );
     std::fs::create_dir(ws.path("logs")).expect("mkdir");
     ws.write("logs/a.ndjson", "{\"a\": 1}\n");
-    ws.run(&[]);
+    run(&ws, &[]);
     assert_eq!(delivered_lines(&ws.objects("bucket")), ["{\"a\": 1}"]);
 
     let missing = Workspace::new(&file_to_bucket(1, "{size: 1MiB, interval: 900s}", ""));
-    let output = missing.command(&[]).output().expect("runs");
+    let output = command(&missing, &[]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1), "validation reports the missing file");
     assert!(String::from_utf8_lossy(&output.stderr).contains("input.ndjson"));
 }
@@ -312,13 +278,13 @@ fn a_failing_bucket_stops_the_run_and_a_restart_delivers_everything() {
     ws.write("input.ndjson", &input);
     // A file where the bucket folder must go: every put fails.
     ws.write("bucket", "not a folder");
-    let output = ws.command(&[]).output().expect("runs");
+    let output = command(&ws, &[]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("destination `bucket`"), "the error names the destination: {stderr}");
 
     std::fs::remove_file(ws.path("bucket")).expect("remove");
-    ws.run(&[]);
+    run(&ws, &[]);
     assert_eq!(
         delivered_lines(&ws.objects("bucket")),
         sorted_lines(&input),
@@ -330,9 +296,9 @@ fn a_failing_bucket_stops_the_run_and_a_restart_delivers_everything() {
 fn changing_the_shard_count_of_an_existing_stream_is_refused_clearly() {
     let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 900s}", ""));
     ws.write("input.ndjson", &records(10));
-    ws.run(&[]);
+    run(&ws, &[]);
     ws.write("pipeline.yaml", &file_to_bucket(3, "{size: 1MiB, interval: 900s}", ""));
-    let output = ws.command(&[]).output().expect("runs");
+    let output = command(&ws, &[]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("stream `events`") && stderr.contains("shard"), "{stderr}");
@@ -344,7 +310,7 @@ fn an_unusable_data_directory_is_reported_with_its_path() {
     ws.write("input.ndjson", &records(10));
     ws.write("occupied", "a file, not a folder");
     let data_dir = ws.path("occupied").join("state");
-    let output = ws.command(&["--data-dir", data_dir.to_str().expect("utf-8")]).output().expect("runs");
+    let output = command(&ws, &["--data-dir", data_dir.to_str().expect("utf-8")]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot create data directory") && stderr.contains("occupied"), "{stderr}");
@@ -356,13 +322,13 @@ fn after_kill_9_a_restart_delivers_every_record_at_least_once() {
     let input = records(1_500);
     let ws = Workspace::new(&file_to_bucket(2, "{size: 1MiB, interval: 0s}", "    rate: 1000\n"));
     ws.write("input.ndjson", &input);
-    let mut child = ws.command(&["--quiet"]).spawn().expect("start sluice");
+    let mut child = command(&ws, &["--quiet"]).spawn().expect("start sluice");
     std::thread::sleep(Duration::from_millis(700));
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let before = delivered_lines(&ws.objects("bucket")).len();
     assert!(before < 1_500, "killed mid-stream ({before} delivered)");
-    ws.run(&[]);
+    run(&ws, &[]);
     let mut delivered = delivered_lines(&ws.objects("bucket"));
     delivered.dedup();
     assert_eq!(delivered, sorted_lines(&input), "every record, none lost");
@@ -392,7 +358,7 @@ fn the_seed_pipeline_runs_end_to_end_into_hourly_folders() {
     let ws = Workspace::new(&std::fs::read_to_string("pipelines/site-metrics.yaml").expect("seed pipeline"));
     std::fs::copy("pipelines/site-metrics.sql", ws.path("site-metrics.sql")).expect("seed SQL");
     // The first record is generated at once; the stop flushes it.
-    ws.run(&["--duration", "2s"]);
+    run(&ws, &["--duration", "2s"]);
     let objects = ws.objects("data/site-metrics-bucket");
     assert_eq!(objects.len(), 1, "{objects:?}");
     let (key, bytes) = objects.iter().next().expect("one object");
@@ -438,7 +404,7 @@ destinations:
 "#;
     let ws = Workspace::new(pipeline);
     ws.write("input.ndjson", "{\"n\": 1}\nnot json\n{\"n\": 2}\n{\"n\": 0}\n{\"n\": 12}\n");
-    let summary = String::from_utf8_lossy(&ws.run(&[]).stderr).into_owned();
+    let summary = String::from_utf8_lossy(&run(&ws, &[]).stderr).into_owned();
     let app_line = summary.lines().find(|l| l.contains("app")).unwrap_or_default();
     assert!(app_line.ends_with(", 2 errors"), "the summary counts the application's failed rows: {summary}");
     let lines = delivered_lines(&ws.objects("bucket"));
@@ -450,6 +416,6 @@ destinations:
     assert!(errors.iter().any(|e| e.contains("division by zero") && e.contains("\"PUMP_NAME\":\"P\"")), "{errors:?}");
 
     // Both outputs acknowledged, so the checkpoint covers everything: a second run delivers nothing again.
-    ws.run(&[]);
+    run(&ws, &[]);
     assert_eq!(delivered_lines(&ws.objects("bucket")), lines);
 }

@@ -1,9 +1,13 @@
 //! `sluice run --tap`: the rows of in-app streams and the records of streams, live on stdout, never slowing the run.
 
+#[path = "support/workspace.rs"]
+mod workspace;
+
 use std::io::Read;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use workspace::Workspace;
 
 const PIPELINE: &str = r#"name: tapped
 producers:
@@ -26,16 +30,17 @@ destinations:
   bucket: {type: s3, bucket: file://./bucket, buffer: {size: 1MiB, interval: 900s}}
 "#;
 
-fn workspace(input: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("pipeline.yaml"), PIPELINE).expect("pipeline");
-    std::fs::write(dir.path().join("input.ndjson"), input).expect("input");
-    dir
+/// The tapped pipeline with `input` as its input file.
+fn workspace(input: &str) -> Workspace {
+    let ws = Workspace::new(PIPELINE);
+    ws.write("input.ndjson", input);
+    ws
 }
 
-fn sluice(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    command.arg("run").arg(dir.join("pipeline.yaml")).args(args).env("RUST_LOG", "warn");
+/// `sluice run pipeline.yaml <args>`.
+fn sluice(ws: &Workspace, args: &[&str]) -> Command {
+    let mut command = ws.sluice("run");
+    command.args(args);
     command
 }
 
@@ -45,8 +50,8 @@ fn json(line: &str) -> serde_json::Value {
 
 #[test]
 fn a_tap_shows_the_rows_of_an_in_app_stream_and_the_records_of_a_stream() {
-    let dir = workspace("{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n{\"n\": 4}\n{\"n\": 5}\n");
-    let output = sluice(dir.path(), &["--records", "4", "--tap", "app.OUT", "--tap", "events", "--quiet"])
+    let ws = workspace("{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n{\"n\": 4}\n{\"n\": 5}\n");
+    let output = sluice(&ws, &["--records", "4", "--tap", "app.OUT", "--tap", "events", "--quiet"])
         .output()
         .expect("sluice runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -66,11 +71,11 @@ fn a_tap_shows_the_rows_of_an_in_app_stream_and_the_records_of_a_stream() {
     assert_eq!(records, [1, 2, 3, 4], "the --records 4 records put into the stream: {stdout}");
     assert!(tapped("events").iter().all(|l| l["partition_key"].is_string() && l["arrival_ms"].is_i64()));
 
-    let unknown = sluice(dir.path(), &["--tap", "nope"]).output().expect("sluice runs");
+    let unknown = sluice(&ws, &["--tap", "nope"]).output().expect("sluice runs");
     assert_eq!(unknown.status.code(), Some(2));
     let message = String::from_utf8_lossy(&unknown.stderr);
     assert!(message.contains("pipeline.yaml: --tap nope: not a stream of the pipeline (events)"), "{message}");
-    let no_stream = sluice(dir.path(), &["--tap", "app.NOPE"]).output().expect("sluice runs");
+    let no_stream = sluice(&ws, &["--tap", "app.NOPE"]).output().expect("sluice runs");
     let message = String::from_utf8_lossy(&no_stream.stderr);
     assert!(message.contains("no in-app stream `NOPE`"), "{message}");
 }
@@ -79,8 +84,8 @@ fn a_tap_shows_the_rows_of_an_in_app_stream_and_the_records_of_a_stream() {
 fn a_reader_that_does_not_read_never_stalls_the_run_rows_are_skipped_instead() {
     const RECORDS: usize = 30_000;
     let input: String = (0..RECORDS).map(|n| format!("{{\"n\": {n}, \"pad\": \"{}\"}}\n", "x".repeat(100))).collect();
-    let dir = workspace(&input);
-    let mut child = sluice(dir.path(), &["--tap", "events", "--tap", "app.SOURCE_SQL_STREAM_001"])
+    let ws = workspace(&input);
+    let mut child = sluice(&ws, &["--tap", "events", "--tap", "app.SOURCE_SQL_STREAM_001"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -109,33 +114,18 @@ fn a_reader_that_does_not_read_never_stalls_the_run_rows_are_skipped_instead() {
         assert!(line.starts_with("{\"tap\":") || line.ends_with(" rows skipped)"), "{line}");
     }
     // Every record was delivered all the same.
-    let delivered: usize = walk(&dir.path().join("bucket")).iter().map(|t| t.lines().count()).sum();
+    let delivered: usize =
+        ws.objects("bucket").values().map(|bytes| bytes.iter().filter(|b| **b == b'\n').count()).sum();
     assert_eq!(delivered, RECORDS - 2, "n > 1");
-}
-
-fn walk(dir: &Path) -> Vec<String> {
-    let mut texts = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            texts.extend(walk(&path));
-        } else {
-            texts.push(std::fs::read_to_string(&path).expect("object"));
-        }
-    }
-    texts
 }
 
 #[test]
 fn sluice_tap_follows_the_new_records_of_a_running_pipeline() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pipeline = dir.path().join("pipeline.yaml");
-    std::fs::write(
-        &pipeline,
+    let ws = Workspace::new(
         "name: live\nproducers:\n  gen: {type: datagen, stream: s, rate: 50, record: {n: \"{{seq}}\"}}\nstreams:\n  \
          s: {type: embedded}\ndestinations:\n  out: {type: s3, source: s, bucket: file://./bucket}\n",
-    )
-    .expect("pipeline");
+    );
+    let pipeline = ws.path("pipeline.yaml");
     let mut run = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["run", "--quiet", "--duration", "8s"])
         .arg(&pipeline)
@@ -143,7 +133,7 @@ fn sluice_tap_follows_the_new_records_of_a_running_pipeline() {
         .stderr(Stdio::null())
         .spawn()
         .expect("sluice runs");
-    let stream_dir = dir.path().join(".sluice/live/streams/s");
+    let stream_dir = ws.path(".sluice/live/streams/s");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !stream_dir.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

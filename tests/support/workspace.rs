@@ -1,0 +1,61 @@
+//! A folder holding one pipeline file and whatever it reads and writes, as a user keeps them: the CLI runs on
+//! `pipeline.yaml` there and a `file://` bucket is a folder beside it. Shared by the CLI test suites
+//! (`#[path = "support/workspace.rs"] mod workspace;`).
+
+#![allow(dead_code)] // Each test binary uses the part it needs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A temporary folder with `pipeline.yaml` in it; removed when dropped.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A fresh folder whose `pipeline.yaml` is `pipeline`.
+    pub fn new(pipeline: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("pipeline.yaml"), pipeline).expect("write pipeline");
+        Workspace { dir }
+    }
+
+    /// `name` inside the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `text` to `name` inside the folder.
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).expect("write");
+    }
+
+    /// `sluice <verb> pipeline.yaml`, logging at warn so failures show only what matters.
+    pub fn sluice(&self, verb: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command.arg(verb).arg(self.path("pipeline.yaml")).env("RUST_LOG", "warn");
+        command
+    }
+
+    /// Every object in the bucket folder `bucket`: key (relative, `/`-separated) -> bytes.
+    pub fn objects(&self, bucket: &str) -> BTreeMap<String, Vec<u8>> {
+        let root = self.path(bucket);
+        let mut objects = BTreeMap::new();
+        collect(&root, &root, &mut objects);
+        objects
+    }
+}
+
+fn collect(root: &Path, dir: &Path, objects: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(root, &path, objects);
+        } else {
+            let key = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
+            objects.insert(key, std::fs::read(&path).expect("read object"));
+        }
+    }
+}
