@@ -240,7 +240,9 @@ fn run_command(args: RunArgs) -> ExitCode {
     }
 }
 
-/// Cancels `stop` on SIGINT or SIGTERM: the run stops producers, drains, flushes and checkpoints.
+/// Cancels `stop` on SIGINT or SIGTERM: the run stops producers, drains, flushes and checkpoints. A second signal
+/// exits at once (status 130), for a drain that cannot finish (a destination retrying through an outage): nothing is
+/// lost, since a checkpoint only ever covers what was made durable, so the next run delivers the rest again.
 async fn stop_on_signal(stop: CancellationToken) {
     #[cfg(unix)]
     {
@@ -250,13 +252,23 @@ async fn stop_on_signal(stop: CancellationToken) {
             tracing::warn!("cannot listen for signals: stop the run with --duration or --records");
             return;
         };
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
+        let mut next_signal = async || {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        };
+        next_signal().await;
+        tracing::info!("stopping: draining and flushing (a second Ctrl-C stops at once)");
+        stop.cancel();
+        next_signal().await;
+        eprintln!("stopped at once by a second signal: what was not yet delivered is delivered again by the next run");
+        std::process::exit(130);
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping: draining and flushing");
-    stop.cancel();
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("stopping: draining and flushing");
+        stop.cancel();
+    }
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -332,6 +331,50 @@ fn after_kill_9_a_restart_delivers_every_record_at_least_once() {
     let mut delivered = delivered_lines(&ws.objects("bucket"));
     delivered.dedup();
     assert_eq!(delivered, sorted_lines(&input), "every record, none lost");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_stops_a_drain_stuck_behind_an_outage_at_once() {
+    // A bucket nobody serves: the destination retries (for 24 hours by default) and the drain cannot finish.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let pipeline = format!(
+        "name: outage\nproducers:\n  input: {{type: file, stream: events, path: input.ndjson}}\n\
+         streams:\n  events: {{type: embedded}}\ndestinations:\n  bucket:\n    type: s3\n    source: events\n    \
+         bucket: s3://nowhere\n    endpoint: http://127.0.0.1:{port}\n    region: us-east-1\n    \
+         buffer: {{size: 1MiB, interval: 1s}}\n"
+    );
+    let ws = Workspace::new(&pipeline);
+    ws.write("input.ndjson", &records(20));
+    let mut child = command(&ws, &["--quiet"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sluice");
+    let interrupt = |child: &std::process::Child| {
+        let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    interrupt(&child);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(child.try_wait().expect("wait").is_none(), "the first Ctrl-C drains, and the drain waits for the bucket");
+    interrupt(&child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the second Ctrl-C stops the run at once");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped at once by a second signal"), "{stderr}");
 }
 
 #[cfg(target_os = "linux")]
