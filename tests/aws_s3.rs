@@ -202,6 +202,66 @@ fn a_large_object_goes_up_as_a_multipart_upload() {
     assert_eq!(leftover.trim(), "0", "no upload left open");
 }
 
+/// Waits (up to a minute) until bucket `argv[1]` has a multipart upload in progress; prints how many.
+const WAIT_FOR_UPLOAD: &str = r#"
+import boto3, sys, time
+s3 = boto3.client('s3')
+for _ in range(3000):
+    uploads = s3.list_multipart_uploads(Bucket=sys.argv[1]).get('Uploads', [])
+    if uploads:
+        break
+    time.sleep(0.02)
+print(len(uploads))
+"#;
+
+const OPEN_UPLOADS: &str =
+    "import boto3, sys\nprint(len(boto3.client('s3').list_multipart_uploads(Bucket=sys.argv[1]).get('Uploads', [])))";
+
+#[cfg(unix)]
+#[test]
+fn a_multipart_upload_cut_short_by_kill_9_is_aborted_at_the_next_start() {
+    let Some(moto) = Server::moto() else { return };
+    // Sixty records of about 900 KB: one object of about 54 MB, seven parts.
+    let pad = "x".repeat(900_000);
+    let input: String = (0..60).map(|i| format!("{{\"id\": {i}, \"pad\": \"{pad}\"}}\n")).collect();
+    // The upload must still be open when the kill lands; on a fast machine it may finish first: try again.
+    for attempt in 0..3 {
+        let bucket = format!("cut-{attempt}");
+        moto.python(CREATE_BUCKET, &[&bucket]);
+        let ws = Workspace::new(&format!(
+            "name: cut\nproducers:\n  input: {{type: file, stream: events, path: input.ndjson}}\n\
+             streams:\n  events: {{type: embedded}}\n\
+             destinations:\n  bucket:\n    type: s3\n    source: events\n    bucket: s3://{bucket}\n    \
+             buffer: {{size: 64MiB, interval: 1s}}\n"
+        ));
+        ws.write("input.ndjson", &input);
+        let mut child = command(&ws, "run", Some(&moto), false).stderr(Stdio::null()).spawn().expect("start sluice");
+        let seen = moto.python(WAIT_FOR_UPLOAD, &[&bucket]);
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        assert_ne!(seen.trim(), "0", "an upload began within a minute");
+        if moto.python(OPEN_UPLOADS, &[&bucket]).trim() == "0" {
+            eprintln!("attempt {attempt}: the upload completed before the kill landed; again");
+            continue;
+        }
+        run(&ws, Some(&moto), false);
+        assert_eq!(moto.python(OPEN_UPLOADS, &[&bucket]).trim(), "0", "the restart aborted the upload the crash left");
+        let mut ids: Vec<u64> = read_back(&moto, &bucket, "")
+            .iter()
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON")["id"].as_u64().expect("id"))
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids, (0..60).collect::<Vec<u64>>(), "every record delivered");
+        return;
+    }
+    panic!("in three attempts the kill never landed during an upload");
+}
+
 #[test]
 fn a_bucket_outage_of_a_minute_loses_and_duplicates_nothing_and_delivery_resumes() {
     let Some(mut s3rver) = Server::s3rver() else { return };

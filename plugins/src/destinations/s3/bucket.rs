@@ -3,7 +3,8 @@
 //! Both publish an object only once it is complete: `LocalFileSystem` writes a staging file and renames it
 //! (with `fsync` of the file and its directory before the rename returns, so an acknowledged object survives a
 //! crash), S3 makes a `PutObject` or a completed multipart upload visible atomically. Objects over
-//! [`MULTIPART_THRESHOLD`] go up in parts, a few at a time; a failed upload is aborted so no parts leak.
+//! [`MULTIPART_THRESHOLD`] go up in parts, a few at a time; a failed upload is aborted so no parts leak, and on
+//! S3 an upload a crash cut short is aborted at the next start ([`super::multipart`]).
 //! A failed put is retried with exponential back-off and jitter ([`RetryPolicy`]), always to the same key, so
 //! a put that did land before its answer was lost is overwritten rather than duplicated.
 //!
@@ -31,6 +32,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use rand::Rng;
 
 pub use crate::retry::RetryPolicy;
+
+use super::multipart::{Multipart, UploadJournal};
 
 /// Objects larger than this go up as multipart uploads.
 pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
@@ -97,6 +100,9 @@ impl std::error::Error for PutError {
 pub struct Bucket {
     store: Arc<dyn ObjectStore>,
     url: String,
+    /// S3's multipart API, for large objects on `s3://` (object_store's `put_multipart` hides the upload id a
+    /// crash would need to abort the upload later).
+    multipart: Option<Multipart>,
 }
 
 impl Bucket {
@@ -109,6 +115,7 @@ impl Bucket {
 
     /// [`Bucket::open`] with a region and an endpoint that override the environment's (`s3://` only).
     pub fn open_with(url: &str, base_dir: &Path, options: &BucketOptions) -> Result<Self, String> {
+        let mut multipart = None;
         let store: Arc<dyn ObjectStore> = if let Some(path) = url.strip_prefix("file://") {
             if path.is_empty() {
                 return Err(format!("bucket `{url}` names no folder; use `file://./folder` or `file:///abs/folder`"));
@@ -146,16 +153,38 @@ impl Bucket {
                 .is_some_and(|endpoint| endpoint.starts_with("http://"));
             let s3 = builder.with_allow_http(http).build().map_err(|e| format!("cannot open bucket `{url}`: {e}"))?;
             let key_prefix = key_prefix.trim_matches('/');
-            if key_prefix.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, object_path(key_prefix))) }
+            let prefix = (!key_prefix.is_empty()).then(|| object_path(key_prefix));
+            multipart = Some(Multipart { store: Arc::new(s3.clone()), prefix: prefix.clone(), journal: None });
+            match prefix {
+                None => Arc::new(s3),
+                Some(prefix) => Arc::new(PrefixStore::new(s3, prefix)),
+            }
         } else {
             return Err(format!("bucket `{url}` is not a `file://` or `s3://` URL"));
         };
-        Ok(Bucket { store, url: url.to_owned() })
+        Ok(Bucket { store, url: url.to_owned(), multipart })
     }
 
     /// A bucket over any store (tests, other backends).
     pub fn from_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
-        Bucket { store, url: url.to_owned() }
+        Bucket { store, url: url.to_owned(), multipart: None }
+    }
+
+    /// Keeps this bucket's multipart uploads in `journal` while they run, so a crash cannot leak one
+    /// ([`Bucket::abort_leftover_uploads`]). Only `s3://` buckets upload in parts; elsewhere it changes nothing.
+    pub fn with_upload_journal(mut self, journal: UploadJournal) -> Self {
+        if let Some(multipart) = &mut self.multipart {
+            multipart.journal = Some(Arc::new(journal));
+        }
+        self
+    }
+
+    /// Aborts the multipart uploads a crash left in the journal; returns how many.
+    pub async fn abort_leftover_uploads(&self) -> Result<usize, String> {
+        match &self.multipart {
+            Some(multipart) => multipart.abort_leftovers().await,
+            None => Ok(0),
+        }
     }
 
     /// The bucket's URL, as configured.
@@ -235,6 +264,9 @@ impl Bucket {
     async fn put_once(&self, location: &ObjectPath, body: Bytes) -> object_store::Result<()> {
         if body.len() <= MULTIPART_THRESHOLD {
             return self.store.put(location, PutPayload::from_bytes(body)).await.map(drop);
+        }
+        if let Some(multipart) = &self.multipart {
+            return multipart.upload(location, body, PART_SIZE, PART_CONCURRENCY).await;
         }
         let mut upload = WriteMultipart::new_with_chunk_size(self.store.put_multipart(location).await?, PART_SIZE);
         // Slicing `Bytes` shares the buffer: no copy per part.

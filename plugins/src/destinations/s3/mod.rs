@@ -21,6 +21,7 @@
 pub mod bucket;
 pub mod failed;
 pub mod keys;
+pub mod multipart;
 pub mod parquet;
 pub mod recovery;
 pub mod writer;
@@ -326,7 +327,8 @@ impl PluginConfig for S3Config {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<Built, BuildError> {
-        let mut destination = self.destination(&cx.name, &cx.base_dir)?;
+        let journal = multipart::UploadJournal::new(std::sync::Arc::clone(&cx.ledger), &cx.name);
+        let mut destination = self.destination(&cx.name, &cx.base_dir)?.with_upload_journal(journal);
         if self.naming == Naming::Deterministic {
             let local_dir = self.bucket.strip_prefix("file://").map(|path| cx.base_dir.join(path));
             let ledger = recovery::ObjectLedger::new(std::sync::Arc::clone(&cx.ledger), &cx.name, local_dir);

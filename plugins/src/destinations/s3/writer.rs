@@ -48,6 +48,7 @@ use super::bucket::{Bucket, RetryPolicy};
 use super::failed::{Failure, append_documents};
 use super::keys::{ErrorOutputType, KeyNaming};
 use super::parquet::ParquetSchema;
+use super::multipart::UploadJournal;
 use super::recovery::ObjectLedger;
 use super::{Compression, Delimiter, ObjectFormat};
 use sluice_core::runtime::component::OutputShape;
@@ -99,6 +100,13 @@ impl S3Destination {
         self
     }
 
+    /// Keeps the bucket's multipart uploads in `journal` while they run, so the next start aborts one a crash cut
+    /// short ([`super::multipart`]).
+    pub fn with_upload_journal(mut self, journal: UploadJournal) -> Self {
+        self.bucket = self.bucket.with_upload_journal(journal);
+        self
+    }
+
     /// The Parquet schema of objects, or why there is none (`format: parquet` needs one typed JSON output).
     fn parquet_schema(shapes: &[OutputShape]) -> Result<Arc<ParquetSchema>, String> {
         let Some(first) = shapes.first() else {
@@ -139,6 +147,10 @@ impl Destination for S3Destination {
     }
 
     async fn recover(&mut self) -> Result<Vec<Recovered>, RunError> {
+        let aborted = self.bucket.abort_leftover_uploads().await.map_err(RunError)?;
+        if aborted > 0 {
+            tracing::info!(bucket = %self.bucket.url(), aborted, "aborted the multipart uploads a crash left");
+        }
         match &mut self.objects {
             Some(objects) => objects.recover(&self.bucket).await,
             None => Ok(Vec::new()),
