@@ -3,7 +3,7 @@
 //!
 //! The block goes to stdout, a summary and notes to stderr. An embedded stream is read straight from its segment
 //! files (`sluice_core::embedded::peek_records`): no ledger and no lock, so a pipeline running on the same data
-//! directory goes on undisturbed. A stream another service keeps (Kinesis) is read by [`crate::sample_stream`].
+//! directory goes on undisturbed. A stream another service keeps (Kinesis) is read by [`crate::served_stream`].
 //! Exit codes: 0 printed, 2 a file could not be read, 1 anything else.
 
 use std::io::Read;
@@ -15,7 +15,7 @@ use sluice_core::interpolate::{resolve, resolve_value};
 use sluice_core::units::Duration;
 use sluice_sql::discover::{self, Discovery, FormatChoice, SampleRecord};
 
-use crate::sample_stream::{self, ServedStream};
+use crate::served_stream::{self, ServedStream};
 
 /// The most of a file read for a sample.
 const MAX_SAMPLE_BYTES: usize = 64 << 20;
@@ -108,7 +108,7 @@ fn from_stream(pipeline: &Path, stream: &str, args: &DiscoverArgs, choice: Forma
         StreamPlace::Served { plugin, config, base_dir } => {
             let source = ServedStream { entry: stream, plugin: &plugin, config, base_dir };
             let wait = args.wait.as_std();
-            let sampled = sample_stream::sample(source, args.limit as usize, wait)
+            let sampled = served_stream::sample(source, args.limit as usize, wait)
                 .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` ({plugin}): {e}")))?;
             if sampled.is_empty() {
                 return Err(Failure(
@@ -223,20 +223,6 @@ pub(crate) enum StreamPlace {
     /// A stream another plugin serves (`kinesis`): its `type`, its config with `${VAR}`s resolved, and the
     /// directory the pipeline file is in.
     Served { plugin: String, config: serde_json::Value, base_dir: PathBuf },
-}
-
-/// Checks that `pipeline` declares `stream` as an embedded stream; returns the data directory `sluice run` uses.
-pub(crate) fn check_stream(pipeline: &Path, stream: &str, command: &str) -> Result<PathBuf, Failure> {
-    match locate_stream(pipeline, stream)? {
-        StreamPlace::Embedded(dir) => Ok(dir),
-        StreamPlace::Served { plugin, .. } => Err(Failure(
-            1,
-            format!(
-                "{}: stream `{stream}` is of type `{plugin}`; `{command}` reads embedded streams only",
-                pipeline.display()
-            ),
-        )),
-    }
 }
 
 /// Finds `stream` in `pipeline`: an embedded stream's data directory, or another stream's plugin and config.

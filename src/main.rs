@@ -6,7 +6,7 @@ mod graph;
 mod metrics_server;
 mod pipeline_file;
 mod progress;
-mod sample_stream;
+mod served_stream;
 mod sql_view;
 mod tap;
 mod tap_command;

@@ -1,5 +1,6 @@
 //! `sluice tap PIPELINE STREAM`: the new records of a stream of a pipeline that is running (or not), as JSON
 //! lines, read straight from the embedded stream's segment files ([`StreamTail`]): no lock, no effect on the run.
+//! A Kinesis stream is followed from its latest records by a reader of its own ([`OutsideReader`]).
 //!
 //! Rows of in-app streams exist only inside the run: they are tapped with `sluice run --tap app.STREAM`.
 
@@ -11,7 +12,10 @@ use std::time::{Duration, Instant};
 use sluice_core::embedded::StreamTail;
 use sluice_core::runtime::tap::record_line;
 
-use crate::discover::{Failure, check_stream};
+use sluice_core::runtime::stream::StartPosition;
+
+use crate::discover::{Failure, StreamPlace, locate_stream};
+use crate::served_stream::{OutsideReader, ServedStream};
 
 /// How often the segment files are looked at for new records.
 const POLL: Duration = Duration::from_millis(200);
@@ -21,7 +25,7 @@ const POLL: Duration = Duration::from_millis(200);
 pub struct TapArgs {
     /// The pipeline file.
     pipeline: PathBuf,
-    /// The stream whose records to print (an embedded stream).
+    /// The stream whose records to print (an embedded or a Kinesis stream).
     stream: String,
     /// Where the pipeline's streams live [default: .sluice/<pipeline name>/ beside the pipeline file].
     #[arg(long)]
@@ -47,7 +51,7 @@ pub fn tap_command(args: TapArgs) -> ExitCode {
 
 fn follow(args: &TapArgs) -> Result<(), Failure> {
     let (shown, stream) = (args.pipeline.display().to_string(), args.stream.as_str());
-    if stream.contains('.') && check_stream(&args.pipeline, stream, "sluice tap").is_err() {
+    if stream.contains('.') && locate_stream(&args.pipeline, stream).is_err() {
         return Err(Failure(
             2,
             format!(
@@ -56,7 +60,14 @@ fn follow(args: &TapArgs) -> Result<(), Failure> {
             ),
         ));
     }
-    let default_dir = check_stream(&args.pipeline, stream, "sluice tap")?;
+    let default_dir = match locate_stream(&args.pipeline, stream)? {
+        StreamPlace::Embedded(dir) => dir,
+        StreamPlace::Served { plugin, config, base_dir } => {
+            let source = ServedStream { entry: stream, plugin: &plugin, config, base_dir };
+            return follow_served(args, source)
+                .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` ({plugin}): {e}")));
+        }
+    };
     let data_dir = args.data_dir.clone().unwrap_or(default_dir);
     let tail = StreamTail::at_end(&data_dir, stream).map_err(|e| Failure(1, format!("{shown}: {e}")))?;
     let Some(mut tail) = tail else {
@@ -84,4 +95,26 @@ fn follow(args: &TapArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `sluice tap` on a stream another service keeps (Kinesis): its records put from now on, read by a reader of its
+/// own ([`OutsideReader`]) that commits nothing.
+fn follow_served(args: &TapArgs, source: ServedStream<'_>) -> Result<(), String> {
+    let stream = args.stream.as_str();
+    let deadline = args.duration.map(|d| Instant::now() + d.as_std());
+    let mut reader = OutsideReader::open(source, StartPosition::Latest)?;
+    let mut left = args.records.unwrap_or(u64::MAX);
+    let mut out = std::io::stdout().lock();
+    while left > 0 && deadline.is_none_or(|d| Instant::now() < d) {
+        // Wake up now and then even when nothing comes, to notice the deadline.
+        let until = deadline.map_or(Instant::now() + POLL * 5, |d| d.min(Instant::now() + POLL * 5));
+        let max = usize::try_from(left).unwrap_or(usize::MAX).min(10_000);
+        let Some(records) = reader.next(max, until)? else { continue };
+        for record in records.iter().take(max) {
+            let line = record_line(stream, &record.partition_key, record.arrival_ms, &record.data);
+            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| format!("stdout: {e}"))?;
+            left -= 1;
+        }
+    }
+    reader.close()
 }

@@ -545,6 +545,47 @@ fn discover_samples_a_kinesis_stream_and_prints_the_seed_input_block() {
 }
 
 #[test]
+fn tap_follows_the_new_records_of_a_kinesis_stream() {
+    let Some(kinesalite) = Server::kinesalite() else { return };
+    client(&kinesalite, &["create", "metrics_stream", "2"]);
+    client(&kinesalite, &["put", "metrics_stream", "0", "10", "3"]); // Before the tap: not shown.
+    let dir = workspace(&seed_pipeline("", "    type: kinesis\n", "    type: stdout\n"));
+    let mut tap = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["tap", "--records", "5", "--duration", "60s"])
+        .arg(dir.path().join("pipeline.yaml"))
+        .arg("metrics_stream")
+        .envs(kinesalite.env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sluice tap runs");
+    // The tap reads from when it opened: keep putting new records until it has its five.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut next = 100;
+    let output = loop {
+        client(&kinesalite, &["put", "metrics_stream", &next.to_string(), "1", "3"]);
+        next += 1;
+        std::thread::sleep(Duration::from_millis(300));
+        if tap.try_wait().expect("wait").is_some() {
+            break tap.wait_with_output().expect("tap output");
+        }
+        assert!(Instant::now() < deadline, "the tap never printed five records");
+    };
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    for line in &lines {
+        assert_eq!(line["tap"], "metrics_stream");
+        let n = line["data"]["requests_newUsers_newOrders_churnUsers"].as_str().and_then(|f| f.split(',').next());
+        let n: u64 = n.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{line}"));
+        assert!(n >= 100, "only records put after the tap opened: {line}");
+    }
+}
+
+#[test]
 fn a_stream_that_does_not_exist_is_named_with_the_endpoint() {
     let Some(moto) = Server::moto() else { return };
     let pipeline = "name: missing\nstreams:\n  orders: {type: kinesis, stream_name: no-such-stream}\n\
