@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 #[path = "support/workspace.rs"]
 mod workspace;
 
-use workspace::Workspace;
+use workspace::{Workspace, exit_within};
 
 /// `sluice run pipeline.yaml <extra>`.
 fn command(ws: &Workspace, extra: &[&str]) -> Command {
@@ -363,16 +363,7 @@ fn a_second_ctrl_c_stops_a_drain_stuck_behind_an_outage_at_once() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(child.try_wait().expect("wait").is_none(), "the first Ctrl-C drains, and the drain waits for the bucket");
     interrupt(&child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the second Ctrl-C stops the run at once");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    let (status, stderr) = exit_within(&mut child, Duration::from_secs(10), "the second Ctrl-C stops the run at once");
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("stopped at once by a second signal"), "{stderr}");
 }

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use workspace::Workspace;
+use workspace::{Workspace, exit_within};
 
 const PIPELINE: &str = r#"name: tapped
 producers:
@@ -91,16 +91,7 @@ fn a_reader_that_does_not_read_never_stalls_the_run_rows_are_skipped_instead() {
         .spawn()
         .expect("sluice runs");
     // Nobody reads stdout until the run is over: its pipe fills after a few hundred lines.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the run stalled behind its tap");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    let (status, stderr) = exit_within(&mut child, Duration::from_secs(60), "the run stalled behind its tap");
     assert!(status.success(), "{stderr}");
     let skipped: u64 = stderr
         .lines()

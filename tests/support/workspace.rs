@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
 
 /// A temporary folder with `pipeline.yaml` in it; removed when dropped.
 pub struct Workspace {
@@ -45,6 +46,24 @@ impl Workspace {
         collect(&root, &root, &mut objects);
         objects
     }
+}
+
+/// Waits for `child` to exit, failing the test with `why` if it is still running after `limit`; returns its
+/// status and its stderr (when piped).
+pub fn exit_within(child: &mut Child, limit: Duration, why: &str) -> (ExitStatus, String) {
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{why}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+    }
+    (status, stderr)
 }
 
 fn collect(root: &Path, dir: &Path, objects: &mut BTreeMap<String, Vec<u8>>) {
