@@ -19,6 +19,16 @@ pub struct PumpView {
     pub filters: bool,
 }
 
+/// What a pump joins besides its source: another in-app stream (a stream-stream join) or the reference table.
+pub struct JoinView {
+    /// The pump's name.
+    pub pump: String,
+    /// The in-app stream or reference table on the join's right.
+    pub right: String,
+    /// Whether `right` is the reference table.
+    pub table: bool,
+}
+
 /// One output: an in-app stream (or error_stream) sent to a destination.
 pub struct OutputView {
     /// The in-app stream.
@@ -39,6 +49,8 @@ pub struct SqlView {
     pub streams: Vec<String>,
     /// Every pump, in creation order.
     pub pumps: Vec<PumpView>,
+    /// The right sides of the pumps' joins.
+    pub joins: Vec<JoinView>,
     /// The outputs, in file order.
     pub outputs: Vec<OutputView>,
 }
@@ -64,6 +76,12 @@ impl SqlView {
                 filters,
             })
             .collect();
+        let streams = program.join_edges().map(|(pump, stream)| (pump, name(stream), false));
+        let tables = program.table_join_edges().map(|(pump, table)| (pump, table.to_owned(), true));
+        let joins = streams
+            .chain(tables)
+            .map(|(pump, right, table)| JoinView { pump: pump.to_owned(), right, table })
+            .collect();
         let outputs = config
             .outputs
             .iter()
@@ -78,6 +96,7 @@ impl SqlView {
             source: name(program.input()),
             streams: program.stream_names().map(str::to_owned).collect(),
             pumps,
+            joins,
             outputs,
         })
     }

@@ -165,6 +165,20 @@ fn open_sql_application(graph: &mut Graph, app: &str, view: &SqlView) {
         graph.connect(&pump_key, &in_app_key(app, &pump.target), "");
         graph.connect_styled(&pump_key, &errors, "", true);
     }
+    // A join's right side feeds its pump too: another in-app stream, or the reference table (a node of its own).
+    for join in &view.joins {
+        let pump_key = format!("application:{app}/pump:{}", join.pump);
+        let right = if join.table {
+            let table_key = format!("application:{app}/table:{}", join.right);
+            if graph.find(&table_key).is_none() {
+                graph.add(table_key.clone(), Shape::InAppStream, &join.right, vec!["reference data".to_owned()], group);
+            }
+            table_key
+        } else {
+            in_app_key(app, &join.right)
+        };
+        graph.connect(&right, &pump_key, "join");
+    }
 }
 
 /// The edges between entries, from their declared links; an opened sql application's edges go to and from

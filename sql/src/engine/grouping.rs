@@ -25,6 +25,7 @@ use super::aggregate::{AggKind, AggSpec};
 use super::eval::Bound;
 use super::grouped::{Aggregate, SortKey};
 use super::plan::{Scope, StageColumns, bind, bind_column, not_supported, type_error};
+use super::stateful::OperatorStage;
 use super::window::{Recognized, Tumble};
 
 /// What a grouped scope resolves before plain binding: GROUP BY expressions, aggregate calls, columns.
@@ -91,7 +92,23 @@ pub(super) fn compile_grouped(select: &Select, input: &Scope<'_>) -> Result<(Sta
         }
         None => None,
     };
-    let (window_index, window) = find_window(&select.group_by, input, first.span())?;
+    // A misspelt MONOTONIC(...) is not a window: say what is wrong with it first.
+    for expr in &select.group_by {
+        if matches!(expr, Expr::Function { name, .. } if name.name.eq_ignore_ascii_case("MONOTONIC")) {
+            bind(expr, input)?;
+        }
+    }
+    // The window on ROWTIME; failing that, a key declared MONOTONIC (its groups close when its value changes).
+    let (window_index, window) = match find_window(&select.group_by, input, first.span()) {
+        Ok((index, window)) => (index, Some(window)),
+        Err(e) => match declared_monotonic(&select.group_by, input) {
+            Some(index) => (index, None),
+            None => return Err(e),
+        },
+    };
+    if let (None, Some(item)) = (window, select.order_by.first()) {
+        return Err(not_supported(item.span, "ORDER BY after a GROUP BY on MONOTONIC(...) of a column"));
+    }
     // Slots: per-row keys in GROUP BY order, then the window's expression.
     let mut keys = Vec::new();
     let mut fingerprints = Vec::new();
@@ -128,6 +145,24 @@ pub(super) fn compile_grouped(select: &Select, input: &Scope<'_>) -> Result<(Sta
     let mut group_columns: Vec<String> = keys.into_iter().map(|(_, name)| name).collect();
     group_columns.extend(aggs.iter().map(|a| a.kind.name().to_owned()));
     let intervals = vec![None; columns.len()];
+    let (window, window_key) = match (window, window_key) {
+        (Some(window), key) => (window, key),
+        (None, None) => return Err(no_window(first.span())),
+        (None, Some(monotonic)) => {
+            let groups = monotonic::MonotonicGroups {
+                filter,
+                monotonic,
+                keys: key_binds,
+                aggs,
+                having,
+                projections,
+                group_columns,
+                input_columns: input.columns.iter().map(|(name, _)| name.clone()).collect(),
+            };
+            let stage = Stage::Operator(Box::new(OperatorStage::new(Box::new(groups))));
+            return Ok((stage, (columns, intervals)));
+        }
+    };
     let aggregate = Aggregate {
         filter,
         window,
@@ -158,7 +193,7 @@ fn find_window(group_by: &[Expr], input: &Scope<'_>, place: Span) -> Result<(usi
     let mut best: Option<(usize, Tumble)> = None;
     let mut unsupported = None;
     for (i, expr) in group_by.iter().enumerate() {
-        match Tumble::recognize(expr, &is_rowtime) {
+        match Tumble::recognize(strip_monotonic(expr), &is_rowtime) {
             Recognized::Window(w) if best.is_none_or(|(_, b)| w.width() < b.width()) => best = Some((i, w)),
             Recognized::Window(_) | Recognized::NotAWindow => {}
             Recognized::Unsupported(what) => unsupported = unsupported.or(Some((expr.span(), what))),
@@ -173,6 +208,15 @@ fn find_window(group_by: &[Expr], input: &Scope<'_>, place: Span) -> Result<(usi
         (None, Some((span, what))) => Err(not_supported(span, &what)),
         (None, None) => Err(no_window(place)),
     }
+}
+
+/// The GROUP BY expression declared `MONOTONIC(...)` that does not read ROWTIME (one that does is a window, or
+/// an expression of ROWTIME sluice cannot use as one).
+fn declared_monotonic(group_by: &[Expr], input: &Scope<'_>) -> Option<usize> {
+    group_by.iter().position(|expr| {
+        let inner = strip_monotonic(expr);
+        !std::ptr::eq(inner, expr) && !references_rowtime(inner, input)
+    })
 }
 
 /// The select list over the group row.
@@ -345,6 +389,19 @@ fn references_rowtime(expr: &Expr, scope: &Scope<'_>) -> bool {
     is_rowtime(expr, scope) || children(expr).into_iter().any(|child| references_rowtime(child, scope))
 }
 
+/// `expr` without the `MONOTONIC(...)` around it, if any: [SQLREF] sql-reference-monotonic, MONOTONIC returns
+/// its argument and only declares it monotonic, so `GROUP BY MONOTONIC(FLOOR(s.ROWTIME TO MINUTE))` is that window.
+pub(super) fn strip_monotonic(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Function { name, args, over: None, star: false, distinct: false, .. }
+            if args.len() == 1 && name.name.eq_ignore_ascii_case("MONOTONIC") =>
+        {
+            strip_monotonic(&args[0])
+        }
+        _ => expr,
+    }
+}
+
 /// The first aggregate call in `expr` (not looking into subqueries).
 pub(super) fn find_aggregate(expr: &Expr) -> Option<&Expr> {
     if let Expr::Function { name, over: None, .. } = expr
@@ -386,6 +443,8 @@ pub(super) fn fingerprint(expr: &Expr, scope: &Scope<'_>) -> String {
 }
 
 fn print(expr: &Expr, scope: &Scope<'_>, out: &mut String) {
+    // MONOTONIC(x) is x: a select item `x` shows the GROUP BY's `MONOTONIC(x)`.
+    let expr = strip_monotonic(expr);
     let list = |items: &[&Expr], out: &mut String| {
         out.push('(');
         for item in items {
@@ -437,6 +496,12 @@ fn print(expr: &Expr, scope: &Scope<'_>, out: &mut String) {
 fn value_of(literal: &Literal) -> Value {
     literal.to_value()
 }
+
+mod distinct;
+mod monotonic;
+mod rowtime_copies;
+pub(super) use distinct::as_group_by;
+pub(super) use rowtime_copies::with_rowtime_copies;
 
 #[cfg(test)]
 mod tests;

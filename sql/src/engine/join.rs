@@ -42,6 +42,9 @@ use super::eval::{Bound, RowRef};
 use super::plan::{self, Branch, Scope, bind, bind_column, compile_stage, not_supported, unknown};
 use super::{Emit, Failure, Program, Row, Runner, Stage, StreamDef, StreamId, describe_row};
 
+mod hoist;
+pub(super) use hoist::hoist_right_subqueries;
+
 /// A reference table: its columns, and its rows once loaded.
 #[derive(Debug)]
 pub(crate) struct RefTable {
@@ -330,7 +333,7 @@ fn compile_from(
         FromItem::Join { left, kind, right, on, span } => {
             let lefts = compile_from(program, left, windows, clock)?;
             let FromItem::Stream { name, window, alias, span: right_span } = right.as_ref() else {
-                return Err(not_supported(right.span(), "a subquery or table function on the right of a join"));
+                return Err(not_supported(right.span(), "a table function on the right of a join"));
             };
             // `JOIN TradeStream OVER t ... WINDOW t AS (...)` ([DG] stream-joins-concepts.md) reads the stream's
             // columns as `t.orderId`: with no alias, a named window names its side.
@@ -377,8 +380,12 @@ fn compile_from(
             let mut out = Vec::new();
             for (mut branch, scope, left_window) in lefts {
                 let stream_join = matches!(target, Right::Stream { .. });
-                if scope.hidden {
-                    return Err(not_supported(*span, "another join after a join of two streams"));
+                if scope.hidden && stream_join {
+                    // The pairs of the first join would have to be held in a window with both their ROWTIMEs.
+                    return Err(not_supported(*span, "a join of a stream after a join of two streams").with_help(
+                        "insert the first join's rows into an in-app stream with a pump, and join that stream"
+                            .to_owned(),
+                    ));
                 }
                 if matches!(target, Right::Table(_)) && left_window.is_some() {
                     let message = "a window on the stream joined to a reference table (every row is looked up alone)";
@@ -388,7 +395,10 @@ fn compile_from(
                     let message = format!("two sources in FROM are named {qualifier}: give one an alias");
                     return Err(SqlError::at(SqlErrorKind::Type, *right_span, message));
                 }
-                let left_width = branch.columns.len();
+                // A table joined after a join of two streams: that join's rows carry its two ROWTIMEs behind its
+                // visible columns, and the table's columns come after them.
+                let hidden = if scope.hidden { HIDDEN_TIMES.len() } else { 0 };
+                let left_width = branch.columns.len() + hidden;
                 let right_width = right_columns.len();
                 let mut sides = scope.sides.clone();
                 if stream_join {
@@ -406,11 +416,12 @@ fn compile_from(
                     time: right_time,
                 };
                 sides.push(right_side.clone());
-                let joined = JoinScope { sides, hidden: stream_join };
+                let joined = JoinScope { sides, hidden: stream_join || scope.hidden };
                 let mut columns = branch.columns.clone();
+                columns.extend(HIDDEN_TIMES.iter().take(hidden).map(|name| ((*name).to_owned(), SqlType::Timestamp)));
                 columns.extend(right_columns.iter().cloned());
                 let mut intervals = branch.intervals.clone();
-                intervals.extend(std::iter::repeat_n(None, right_width));
+                intervals.extend(std::iter::repeat_n(None, hidden + right_width));
                 let scope_of = |columns, intervals, joined| Scope {
                     qualifier: None,
                     columns,
@@ -644,6 +655,15 @@ fn shift(bound: Bound, offset: usize) -> Bound {
     }
 }
 
+/// Names for the two ROWTIMEs a stream-stream join's rows carry behind their columns, where a later (table) join
+/// must list them to place its own columns after them; no source's range covers them, so no name finds them.
+const HIDDEN_TIMES: [&str; 2] = ["$LEFT_ROWTIME", "$RIGHT_ROWTIME"];
+
+/// The columns `*` selects in a joined row: every source's, in FROM order (not the hidden ROWTIMEs).
+pub(super) fn visible_columns(joined: &JoinScope) -> Vec<usize> {
+    joined.sides.iter().flat_map(|s| s.range.clone()).collect()
+}
+
 /// The columns `alias.*` selects in a joined row, or None when no source has that name.
 pub(super) fn qualified_wildcard(joined: &JoinScope, qualifier: &str) -> Option<Range<usize>> {
     joined.sides.iter().find(|s| s.qualifier.as_deref() == Some(qualifier)).map(|s| s.range.clone())
@@ -702,6 +722,19 @@ impl Program {
             .enumerate()
             .flat_map(|(stream, readers)| readers.iter().map(move |&(p, _)| (p, StreamId(stream))))
             .map(|(p, stream)| (self.pumps[p].name.as_str(), stream))
+    }
+
+    /// The reference tables pumps join, as `(pump, table)`, once per join stage (for pictures of the application).
+    pub fn table_join_edges(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pumps.iter().flat_map(move |pump| {
+            pump.stages.iter().filter_map(move |stage| match stage {
+                Stage::Join(join) => match join.right {
+                    Right::Table(table) => Some((pump.name.as_str(), self.tables[table].def.name.as_str())),
+                    Right::Stream { .. } => None,
+                },
+                _ => None,
+            })
+        })
     }
 
     pub(super) fn table(&self, name: &str) -> Option<usize> {

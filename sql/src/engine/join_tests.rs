@@ -282,3 +282,103 @@ fn a_bare_outer_join_asks_for_its_side() {
     assert_eq!(e.message, "`OUTER JOIN` needs its side: LEFT, RIGHT or FULL OUTER JOIN");
     assert!(e.span.is_some_and(|s| (s.line, s.column) == (7, 23)), "{e:?}");
 }
+
+#[test]
+fn a_subquery_on_the_right_joins_as_a_stream_of_its_own() {
+    // The left stream holds a minute; the subquery (a filter and a computed column, two UNION ALL branches) is the
+    // right side. LEFT JOIN: an A row nothing matched comes out, padded, when it leaves its minute.
+    let sql = format!(
+        r#"{SPLIT} CREATE STREAM "OUT" (ID INTEGER, AX INTEGER, BX INTEGER);
+        CREATE PUMP P AS INSERT INTO "OUT" SELECT STREAM a.ID, a.X, b.Y
+        FROM "A" OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS a
+        LEFT JOIN (SELECT STREAM ID, X * 10 AS Y FROM "B" WHERE X > 1
+                   UNION ALL SELECT STREAM ID, X FROM "S" WHERE KIND = 'c') AS b
+        ON a.ID = b.ID;"#
+    );
+    let program = compile(&sql);
+    assert!(program.stream("P$JOIN1").is_some(), "the subquery's in-app stream");
+    let rows = [(0, "a", 1, 100), (10_000, "b", 1, 1), (20_000, "b", 1, 2), (30_000, "a", 2, 200), (40_000, "c", 1, 7)];
+    let got = run(&program, &rows);
+    let int = Value::Int;
+    let expected = vec![
+        (20_000, vec![int(1), int(100), int(20)]),
+        (40_000, vec![int(1), int(100), int(7)]),
+        // Row 2 met nothing in its minute: out at the end of input, padded.
+        (90_000, vec![int(2), int(200), Value::Null]),
+    ];
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_subquery_on_the_right_needs_a_window_on_the_left_and_a_stream_inside() {
+    let pump = |from: &str| {
+        format!(
+            r#"{SPLIT} CREATE STREAM "OUT" (ID INTEGER); CREATE PUMP P AS INSERT INTO "OUT" SELECT STREAM a.ID FROM {from};"#
+        )
+    };
+    let cases = [
+        (
+            pump(r#""A" AS a JOIN (SELECT STREAM ID FROM "B") AS b ON a.ID = b.ID"#),
+            SqlErrorKind::Type,
+            "a join with a subquery needs a window on its left stream",
+            "(SELECT",
+        ),
+        (
+            pump(r#""A" OVER (ROWS 2 PRECEDING) AS a JOIN (SELECT ID FROM T) AS t ON a.ID = t.ID"#),
+            SqlErrorKind::NotSupported,
+            "not supported yet: a subquery over the reference table on the right of a join",
+            "(SELECT",
+        ),
+        (
+            pump(r#""A" OVER (ROWS 2 PRECEDING) AS a JOIN (SELECT STREAM NOPE FROM "B") AS b ON a.ID = b.ID"#),
+            SqlErrorKind::Unknown,
+            "unknown column NOPE",
+            "NOPE",
+        ),
+    ];
+    for (sql, kind, message, place) in cases {
+        let errors = Program::compile_with_tables(&sql, input(), vec![table()]).expect_err(&sql);
+        assert_eq!(errors.len(), 1, "one error, not one per pass: {errors:?}");
+        assert_eq!(errors[0].kind, kind, "{sql}: {:?}", errors[0]);
+        assert!(errors[0].message.starts_with(message), "{sql}: {}", errors[0].message);
+        let span = errors[0].span.expect("placed");
+        assert!(sql[span.start..].starts_with(place), "{sql}: placed at {place}, not {}", &sql[span.start..]);
+    }
+}
+
+#[test]
+fn a_table_joins_the_pairs_of_a_stream_stream_join() {
+    let sql = format!(
+        r#"{SPLIT} CREATE STREAM "OUT" (ID INTEGER, BX INTEGER, NAME VARCHAR(8), AT TIMESTAMP, BT TIMESTAMP);
+        CREATE PUMP P AS INSERT INTO "OUT" SELECT STREAM a.ID, b.X, T.NAME, a.ROWTIME, b.ROWTIME
+        FROM "A" AS a JOIN "B" OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.ID = b.ID
+        LEFT JOIN T ON b.ID = T.ID;"#
+    );
+    let rows = [(0, "b", 1, 10), (0, "b", 3, 30), (5_000, "a", 1, 100), (6_000, "a", 3, 300)];
+    let got = run(&compile(&sql), &rows);
+    let (int, ts) = (Value::Int, Value::Timestamp);
+    assert_eq!(
+        got,
+        vec![
+            (5_000, vec![int(1), int(10), s("one"), ts(5_000), ts(0)]),
+            (6_000, vec![int(3), int(30), Value::Null, ts(6_000), ts(0)]),
+        ]
+    );
+    // `*` is every source's columns, not the ROWTIMEs the stream-stream join carries behind them.
+    let star = format!(
+        r#"{SPLIT} CREATE STREAM "OUT" (AI INTEGER, AX INTEGER, BI INTEGER, BX INTEGER, TI BIGINT, TN VARCHAR(8));
+        CREATE PUMP P AS INSERT INTO "OUT" SELECT STREAM *
+        FROM "A" AS a JOIN "B" OVER (ROWS 1 PRECEDING) AS b ON a.ID = b.ID JOIN T ON a.ID = T.ID;"#
+    );
+    let got = run(&compile(&star), &rows);
+    assert_eq!(got, vec![(5_000, vec![int(1), int(100), int(1), int(10), int(1), s("one")])]);
+    // A second stream after a join of two streams stays refused, with the way KDA users write it.
+    let chained = format!(
+        r#"{SPLIT} CREATE STREAM "OUT" (ID INTEGER); CREATE PUMP P AS INSERT INTO "OUT" SELECT STREAM a.ID
+        FROM "A" AS a JOIN "B" OVER (ROWS 1 PRECEDING) AS b ON a.ID = b.ID
+        JOIN "A" OVER (ROWS 1 PRECEDING) AS c ON c.ID = a.ID;"#
+    );
+    let e = error(&chained);
+    assert_eq!(e.message, "not supported yet: a join of a stream after a join of two streams");
+    assert!(e.help.is_some_and(|h| h.contains("in-app stream")));
+}

@@ -19,10 +19,6 @@ use super::grouping::{self, Grouped};
 use super::sliding_plan::{self, Windowed};
 use super::{MapStage, Program, Pump, Stage, StreamDef, StreamId};
 
-/// Functions of real KDA SQL that later work will bring (the table functions sluice runs, and EXP_AVG outside a
-/// sliding window, are explained by `analytics::misused`).
-const NOT_YET: [&str; 1] = ["MONOTONIC"];
-
 pub(super) fn not_supported(span: Span, what: &str) -> SqlError {
     SqlError::at(SqlErrorKind::NotSupported, span, format!("not supported yet: {what}"))
 }
@@ -54,7 +50,7 @@ pub(super) fn compile(sql: &str, input: StreamDef) -> Result<Program, Vec<SqlErr
 
 /// Compiles the application's SQL with reference `tables` it may join ([`super::join`]).
 pub(super) fn compile_with(sql: &str, input: StreamDef, tables: Vec<StreamDef>) -> Result<Program, Vec<SqlError>> {
-    let statements = crate::parser::parse(sql)?;
+    let mut statements = crate::parser::parse(sql)?;
     let mut program = Program {
         streams: vec![input],
         pumps: Vec::new(),
@@ -91,7 +87,20 @@ pub(super) fn compile_with(sql: &str, input: StreamDef, tables: Vec<StreamDef>) 
             program.streams.push(StreamDef { name: create.name.name.clone(), columns });
         }
     }
-    for statement in &statements {
+    // A subquery on the right of a join becomes an in-app stream of its own ([`super::join::hoist_right_subqueries`]).
+    let mut hoisted = vec![true; statements.len()];
+    for (statement, ok) in statements.iter_mut().zip(&mut hoisted) {
+        let (name, insert) = match statement {
+            Statement::CreateStream(_) => continue,
+            Statement::CreatePump(pump) => (pump.name.name.clone(), &mut pump.insert),
+            Statement::Insert(insert) => ("INSERT".to_owned(), insert),
+        };
+        if let Err(e) = super::join::hoist_right_subqueries(&mut program, &name, &mut insert.query, &reads_row_clock) {
+            errors.push(e);
+            *ok = false;
+        }
+    }
+    for statement in statements.iter().zip(&hoisted).filter_map(|(s, ok)| ok.then_some(s)) {
         let (name, insert) = match statement {
             Statement::CreateStream(_) => continue,
             Statement::CreatePump(pump) => (pump.name.name.clone(), &pump.insert),
@@ -351,7 +360,10 @@ pub(super) fn compile_query(program: &Program, query: &Query, clock: &Cell<bool>
 
 fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Result<Vec<Branch>, SqlError> {
     if select.distinct {
-        return Err(not_supported(select.span, "SELECT DISTINCT"));
+        return compile_select(program, &grouping::as_group_by(select)?, clock);
+    }
+    if let Some(rewritten) = grouping::with_rowtime_copies(select) {
+        return compile_select(program, &rewritten, clock);
     }
     grouping::check_where(select)?;
     sliding_plan::check_windows(select)?;
@@ -444,9 +456,14 @@ pub(super) fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage
     for item in &select.items {
         match item {
             SelectItem::Wildcard { .. } => {
-                for (i, column) in scope.columns.iter().enumerate() {
+                // In a join, the sources' columns, not the ROWTIMEs a stream-stream join carries behind them.
+                let visible = match scope.joined {
+                    Some(joined) => super::join::visible_columns(joined),
+                    None => (0..scope.columns.len()).collect(),
+                };
+                for i in visible {
                     projections.push(Bound::Column(i));
-                    columns.push(column.clone());
+                    columns.push(scope.columns[i].clone());
                     intervals.push(scope.intervals.get(i).copied().flatten());
                 }
             }
@@ -610,8 +627,12 @@ pub(super) fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), S
             if let Some(e) = super::analytics::misused(&upper, *span) {
                 return Err(e);
             }
-            if NOT_YET.contains(&upper.as_str()) {
-                return Err(not_supported(*span, &format!("aggregate and window function {upper}")));
+            if upper == "MONOTONIC" {
+                // [SQLREF] sql-reference-monotonic: returns its argument; the declaration matters to GROUP BY only.
+                return match (args.as_slice(), *star || *distinct) {
+                    ([arg], false) => bind(arg, scope),
+                    _ => Err(type_error(*span, "MONOTONIC takes one expression".to_owned())),
+                };
             }
             if *star || *distinct {
                 let what = if *star { "`*`" } else { "DISTINCT" };

@@ -409,3 +409,166 @@ fn validation_refuses_what_kda_refuses_at_its_place() {
         assert_eq!((span.line, span.column), (3, column), "{query}: {}", e.message);
     }
 }
+
+#[test]
+fn distinct_on_rowtime_alone_collapses_rows_that_share_a_rowtime() {
+    // [SQLREF] sql-reference-order-by-clause accepts `SELECT STREAM DISTINCT rowtime, ticker`: with no coarser
+    // window, ROWTIME itself is the window, so duplicates of one instant collapse.
+    let program = compile(
+        r#"CREATE STREAM "OUT" (t TIMESTAMP, ticker VARCHAR(4));
+        CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM DISTINCT ROWTIME, "ticker" FROM "S";"#,
+    );
+    let rows = vec![
+        row("11:00:00", "AMZN", "11:00:00", 1.0, 1),
+        row("11:00:00", "AMZN", "11:00:00", 2.0, 2),
+        row("11:00:00", "ASD", "11:00:00", 1.0, 1),
+        row("11:00:01", "AMZN", "11:00:00", 1.0, 1),
+    ];
+    let seen = run(&program, rows);
+    let shown: Vec<(i64, Value)> = seen.rows.iter().map(|(rt, v)| (*rt, v[1].clone())).collect();
+    let (amzn, asd) = (Value::string("AMZN"), Value::string("ASD"));
+    // A window of one instant ends a millisecond later.
+    assert_eq!(shown, [(t("11:00:00") + 1, amzn.clone()), (t("11:00:00") + 1, asd), (t("11:00:01") + 1, amzn)]);
+    // ROWTIME is the GROUP BY key here, so the column shows the rows' instant (as `GROUP BY ROWTIME` does).
+    assert_eq!(seen.rows[0].1[0], ts("11:00:00"));
+}
+
+#[test]
+fn distinct_ignores_rowtime_beside_a_window_and_keeps_null_tuples() {
+    let program = compile(
+        r#"CREATE STREAM "OUT" (t TIMESTAMP, n INTEGER, m TIMESTAMP);
+        CREATE PUMP p AS INSERT INTO "OUT"
+            SELECT STREAM DISTINCT ROWTIME, CASE WHEN "n" > 1 THEN NULL ELSE "n" END, FLOOR("S".ROWTIME TO MINUTE)
+            FROM "S" WHERE "ticker" <> 'X';"#,
+    );
+    let rows = vec![
+        row("11:00:01", "AMZN", "11:00:00", 1.0, 1),
+        row("11:00:02", "AMZN", "11:00:00", 1.0, 2),
+        row("11:00:03", "AMZN", "11:00:00", 1.0, 3),
+        row("11:00:04", "X", "11:00:00", 1.0, 4),
+        row("11:00:05", "AMZN", "11:00:00", 1.0, 1),
+    ];
+    let seen = run(&program, rows);
+    let shown: Vec<(i64, Value)> = seen.rows.iter().map(|(rt, v)| (*rt, v[1].clone())).collect();
+    assert_eq!(shown, [(t("11:01:00"), Value::Int(1)), (t("11:01:00"), Value::Null)]);
+}
+
+#[test]
+fn distinct_and_monotonic_mistakes_are_placed() {
+    let pump = |query: &str| {
+        format!("CREATE STREAM \"OUT\" (a BIGINT, b BIGINT);\nCREATE PUMP p AS INSERT INTO \"OUT\"\n{query};")
+    };
+    let cases = [
+        (
+            r#"SELECT STREAM DISTINCT "n", "ticker" FROM "S""#,
+            SqlErrorKind::Type,
+            "SELECT DISTINCT on a stream needs a monotonic expression of ROWTIME among its columns",
+            1,
+        ),
+        (
+            r#"SELECT STREAM DISTINCT "n", COUNT(*) FROM "S" GROUP BY "n", FLOOR(ROWTIME TO MINUTE)"#,
+            SqlErrorKind::NotSupported,
+            "not supported yet: SELECT DISTINCT with GROUP BY or aggregates",
+            29,
+        ),
+        (
+            r#"SELECT STREAM DISTINCT "n", AVG("n") OVER (ROWS 2 PRECEDING) FROM "S""#,
+            SqlErrorKind::NotSupported,
+            "not supported yet: SELECT DISTINCT with a sliding window (OVER)",
+            29,
+        ),
+        (
+            r#"SELECT STREAM DISTINCT "n", CAST(ROWTIME AS DATE) FROM "S""#,
+            SqlErrorKind::NotSupported,
+            "not supported yet: this expression of ROWTIME as a window",
+            29,
+        ),
+        (
+            r#"SELECT STREAM "n", COUNT(*) FROM "S" GROUP BY MONOTONIC("n", 2)"#,
+            SqlErrorKind::Type,
+            "MONOTONIC takes one expression",
+            47,
+        ),
+        (
+            r#"SELECT STREAM "n", COUNT(*) FROM "S" GROUP BY MONOTONIC("n") ORDER BY "n""#,
+            SqlErrorKind::NotSupported,
+            "not supported yet: ORDER BY after a GROUP BY on MONOTONIC(...) of a column",
+            71,
+        ),
+        (
+            r#"SELECT STREAM "price", COUNT(*) FROM "S" GROUP BY MONOTONIC("n")"#,
+            SqlErrorKind::Type,
+            "column \"price\" is neither in GROUP BY nor inside an aggregate function",
+            15,
+        ),
+    ];
+    for (query, kind, message, column) in cases {
+        let e = compile_error(&pump(query));
+        assert_eq!(e.kind, kind, "{query}: {e:?}");
+        assert!(e.message.starts_with(message), "{query}: {}", e.message);
+        let span = e.span.expect("placed");
+        assert_eq!((span.line, span.column), (3, column), "{query}: {}", e.message);
+    }
+}
+
+#[test]
+fn monotonic_around_a_window_is_that_window_and_around_a_column_waits_for_a_new_value() {
+    let windowed = compile(
+        r#"CREATE STREAM "OUT" (m TIMESTAMP, c BIGINT);
+        CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM FLOOR(ROWTIME TO MINUTE), COUNT(*) FROM "S"
+            GROUP BY MONOTONIC(FLOOR(ROWTIME TO MINUTE));"#,
+    );
+    let mut runner = windowed.runner_at(0);
+    runner.push(row("11:00:20", "AMZN", "11:00:00", 1.0, 1), &mut |_| {});
+    assert_eq!(runner.next_window_end(), Some(t("11:01:00")), "a tumbling window, closed by the clock");
+
+    let keyed = compile(
+        r#"CREATE STREAM "OUT" (n INTEGER, c BIGINT, hi DOUBLE);
+        CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM "n", COUNT(*), MAX("price") FROM "S"
+            GROUP BY MONOTONIC("n");"#,
+    );
+    let mut seen = Seen::default();
+    let mut runner = keyed.runner_at(0);
+    {
+        let mut out = collector(&keyed, &mut seen);
+        runner.push(row("11:00:00", "AMZN", "11:00:00", 1.0, 5), &mut out);
+        runner.push(row("11:00:01", "AMZN", "11:00:00", 3.0, 5), &mut out);
+        assert_eq!(runner.next_window_end(), None, "only a new value closes the run");
+        runner.advance_to(t("12:00:00"), &mut out);
+        assert_eq!(runner.window_groups(), 1, "the run is held, not closed by the clock");
+        runner.push(row("12:00:01", "AMZN", "11:00:00", 2.0, 6), &mut out);
+        runner.finish(&mut out);
+    }
+    assert!(seen.failures.is_empty(), "{:?}", seen.failures);
+    assert_eq!(
+        seen.rows,
+        [
+            (t("12:00:01"), vec![Value::Int(5), Value::Int(2), Value::Double(3.0)]),
+            (t("12:00:01"), vec![Value::Int(6), Value::Int(1), Value::Double(2.0)]),
+        ]
+    );
+}
+
+#[test]
+fn a_subquery_column_that_copies_rowtime_windows_the_query_around_it() {
+    let outer = |inner: &str| {
+        format!(
+            r#"CREATE STREAM "OUT" (n INTEGER, c BIGINT);
+            CREATE PUMP p AS INSERT INTO "OUT" SELECT STREAM d."n", COUNT(*) FROM ({inner}) AS d
+                GROUP BY d."n", STEP(d.t BY INTERVAL '1' MINUTE);"#
+        )
+    };
+    let program = compile(&outer(r#"SELECT STREAM ROWTIME AS t, "n" FROM "S""#));
+    let rows = vec![
+        row("11:00:10", "AMZN", "11:00:00", 1.0, 1),
+        row("11:00:20", "AMZN", "11:00:00", 1.0, 1),
+        row("11:01:10", "AMZN", "11:00:00", 1.0, 1),
+    ];
+    let seen = run(&program, rows);
+    let shown: Vec<(i64, Value)> = seen.rows.iter().map(|(rt, v)| (*rt, v[1].clone())).collect();
+    assert_eq!(shown, [(t("11:01:00"), Value::Int(2)), (t("11:02:00"), Value::Int(1))]);
+    // A subquery that sets ROWTIME shows the old one in its other ROWTIME items: no longer a copy, no window.
+    let e = compile_error(&outer(r#"SELECT STREAM ROWTIME AS t, "n", "event_time" AS ROWTIME FROM "S""#));
+    assert_eq!(e.kind, SqlErrorKind::Type, "{e:?}");
+    assert!(e.message.starts_with("a streaming GROUP BY needs a monotonic expression"), "{}", e.message);
+}
