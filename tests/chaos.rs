@@ -1,5 +1,7 @@
-//! The short chaos run of the test command: 100k records, 5 `kill -9`s, every record in the bucket exactly once.
-//! The harness is `xtask/src/chaos.rs` (`cargo xtask chaos` runs it at any size).
+//! The short chaos run of the test command: 100k records, 5 `kill -9`s, every record in the bucket exactly once,
+//! with the defaults a pipeline gets without asking (the embedded stream's `fsync: interval`, the s3 destination's
+//! `naming: deterministic`, random partition keys). The harness is `xtask/src/chaos.rs` (`cargo xtask chaos`
+//! runs it at any size).
 
 #[path = "../xtask/src/chaos.rs"]
 mod chaos;
@@ -15,6 +17,7 @@ fn options(dir: &std::path::Path, naming: Option<&str>, seed: u64) -> chaos::Cha
         seed,
         kill_period: Duration::from_millis(600),
         naming: naming.map(str::to_owned),
+        fsync: None,
     }
 }
 
@@ -31,7 +34,7 @@ fn kill_9_five_times_loses_and_duplicates_nothing() {
 }
 
 /// The harness's own check: with Firehose's random names, a kill right after a publish does duplicate records
-/// (at-least-once), so the test above would see duplicates if deterministic naming let any through.
+/// (at-least-once), so the test above would see duplicates if the default naming let any through.
 #[test]
 fn firehose_naming_is_at_least_once_and_the_harness_sees_its_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -5,9 +5,15 @@
 //! One run of the harness is one experiment in a work folder:
 //!
 //! ```text
-//!   input.ndjson (N records, ids 0..N) ─▶ file producer ─▶ embedded stream (fsync: always, 2 shards)
+//!   input.ndjson (N records, ids 0..N) ─▶ file producer ─▶ embedded stream (2 shards)
 //!        ─▶ SQL pump (stateless) ─▶ s3 destination on file://./bucket
 //! ```
+//!
+//! The stream's `fsync:` and the destination's `naming:` are their defaults unless an option names them, so
+//! the harness proves what a pipeline gets without asking for it. Partition keys are the file producer's
+//! default, a random UUID per record: records put again after a crash go to other shards than the first time,
+//! so a stream that let a consumer see records a crash then dropped would give their sequence numbers to other
+//! records, and the check below would find ids lost and duplicated.
 //!
 //! The `sluice` binary runs the pipeline; the harness kills it with SIGKILL after a random delay, K times,
 //! restarting it each time (the file producer resumes from the position it stored with its records, the
@@ -17,7 +23,7 @@
 //! Half of the kills are aimed: the harness watches the bucket and kills the process the moment a new object
 //! appears, the moment between publishing an object and checkpointing its input that turns a restart into
 //! duplicates when objects are named at random (`naming: firehose` shows them; `naming: deterministic`, the
-//! harness's default, must not).
+//! default, must not).
 //!
 //! The producer is paced (`rate`) so the input takes about `kills + 1` kill periods to go through: kills land
 //! while records are on the way, not after the run finished. Delays are drawn from a seeded generator, so a
@@ -45,8 +51,10 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// The average time between kills.
     pub kill_period: Duration,
-    /// `naming:` of the destination (`None`: `deterministic`, the naming the harness proves).
+    /// `naming:` of the destination (`None`: the destination's default).
     pub naming: Option<String>,
+    /// `fsync:` of the embedded stream (`None`: the stream's default).
+    pub fsync: Option<String>,
 }
 
 /// What an experiment found.
@@ -101,21 +109,19 @@ impl std::fmt::Display for ChaosReport {
     }
 }
 
-/// The pipeline under test. `{RATE}` and `{NAMING}` are filled in.
+/// The pipeline under test. `{RATE}`, `{FSYNC}` and `{NAMING}` are filled in.
 const PIPELINE: &str = r#"name: chaos
 producers:
   input:
     type: file
     stream: events
     path: input.ndjson
-    partition_key: "{{seq}}"
     rate: {RATE}
 streams:
   events:
     type: embedded
     shards: 2
-    fsync: always
-applications:
+{FSYNC}applications:
   pump:
     type: sql
     input:
@@ -155,8 +161,20 @@ impl SplitMix {
     }
 }
 
+/// Fails unless `value` (of option `name`) is absent or one of `allowed`.
+fn check_choice(name: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), String> {
+    match value {
+        Some(value) if !allowed.contains(&value) => {
+            Err(format!("`--{name} {value}`: expected one of {}", allowed.join(", ")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Writes the input and the pipeline into `options.work_dir`.
 pub fn prepare(options: &ChaosOptions) -> Result<(), String> {
+    check_choice("fsync", options.fsync.as_deref(), &["always", "interval", "never"])?;
+    check_choice("naming", options.naming.as_deref(), &["deterministic", "firehose"])?;
     let dir = &options.work_dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let input = dir.join("input.ndjson");
@@ -171,9 +189,12 @@ pub fn prepare(options: &ChaosOptions) -> Result<(), String> {
     // Paced so the input lasts about `kills + 1` kill periods (but never slower than 2,000 records a second).
     let periods = f64::from(options.kills + 1) * options.kill_period.as_secs_f64();
     let rate = (options.records as f64 / periods).max(2_000.0).ceil();
-    // The harness proves effectively-once: deterministic naming unless told otherwise.
-    let naming = format!("    naming: {}\n", options.naming.as_deref().unwrap_or("deterministic"));
-    let pipeline = PIPELINE.replace("{RATE}", &rate.to_string()).replace("{NAMING}", &naming);
+    let line =
+        |key: &str, value: &Option<String>| value.as_ref().map_or(String::new(), |v| format!("    {key}: {v}\n"));
+    let pipeline = PIPELINE
+        .replace("{RATE}", &rate.to_string())
+        .replace("{FSYNC}", &line("fsync", &options.fsync))
+        .replace("{NAMING}", &line("naming", &options.naming));
     let path = dir.join("pipeline.yaml");
     std::fs::write(&path, pipeline).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -355,8 +376,7 @@ pub fn describe(options: &ChaosOptions) -> String {
         options.seed,
         options.work_dir.display()
     );
-    if let Some(naming) = &options.naming {
-        let _ = write!(text, ", naming: {naming}");
-    }
+    let _ = write!(text, ", fsync: {}", options.fsync.as_deref().unwrap_or("default"));
+    let _ = write!(text, ", naming: {}", options.naming.as_deref().unwrap_or("default"));
     text
 }

@@ -6,8 +6,9 @@
 //!   and the schema against an independent draft 2020-12 validator (Python `jsonschema`, in `target/ci-venv`).
 //! - `graph [--check]`: draw `pipelines/*.yaml` into `docs/graphs/` (SVG and Mermaid), or fail if stale.
 //! - `bench`: the criterion benchmarks.
-//! - `chaos [--records N] [--kills K] [--seed S] [--period MS] [--naming firehose] [--debug]`: `kill -9` a
-//!   pipeline K times while N records go through, then check the bucket holds every record exactly once.
+//! - `chaos [--records N] [--kills K] [--seed S] [--period MS] [--naming N] [--fsync F] [--debug]`: `kill -9`
+//!   a pipeline K times while N records go through, then check the bucket holds every record exactly once
+//!   (the stream's `fsync` and the destination's `naming` are their defaults unless given).
 
 mod chaos;
 mod docs;
@@ -65,6 +66,7 @@ fn chaos_command(root: &Path, args: &[String]) -> Result<(), String> {
         seed: 1,
         kill_period: std::time::Duration::from_millis(700),
         naming: None,
+        fsync: None,
     };
     let mut debug = false;
     let mut args = args.iter();
@@ -81,11 +83,12 @@ fn chaos_command(root: &Path, args: &[String]) -> Result<(), String> {
             "--seed" => options.seed = number(arg, value(arg)?)?,
             "--period" => options.kill_period = std::time::Duration::from_millis(number(arg, value(arg)?)?),
             "--naming" => options.naming = Some(value(arg)?),
+            "--fsync" => options.fsync = Some(value(arg)?),
             "--debug" => debug = true,
             other => {
                 return Err(format!(
                     "unknown argument `{other}`; usage: cargo xtask chaos [--records N] [--kills K] [--seed S] \
-                     [--period MS] [--naming firehose] [--debug]"
+                     [--period MS] [--naming deterministic|firehose] [--fsync always|interval|never] [--debug]"
                 ));
             }
         }

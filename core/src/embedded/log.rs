@@ -1,10 +1,15 @@
 //! The shared state of one open stream: its shards, the pending producer positions, and syncing.
 //!
 //! ```text
-//!  put_batch ──▶ writer lock: append frames per shard ──▶ publish to views ──▶ wake readers
+//!  put_batch ──▶ writer lock: append frames per shard (handed to the OS, not yet visible)
 //!  sync      ──▶ writer lock: snapshot marks + positions ──▶ fsync files ──▶ one durable ledger commit
-//!                                                                              └──▶ wake puts waiting on it
+//!                                             ──▶ publish the snapshot to the views ──▶ wake readers and puts
 //! ```
+//!
+//! Readers see what a committed mark covers and nothing more: exactly what recovery keeps after a process crash
+//! (and, unless `fsync: never`, after a power cut). So no consumer reads, checkpoints or publishes a record
+//! that a restart could drop and give its sequence number to another record. The price is latency: with
+//! `fsync: interval`, a record becomes readable at the next sync, up to `fsync_interval` later.
 //!
 //! Syncs run one at a time (a later snapshot must not be committed before an earlier one), but do not hold
 //! the writer lock while they fsync, so producers keep appending meanwhile.
@@ -17,14 +22,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::watch;
 
-use super::hash::shard_for_key;
+use super::hash::{parse_shard_id, shard_for_key};
 use super::recovery::recover_shard;
 use super::segment::{parse_shard_dir, shard_dir, sync_dir};
-use super::shard::{ShardView, ShardWriter, WriteConfig};
+use super::shard::{Publication, ShardView, ShardWriter, WriteConfig};
 use super::state::Keys;
 use super::{EmbeddedOptions, FsyncPolicy, lock};
 use crate::runtime::ledger::Ledger;
-use crate::runtime::record::PutRecord;
+use crate::runtime::record::{Positions, PutRecord};
 use crate::runtime::stream::StreamError;
 
 /// Limits that are fixed in production and small in tests.
@@ -160,16 +165,17 @@ impl Log {
         }
     }
 
-    /// Appends a validated batch, publishes it, wakes readers, and remembers `producer`'s position.
+    /// Appends a validated batch and remembers `producer`'s position (both durable and readable at the next
+    /// sync). Returns the write version a sync must cover.
     pub(crate) fn append(
         &self,
         records: &[PutRecord],
         producer: &str,
         position: Option<Vec<u8>>,
-    ) -> Result<(), StreamError> {
+    ) -> Result<u64, StreamError> {
         let order = route(records, self.views.len() as u32);
         let position = position.map(|position| (producer, position));
-        self.write(records, &order, position, None).map(|_| ())
+        self.write(records, &order, position, None)
     }
 
     /// Appends a validated batch, record `i` to shard `shards[i]` (the caller routed it); returns each record's
@@ -187,8 +193,8 @@ impl Log {
         Ok((seqs, version))
     }
 
-    /// Appends `records` in `order` (grouped by shard), publishes them and wakes readers; fills `seqs` (by
-    /// batch index) when given. Returns the new write version.
+    /// Appends `records` in `order` (grouped by shard); fills `seqs` (by batch index) when given. Returns the
+    /// new write version.
     fn write(
         &self,
         records: &[PutRecord],
@@ -197,39 +203,35 @@ impl Log {
         mut seqs: Option<&mut Vec<u64>>,
     ) -> Result<u64, StreamError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let result = {
-            let mut writer = lock(&self.writer);
-            self.check_failed()?;
-            if writer.shut_down {
-                return Err(self.io_error("the stream was shut down".into()));
-            }
-            let mut result = Ok(());
-            for group in order.chunk_by(|a, b| a.0 == b.0) {
-                let index = group[0].0 as usize;
-                if let Some(seqs) = seqs.as_deref_mut() {
-                    // A shard numbers its records one after another from its next sequence number.
-                    let first = writer.shards[index].next_seq();
-                    for (&(_, i), seq) in group.iter().zip(first..) {
-                        seqs[i] = seq;
-                    }
-                }
-                let shard_records = group.iter().map(|&(_, i)| &records[i]);
-                if let Err(e) = writer.shards[index].append(shard_records, now_ms, &self.write_config) {
-                    let dir = self.views[index].dir.display();
-                    result = Err(self.fail(format!("cannot append to a segment in {dir}: {e}")));
-                    break;
+        let mut writer = lock(&self.writer);
+        self.check_failed()?;
+        if writer.shut_down {
+            return Err(self.io_error("the stream was shut down".into()));
+        }
+        let mut result = Ok(());
+        for group in order.chunk_by(|a, b| a.0 == b.0) {
+            let index = group[0].0 as usize;
+            if let Some(seqs) = seqs.as_deref_mut() {
+                // A shard numbers its records one after another from its next sequence number.
+                let first = writer.shards[index].next_seq();
+                for (&(_, i), seq) in group.iter().zip(first..) {
+                    seqs[i] = seq;
                 }
             }
-            if result.is_ok() {
-                if let Some((producer, position)) = position {
-                    writer.positions.insert(producer.to_owned(), position);
-                }
-                writer.version += 1;
+            let shard_records = group.iter().map(|&(_, i)| &records[i]);
+            if let Err(e) = writer.shards[index].append(shard_records, now_ms, &self.write_config) {
+                let dir = self.views[index].dir.display();
+                result = Err(self.fail(format!("cannot append to a segment in {dir}: {e}")));
+                break;
             }
-            result.map(|()| writer.version)
-        };
-        self.wake_readers();
-        result
+        }
+        if result.is_ok() {
+            if let Some((producer, position)) = position {
+                writer.positions.insert(producer.to_owned(), position);
+            }
+            writer.version += 1;
+        }
+        result.map(|()| writer.version)
     }
 
     /// Waits until a sync covered write `version` (as [`write`](Self::write) returned it).
@@ -247,25 +249,41 @@ impl Log {
         }
     }
 
+    /// Makes write `version` durable (per the fsync policy) and readable: at once if a sync already covered it,
+    /// else after the sync running now if that one does (so concurrent puts share a commit), else by a sync.
+    pub(crate) fn sync_through(&self, version: u64) -> Result<(), StreamError> {
+        let covered = || lock(&self.writer).synced >= version;
+        if covered() {
+            return self.check_failed();
+        }
+        drop(lock(&self.sync_lock)); // Waits for a sync in progress.
+        if covered() {
+            return self.check_failed();
+        }
+        self.sync(Vec::new())
+    }
+
     /// Makes everything appended so far durable (per the fsync policy) and commits it to the ledger with
     /// `extra` entries, in one durable transaction.
     pub(crate) fn sync(&self, extra: Vec<(String, Vec<u8>)>) -> Result<(), StreamError> {
         self.check_failed()?;
         let _one_at_a_time = lock(&self.sync_lock);
-        let (marks, files, positions, version) = {
+        let (marks, files, publications, positions, version) = {
             let mut writer = lock(&self.writer);
             if writer.version == writer.synced && extra.is_empty() {
                 return Ok(()); // An earlier sync (another producer's, say) covered everything.
             }
             let mut marks = Vec::new();
             let mut files = Vec::new();
+            let mut publications: Vec<(usize, Publication)> = Vec::new();
             for (index, shard) in writer.shards.iter_mut().enumerate() {
-                if let Some((mark, unsynced)) = shard.snapshot() {
+                if let Some((mark, unsynced, publication)) = shard.snapshot() {
                     marks.push((index, mark));
                     files.extend(unsynced);
+                    publications.push((index, publication));
                 }
             }
-            (marks, files, std::mem::take(&mut writer.positions), writer.version)
+            (marks, files, publications, std::mem::take(&mut writer.positions), writer.version)
         };
         if self.options.fsync != FsyncPolicy::Never {
             for (path, file) in &files {
@@ -288,7 +306,12 @@ impl Log {
         for (index, mark) in marks {
             writer.shards[index].set_durable(mark.segment);
         }
+        // Under the writer lock, so retention sees the marks and the views agree.
+        for (index, publication) in publications {
+            self.views[index].publish(publication);
+        }
         drop(writer);
+        self.wake_readers();
         self.durable.send_if_modified(|covered| {
             let newer = *covered < version;
             *covered = (*covered).max(version);
@@ -302,21 +325,56 @@ impl Log {
         lock(&self.durable_positions).get(producer).cloned()
     }
 
-    /// Whether writers are closed: once they are, everything written is already visible.
+    /// Whether writers are closed: once they are, everything written is already visible (or was lost with a
+    /// failed sync).
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// No more writes in this run.
+    /// No more writes in this run: syncs what was written, so readers see it all, then lets readers end once
+    /// they caught up. A failed sync is logged (and remembered); readers then end with what is durable.
     pub(crate) fn close(&self) {
+        let _ = self.sync(Vec::new());
         self.closed.store(true, Ordering::Release);
         self.wake_readers();
     }
 
-    /// Refuses writes from now on (a last sync follows) and ends readers once they caught up.
-    pub(crate) fn shut_down(&self) {
+    /// Refuses writes from now on, syncs what was written and ends readers once they caught up.
+    pub(crate) fn shut_down(&self) -> Result<(), StreamError> {
         lock(&self.writer).shut_down = true;
-        self.close();
+        let synced = self.sync(Vec::new());
+        self.closed.store(true, Ordering::Release);
+        self.wake_readers();
+        synced
+    }
+
+    /// Makes sure no shard gives out a sequence number that `positions` (a checkpoint of `consumer`) already
+    /// covers. Only a crash that lost records a consumer had read (under an older sluice, which let readers see
+    /// unsynced records, or `fsync: never` and a power cut) leaves such a checkpoint; reusing its numbers would
+    /// hide new records behind it. Takes effect at the next sync.
+    pub(crate) fn never_reuse(&self, consumer: &str, positions: &Positions) {
+        let mut writer = lock(&self.writer);
+        let mut skipped = false;
+        for (id, seq) in positions {
+            let Some(index) = parse_shard_id(id).map(|index| index as usize) else { continue };
+            let (Some(shard), Ok(seq)) = (writer.shards.get_mut(index), seq.parse::<u64>()) else { continue };
+            if seq >= shard.next_seq() {
+                tracing::warn!(
+                    stream = self.name,
+                    consumer,
+                    "the checkpoint of `{consumer}` is at sequence number {seq} of {id}, past the shard's last \
+                     record ({}): records it had read were lost by a crash before they were synced. New records \
+                     are numbered from {} so that none hides behind the checkpoint",
+                    shard.next_seq().saturating_sub(1),
+                    seq.saturating_add(1)
+                );
+                shard.skip_to(seq.saturating_add(1));
+                skipped = true;
+            }
+        }
+        if skipped {
+            writer.version += 1;
+        }
     }
 
     /// A receiver that changes whenever readers may find something new.

@@ -26,6 +26,10 @@
 //!   checkpoints always sync first.
 //! - **Recovery** (`recovery`): on open, each shard is cut back to its mark (or, without one, to its last
 //!   valid frame), so a crash loses at most what was never synced, and numbering continues after the mark.
+//! - **Visibility**: readers see a record once a sync committed the mark covering it (with `fsync: interval`,
+//!   up to `fsync_interval` after the put), never before: so nothing a consumer read, checkpointed or
+//!   published can be dropped by recovery and its sequence number given to another record. A checkpoint past
+//!   a shard's end (left by a crash under an older sluice) moves the shard's numbering past it, loudly.
 //! - **Reads** (`reader`): per shard, big buffered reads of the published bytes, CRC-checked, round robin
 //!   across shards; records' data are slices of the chunks read, not copies, and a run of records with the
 //!   same key shares one `Arc<str>`. Readers wait on a `watch` channel.
@@ -52,6 +56,8 @@ mod sharded;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod visibility_tests;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -80,10 +86,12 @@ use crate::runtime::stream::{StartPosition, Stream, StreamError, StreamReader};
 pub enum FsyncPolicy {
     /// Every write is synced before it is acknowledged.
     Always,
-    /// Writes are synced every `fsync_interval`, together with the producer read positions they cover.
+    /// Writes are synced every `fsync_interval`, together with the producer read positions they cover; readers
+    /// see records once synced (up to `fsync_interval` later).
     #[default]
     Interval,
-    /// Left to the operating system: fastest, loses recent records on a power cut.
+    /// Left to the operating system: fastest, no guarantee (a power cut loses recent records, even ones
+    /// consumers already read). Readers see records at the periodic ledger commit.
     Never,
 }
 
@@ -197,8 +205,12 @@ fn open_log(
     ledger: Arc<Ledger>,
 ) -> Result<Log, StreamError> {
     let log = Log::open(&name, &data_dir, options, limits, ledger)?;
-    // Store the marks of shards recovery cut back, so the ledger describes the files again before new
-    // (unsynced) frames land where the dropped ones were.
+    let checkpoints = log.keys.load_consumers(&log.ledger).map_err(|e| log.io_error(e))?;
+    for (consumer, positions) in &checkpoints {
+        log.never_reuse(consumer, positions);
+    }
+    // Store the marks of shards recovery cut back (and numbering moved past checkpoints), so the ledger
+    // describes the files again before new (unsynced) frames land where the dropped ones were.
     log.sync(Vec::new())?;
     log.enforce_retention(std::time::SystemTime::now());
     Ok(log)
@@ -246,9 +258,9 @@ impl Stream for EmbeddedStream {
         }
         let producer = producer.to_owned();
         self.on_log(move |log| {
-            log.append(&records, &producer, position)?;
+            let version = log.append(&records, &producer, position)?;
             match log.options.fsync {
-                FsyncPolicy::Always => log.sync(Vec::new()),
+                FsyncPolicy::Always => log.sync_through(version),
                 FsyncPolicy::Interval | FsyncPolicy::Never => Ok(()),
             }
         })
@@ -270,8 +282,13 @@ impl Stream for EmbeddedStream {
         let key = self.log.keys.consumer(consumer);
         let value = serde_json::to_vec(positions)
             .map_err(|e| self.log.io_error(format!("cannot encode the checkpoint of `{consumer}`: {e}")))?;
+        let (consumer, positions) = (consumer.to_owned(), positions.clone());
         // One durable commit: the stream up to now, and the checkpoint that relies on it.
-        self.on_log(move |log| log.sync(vec![(key, value)])).await
+        self.on_log(move |log| {
+            log.never_reuse(&consumer, &positions);
+            log.sync(vec![(key, value)])
+        })
+        .await
     }
 
     async fn checkpoint(&self, consumer: &str) -> Result<Option<Positions>, StreamError> {
@@ -284,7 +301,13 @@ impl Stream for EmbeddedStream {
     }
 
     fn close_writers(&self) {
-        self.log.close();
+        // Closing syncs (readers see only synced records), which blocks: off the async workers when there are
+        // any.
+        let log = Arc::clone(&self.log);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || log.close())),
+            Err(_) => log.close(),
+        }
     }
 
     async fn shutdown(&self) -> Result<(), StreamError> {
@@ -293,11 +316,7 @@ impl Stream for EmbeddedStream {
             stop.cancel();
             let _ = task.await; // A failure in it was logged already.
         }
-        self.on_log(|log| {
-            log.shut_down();
-            log.sync(Vec::new())
-        })
-        .await
+        self.on_log(Log::shut_down).await
     }
 
     fn sharded(self: Arc<Self>) -> Option<Arc<dyn ShardedStream>> {

@@ -1,9 +1,10 @@
 //! One shard: its writer (appends, rolls segments, snapshots what to sync) and its view (what readers may
 //! read).
 //!
-//! The writer is only touched under the stream's writer lock. The view is shared with readers: the writer
-//! publishes a segment's new length only after the bytes were handed to the OS, so everything a reader sees
-//! can be read back from the file.
+//! The writer is only touched under the stream's writer lock. The view is shared with readers, and it shows
+//! only what the ledger's marks cover: a snapshot carries the shard's state as a [`Publication`], which the sync
+//! hands to the view once its marks are committed. So a reader never sees a record that recovery could drop
+//! after a crash, and a sequence number a consumer has seen is never given to another record.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -50,6 +51,8 @@ pub(crate) struct ShardWriter {
     snapshot_len: u64,
     /// Sealed segments written since the last snapshot.
     unsynced: Vec<Unsynced>,
+    /// Segments sealed since the last snapshot, with their final lengths, for the next publication.
+    sealed: Vec<(u64, u64)>,
     /// The mark of the last snapshot.
     marked: Option<Mark>,
     /// The segment of the last mark committed to the ledger: retention keeps it and everything after.
@@ -89,13 +92,15 @@ impl ShardWriter {
             next_seq: tail.next_seq,
             snapshot_len: tail.marked.map_or(0, |m| m.length.min(tail.len)),
             unsynced: Vec::new(),
+            sealed: Vec::new(),
             marked: tail.marked,
             durable_segment: tail.segment,
             buf: Vec::new(),
         }
     }
 
-    /// Appends `records` (all of this shard) with arrival time `now_ms`, and publishes them.
+    /// Appends `records` (all of this shard) with arrival time `now_ms` (readers see them once a sync covers
+    /// them).
     pub(crate) fn append<'a>(
         &mut self,
         records: impl Iterator<Item = &'a PutRecord>,
@@ -122,7 +127,7 @@ impl ShardWriter {
         self.flush()
     }
 
-    /// Writes the buffer to the active segment and publishes the new length.
+    /// Writes the buffer to the active segment.
     fn flush(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -131,7 +136,6 @@ impl ShardWriter {
         self.len += self.buf.len() as u64;
         self.buf.clear();
         self.buf.shrink_to(2 * WRITE_BUFFER_BYTES); // After a batch of huge records.
-        self.view.publish(self.segment, self.len, self.next_seq);
         Ok(())
     }
 
@@ -142,34 +146,46 @@ impl ShardWriter {
             self.unsynced.push((segment_path(&self.view.dir, self.segment), Arc::clone(&self.file)));
         }
         let file = create_segment(&self.view.dir, self.next_seq, config.sync_dirs)?;
+        self.sealed.push((self.segment, self.len));
         self.file = Arc::new(file);
         self.segment = self.next_seq;
         self.len = 0;
         self.snapshot_len = 0;
         self.first_arrival_ms = None;
-        self.view.push_segment(self.segment);
         Ok(())
     }
 
-    /// What a sync must make durable for this shard: its new mark and the files to fsync first. `None` when
-    /// nothing changed since the last snapshot.
-    pub(crate) fn snapshot(&mut self) -> Option<(Mark, Vec<Unsynced>)> {
+    /// What a sync must make durable for this shard: its new mark, the files to fsync first, and what readers
+    /// may see once the mark is committed. `None` when nothing changed since the last snapshot.
+    pub(crate) fn snapshot(&mut self) -> Option<(Mark, Vec<Unsynced>, Publication)> {
         let mark = Mark { segment: self.segment, length: self.len, next_seq: self.next_seq };
         let mut files = std::mem::take(&mut self.unsynced);
         if self.len > self.snapshot_len {
             files.push((segment_path(&self.view.dir, self.segment), Arc::clone(&self.file)));
             self.snapshot_len = self.len;
         }
-        if self.marked == Some(mark) && files.is_empty() {
+        if self.marked == Some(mark) && files.is_empty() && self.sealed.is_empty() {
             return None;
         }
         self.marked = Some(mark);
-        Some((mark, files))
+        let publication = Publication {
+            sealed: std::mem::take(&mut self.sealed),
+            active: (self.segment, self.len),
+            next_seq: self.next_seq,
+        };
+        Some((mark, files, publication))
     }
 
     /// The sequence number the next record appended gets.
     pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// Numbers the next record `seq` or later: a checkpoint covers sequence numbers up to `seq - 1` that this
+    /// shard has not given out (they were lost by a crash before a sync), and they must not name other records.
+    /// Kinesis sequence numbers are not contiguous either; the next sync commits the new numbering.
+    pub(crate) fn skip_to(&mut self, seq: u64) {
+        self.next_seq = self.next_seq.max(seq);
     }
 
     /// Records that the ledger now holds a mark in `segment`.
@@ -190,6 +206,15 @@ pub(crate) fn create_segment(dir: &std::path::Path, first_seq: u64, sync_dirs: b
         sync_dir(dir)?; // Without it, a power cut can lose the file even after the file itself was synced.
     }
     Ok(file)
+}
+
+/// What readers of a shard may see after a sync: the segments sealed since the previous one (first sequence
+/// number, final length), the active segment and its synced length, and the next sequence number.
+#[derive(Debug)]
+pub(crate) struct Publication {
+    sealed: Vec<(u64, u64)>,
+    active: (u64, u64),
+    next_seq: u64,
 }
 
 /// A shard as readers see it: its segments with their readable lengths.
@@ -222,16 +247,18 @@ impl ShardView {
         ShardView { dir, state: Mutex::new(ViewState { segments: segments.into(), next_seq }) }
     }
 
-    fn publish(&self, segment: u64, len: u64, next_seq: u64) {
+    /// Shows readers what a committed sync made durable. Publications come in snapshot order, so the segments
+    /// they name are the view's last one or new ones after it.
+    pub(crate) fn publish(&self, publication: Publication) {
         let mut state = lock(&self.state);
-        if let Some(last) = state.segments.back_mut().filter(|(first, _)| *first == segment) {
-            last.1 = len;
+        for (first, len) in publication.sealed.into_iter().chain([publication.active]) {
+            match state.segments.back_mut() {
+                Some(last) if last.0 == first => last.1 = len,
+                Some(last) if last.0 > first => {} // Out of order (cannot happen): keep the view sorted.
+                _ => state.segments.push_back((first, len)),
+            }
         }
-        state.next_seq = next_seq;
-    }
-
-    fn push_segment(&self, first: u64) {
-        lock(&self.state).segments.push_back((first, 0));
+        state.next_seq = publication.next_seq;
     }
 
     /// Forgets a segment retention deletes.

@@ -3,9 +3,11 @@
 //! ```text
 //!  put  ──▶ limits ──▶ Log::append_to (the caller's routing) ──▶ fsync always:   sync now
 //!                                                            ──▶ fsync interval: wait for the sync covering it
-//!                                                            ──▶ fsync never:    done (left to the OS)
+//!                                                            ──▶ fsync never:    commit the ledger now (no fsync)
 //!  read ──▶ ShardCursor at a sequence number, or resumed at a segment and offset ──▶ what is readable now
 //! ```
+//!
+//! Readers see records once a sync committed them (see `log`), so a put that returned is readable.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -62,14 +64,16 @@ impl ShardedStream for EmbeddedStream {
         }
         let (seqs, version) = self
             .on_log(move |log| {
-                let appended = log.append_to(&records, &shards)?;
-                if log.options.fsync == FsyncPolicy::Always {
-                    log.sync(Vec::new())?;
+                let (seqs, version) = log.append_to(&records, &shards)?;
+                // `never` commits without an fsync, so the records are readable when the put returns.
+                if log.options.fsync != FsyncPolicy::Interval {
+                    log.sync_through(version)?;
                 }
-                Ok(appended)
+                Ok((seqs, version))
             })
             .await?;
-        // `interval` acknowledges producers before the sync; a caller told "durable" must wait for it.
+        // `interval` acknowledges producers before the sync; a caller told "durable" (and able to read its records
+        // back) must wait for it.
         if self.log.options.fsync == FsyncPolicy::Interval {
             self.log.wait_durable(version).await?;
         }
@@ -176,8 +180,9 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let stream = open(dir.path(), 1, FsyncPolicy::Never).await?;
         stream.put((0..5).map(|i| record("k", &format!("r{i}"))).collect(), vec![0; 5]).await?;
-        // A producer's batch goes through the same log: shard readers see it too.
+        // A producer's batch goes through the same log: shard readers see it too, once synced.
         stream.put_batch(vec![record("p", "from a producer")], "producer", None).await?;
+        stream.log.sync(Vec::new())?;
 
         let first = stream.read(0, ShardStart::AtSeq(0), 2, usize::MAX).await?;
         let seqs: Vec<u64> = first.records.iter().map(|r| r.seq).collect();

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::hash::{parse_shard_id, shard_id};
 use crate::runtime::ledger::Ledger;
+use crate::runtime::record::Positions;
 
 /// How far a shard is durable: the active segment, its synced length, and the next sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +70,18 @@ impl Keys {
             }
         }
         Ok(marks)
+    }
+
+    /// Every consumer's checkpoint.
+    pub(crate) fn load_consumers(&self, ledger: &Ledger) -> Result<Vec<(String, Positions)>, String> {
+        let prefix = self.consumer("");
+        let mut checkpoints = Vec::new();
+        for (key, value) in ledger.scan(&prefix).map_err(|e| e.to_string())? {
+            let positions = serde_json::from_slice::<Positions>(&value)
+                .map_err(|e| format!("the checkpoint `{key}` is not readable: {e}"))?;
+            checkpoints.push((key.strip_prefix(&prefix).unwrap_or(&key).to_owned(), positions));
+        }
+        Ok(checkpoints)
     }
 
     /// Every producer's stored position.

@@ -241,6 +241,7 @@ async fn readers_start_where_asked() -> TestResult {
     let between = chrono::Utc::now().timestamp_millis();
     tokio::time::sleep(Duration::from_millis(30)).await;
     stream.put_batch(records("b", 0..20), "p", None).await?;
+    stream.log.sync(Vec::new())?; // LATEST is after what readers can see: synced records.
     let mut latest = stream.open_reader("latest", StartPosition::Latest).await?;
     stream.put_batch(records("c", 0..5), "p", None).await?;
     stream.close_writers();

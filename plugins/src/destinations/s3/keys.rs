@@ -41,13 +41,12 @@ use sluice_core::runtime::record::Positions;
 #[serde(rename_all = "lowercase")]
 pub enum Naming {
     /// Named after what the object holds (the destination, the object's number, the input positions of its
-    /// records), so a replay after a crash rewrites the same key: effectively-once. Needs an input that survives a
-    /// crash exactly as it was published (an embedded stream with `fsync: always`); with a looser fsync, records
-    /// lost from the stream and put again may land at positions a published object already covers.
-    Deterministic,
-    /// Random, exactly as Amazon Data Firehose: a replay after a crash writes a new object (at-least-once, whatever
-    /// the stream's fsync policy). The default.
+    /// records), so a replay after a crash rewrites the same key: effectively-once. The default. It relies on
+    /// input positions that name the same records after a crash, which the embedded stream guarantees under
+    /// `fsync: always` and `interval` (readers see only synced records) and Kinesis always does.
     #[default]
+    Deterministic,
+    /// Random, exactly as Amazon Data Firehose: a replay after a crash writes a new object (at-least-once).
     Firehose,
 }
 

@@ -76,9 +76,9 @@ pub struct S3Config {
     #[serde(default = "one_day")]
     #[schemars(default = "one_day", schema_with = "retry_duration_schema")]
     pub retry_duration: Duration,
-    /// How objects are named: `firehose` (default), a random UUID exactly as Firehose (at-least-once);
-    /// `deterministic`, after the input they hold, so a restart after a crash rewrites the same key and no record
-    /// lands twice (effectively-once; use it with an embedded stream on `fsync: always`).
+    /// How objects are named: `deterministic` (default) after the input they hold, so a restart after a crash
+    /// rewrites the same key and no record lands twice (effectively-once); `firehose`: a random UUID, exactly as
+    /// Firehose (at-least-once).
     #[serde(default)]
     pub naming: Naming,
 }

@@ -26,6 +26,10 @@
 //!   destination's staging files from a `file://` bucket; incomplete multipart uploads on S3 are invisible
 //!   and cost storage until a bucket lifecycle rule (`AbortIncompleteMultipartUpload`) removes them.
 //!
+//! All of this relies on an input position naming the same record after a crash: Kinesis never reuses a sequence
+//! number, and the embedded stream shows readers only records a sync committed, so recovery never takes back a
+//! record an object holds (`fsync: never` and a power cut aside).
+//!
 //! `naming: firehose` keeps none of this: random names, at-least-once, exactly as Firehose.
 //!
 //! [`skip_recovered`]: sluice_core::runtime::ack::skip_recovered
