@@ -102,8 +102,50 @@ pub fn parse_time(text: &str) -> Option<i32> {
     parse_time_bytes(text.trim().as_bytes()).and_then(|t| i32::try_from(t).ok())
 }
 
+/// Two ASCII digits as a number, or None.
+#[inline]
+fn two_digits(high: u8, low: u8) -> Option<u32> {
+    let (high, low) = (high.wrapping_sub(b'0'), low.wrapping_sub(b'0'));
+    (high < 10 && low < 10).then(|| u32::from(high) * 10 + u32::from(low))
+}
+
+/// The common layouts of machine-written timestamps, read at fixed offsets without searching:
+/// `yyyy-MM-dd HH:mm:ss`, optionally `.SSS`, with ` ` or `T` between. None: another layout (the general parser
+/// decides), or not a timestamp.
+#[inline]
+fn parse_canonical_timestamp(b: &[u8]) -> Option<i64> {
+    if !(b.len() == 19 || (b.len() == 23 && b[19] == b'.'))
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b' ' || b[10] == b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = two_digits(b[0], b[1])? * 100 + two_digits(b[2], b[3])?;
+    let (month, day) = (two_digits(b[5], b[6])?, two_digits(b[8], b[9])?);
+    let (hour, minute, second) = (two_digits(b[11], b[12])?, two_digits(b[14], b[15])?, two_digits(b[17], b[18])?);
+    let millis = if b.len() == 23 { two_digits(b[20], b[21])? * 10 + two_digits(b'0', b[22])? } else { 0 };
+    let year = i64::from(year);
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let time = i64::from(hour) * 3_600_000 + i64::from(minute) * 60_000 + i64::from(second) * 1000 + i64::from(millis);
+    Some(days_from_civil(year, month, day) * MS_PER_DAY + time)
+}
+
 /// A TIMESTAMP literal (or a date alone, at midnight) as milliseconds since the epoch.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    if let Some(ms) = parse_canonical_timestamp(text.as_bytes()) {
+        return Some(ms);
+    }
     let text = text.trim();
     let bytes = text.strip_suffix(['Z', 'z']).unwrap_or(text).as_bytes();
     match bytes.iter().position(|b| *b == b' ' || *b == b'T') {
@@ -182,6 +224,33 @@ mod tests {
         assert_eq!(shown(-1), "1969-12-31 23:59:59.999");
         for bad in ["", "1992-13-01", "1992-02-30", "1992-02-14 24:00:00", "yesterday", "1992-02-14 18:3x"] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_fixed_layout_fast_path_agrees_with_the_general_parser() {
+        let cases = [
+            "2020-07-01T00:00:00.000",
+            "2020-07-01 23:59:59.999",
+            "2020-07-01 12:34:56",
+            "2000-02-29T01:02:03.004",
+            "0001-01-01 00:00:00",
+            "2021-02-29 00:00:00",
+            "2020-13-01 00:00:00",
+            "2020-07-01 24:00:00",
+            "2020-07-01 00:60:00.000",
+            "2020-07-01 00:00:60",
+            "2020-07-01x00:00:00",
+            "2020-07-01 00:00:00.00x",
+            "2020-07-01 00:00:00,000",
+            "202a-07-01 00:00:00",
+            "2020-07-01 0-:00:00",
+        ];
+        for text in cases {
+            // A leading space is not the fixed layout: the general parser reads it.
+            let general = parse_timestamp(&format!(" {text}"));
+            assert_eq!(parse_canonical_timestamp(text.as_bytes()), general, "{text}");
+            assert_eq!(parse_timestamp(text), general, "{text}");
         }
     }
 

@@ -235,31 +235,48 @@ pub fn convert(line: &Text, field: Option<&str>, column: &Column) -> Result<Valu
     Ok(value)
 }
 
+/// Row values a parser made on this thread, kept to be filled again: a row value usually lives only while its
+/// row goes through a pump, after which the pool's reference is the only one left and the allocation is reused.
+const SPARE_ROWS: usize = 4;
+
+thread_local! {
+    static ROWS: std::cell::RefCell<Vec<Arc<[Value]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn make_row<'a>(
     line: &Text,
     columns: &[Column],
     fields: impl Iterator<Item = Option<&'a str>>,
 ) -> Result<Value, SqlError> {
-    let mut fields = fields;
-    // Collected straight into the row's one allocation (the iterator's length is exact); after the first error
-    // the remaining columns are not converted.
-    let mut error = None;
-    let values: Arc<[Value]> = columns
-        .iter()
-        .map(|c| {
-            if error.is_some() {
-                return Value::Null;
+    ROWS.with_borrow_mut(|spare| {
+        // A spare row of this width that no one else holds any more, else a new one (which joins the spares).
+        let found = spare.iter_mut().position(|row| row.len() == columns.len() && Arc::get_mut(row).is_some());
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let row: Arc<[Value]> = std::iter::repeat_n(Value::Null, columns.len()).collect();
+                if spare.len() == SPARE_ROWS {
+                    spare.remove(0);
+                }
+                spare.push(row);
+                spare.len() - 1
             }
-            convert(line, fields.next().flatten(), c).unwrap_or_else(|e| {
-                error = Some(e);
-                Value::Null
-            })
-        })
-        .collect();
-    match error {
-        Some(e) => Err(e),
-        None => Ok(Value::Row(values)),
-    }
+        };
+        let mut fields = fields;
+        match Arc::get_mut(&mut spare[at]) {
+            Some(slots) => {
+                for (slot, column) in slots.iter_mut().zip(columns) {
+                    *slot = convert(line, fields.next().flatten(), column)?;
+                }
+                Ok(Value::Row(Arc::clone(&spare[at])))
+            }
+            // Not reached (the row was checked or just made); a row of its own is still right.
+            None => {
+                let values = columns.iter().map(|c| convert(line, fields.next().flatten(), c));
+                Ok(Value::Row(values.collect::<Result<Arc<[Value]>, _>>()?))
+            }
+        }
+    })
 }
 
 fn first_is_string(name: &str, args: &[SqlType]) -> Result<(), String> {
@@ -319,12 +336,29 @@ pub fn variable_column_prepare(args: &[SqlType], literals: &[Option<&Value>]) ->
     Ok(Box::new(variable_column(args, literals)?))
 }
 
+/// `text` split at each `byte` (an ASCII delimiter), as `str::split` does: fields are short, so a plain byte
+/// loop beats setting up a searcher.
+fn split_ascii(text: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|b| b == byte) {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => rest.take(),
+        }
+    })
+}
+
 impl ScalarEval for VariableColumn {
     fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
             return match self.delimiter_char {
+                Some(c) if c.is_ascii() => make_row(line, &self.columns, split_ascii(line, c as u8).map(Some)),
                 Some(c) => make_row(line, &self.columns, line.split(c).map(Some)),
                 None => make_row(line, &self.columns, line.split(self.delimiter.as_str()).map(Some)),
             };
@@ -634,6 +668,29 @@ mod tests {
 
     fn s(text: &str) -> Value {
         Value::string(text)
+    }
+
+    #[test]
+    fn the_byte_split_splits_as_str_split_does() {
+        for text in ["", ",", "82,1,0,2", ",a,,b,", "héllo,wörld", "no delimiter", "a,b,c,d,e,f,g"] {
+            let ours: Vec<&str> = split_ascii(text, b',').collect();
+            assert_eq!(ours, text.split(',').collect::<Vec<_>>(), "{text}");
+        }
+    }
+
+    #[test]
+    fn row_values_reused_on_a_thread_are_never_changed_under_a_holder() -> Result<(), SqlError> {
+        let spec = s("A TYPE VARCHAR(8), B TYPE VARCHAR(8)");
+        let first = call("VARIABLE_COLUMN_LOG_PARSE", &[s("a,b"), spec.clone(), s(",")])?;
+        // `first` is still held: the next row must not be written into it.
+        let second = call("VARIABLE_COLUMN_LOG_PARSE", &[s("c,d"), spec.clone(), s(",")])?;
+        assert_eq!(first, Value::Row(Arc::from(vec![s("a"), s("b")])));
+        assert_eq!(second, Value::Row(Arc::from(vec![s("c"), s("d")])));
+        drop((first, second));
+        // Once dropped, a later row reuses an allocation and still reads right.
+        let third = call("VARIABLE_COLUMN_LOG_PARSE", &[s("e,f"), spec, s(",")])?;
+        assert_eq!(third, Value::Row(Arc::from(vec![s("e"), s("f")])));
+        Ok(())
     }
 
     fn row(values: &[&str]) -> Value {

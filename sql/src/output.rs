@@ -239,13 +239,35 @@ pub(crate) fn write_hex(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The offset of the first byte of `bytes` that a JSON string cannot hold as it is (`"`, `\` or a control
+/// character), eight bytes at a time: row values and record fields are short, too short to set up a vector
+/// search. The JSON input's fast path ends a string's content with it too.
+pub(crate) fn json_special_at(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Flags bytes below `n` (n <= 0x80); the lowest flag is exact, flags above it may be false.
+    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        let flags =
+            below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20);
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| at + i)
+}
+
 /// A JSON string: `"`, `\` and control characters escaped (`\n`, `\u001f`, ...), the rest copied in runs.
 fn write_json_string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     // Most strings need no escape: copy them whole.
-    let Some(first) = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') else {
+    let Some(first) = json_special_at(bytes) else {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -299,6 +321,26 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+
+    #[test]
+    fn the_word_at_a_time_scan_finds_the_first_special_byte() {
+        let naive = |bytes: &[u8]| bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        let mut cases: Vec<Vec<u8>> =
+            vec![b"".to_vec(), b"plain".to_vec(), b"requests_newUsers_newOrders_churnUsers\"".to_vec()];
+        // Every special byte (and bytes around the thresholds) at every offset of a 19-byte run.
+        for special in [b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+            for at in 0..19 {
+                let mut bytes = vec![b'a'; 19];
+                bytes[at] = special;
+                cases.push(bytes.clone());
+                bytes[(at + 5) % 19] = b'"';
+                cases.push(bytes);
+            }
+        }
+        for bytes in cases {
+            assert_eq!(json_special_at(&bytes), naive(&bytes), "{bytes:?}");
+        }
+    }
 
     fn every_type() -> (Vec<(String, SqlType)>, Vec<Value>) {
         let at = literal::parse_timestamp("2020-07-01 12:00:00.000").expect("a timestamp");

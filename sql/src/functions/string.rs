@@ -125,7 +125,12 @@ fn position_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, Stri
 fn position_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
     Ok(strict(|args| {
         let (Some(needle), Some(hay)) = (arg_str(args, 0), arg_str(args, 1)) else { return Ok(Value::Null) };
-        Ok(Value::Int(hay.find(needle).map_or(0, |at| hay[..at].chars().count() as i64 + 1)))
+        // A one-byte needle (a delimiter, usually) is a byte search: no searcher to build per row.
+        let found = match needle.as_bytes() {
+            &[byte] => memchr::memchr(byte, hay.as_bytes()),
+            _ => hay.find(needle),
+        };
+        Ok(Value::Int(found.map_or(0, |at| hay[..at].chars().count() as i64 + 1)))
     }))
 }
 
@@ -376,6 +381,10 @@ mod tests {
     fn positions_substrings_overlays_and_trims() {
         assert_eq!(call("POSITION", &[s("b"), s("abc")]), Ok(Value::Int(2)));
         assert_eq!(call("POSITION", &[s("z"), s("abc")]), Ok(Value::Int(0)));
+        // Positions count characters, for a one-byte needle (a byte search) as for a longer one.
+        assert_eq!(call("POSITION", &[s(","), s("héé,x")]), Ok(Value::Int(4)));
+        assert_eq!(call("POSITION", &[s(",x"), s("héé,x")]), Ok(Value::Int(4)));
+        assert_eq!(call("POSITION", &[s("é"), s("hé")]), Ok(Value::Int(2)));
         assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(2), Value::Int(3)]), Ok(s("ell")));
         assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(0), Value::Int(3)]), Ok(s("he")));
         assert_eq!(call("SUBSTRING", &[s("hello"), Value::Int(4)]), Ok(s("lo")));

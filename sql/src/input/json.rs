@@ -279,10 +279,9 @@ impl<'a> Scan<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let len = memchr::memchr2(b'"', b'\\', &self.bytes[start..])?;
-        // No control characters (invalid in JSON strings): the smallest byte, a reduction that vectorizes.
-        let content = &self.bytes[start..start + len];
-        if self.bytes[start + len] != b'"' || content.iter().fold(u8::MAX, |low, &b| low.min(b)) < 0x20 {
+        // One pass to the closing quote; an escape or a control character (invalid in JSON strings) is not simple.
+        let len = crate::output::json_special_at(&self.bytes[start..])?;
+        if self.bytes[start + len] != b'"' {
             return None;
         }
         self.at = start + len + 1;
