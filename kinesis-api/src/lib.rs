@@ -22,7 +22,8 @@
 //!
 //! - **Durable before the answer**: a put returns once its records are durable by the stream's `fsync`
 //!   (`always`: synced with the put; `interval`: after the next periodic sync, so up to `fsync_interval`
-//!   later; `never`: handed to the OS).
+//!   later; `never`: committed to the ledger without an fsync, so readable at once and safe from `kill -9` but
+//!   not from a power cut).
 //! - **Limits** as Kinesis's: 1 MiB of data per record, 1 to 256 characters per partition key, 1 to 500
 //!   records and 5 MiB (data and keys) per PutRecords, bodies up to 8 MiB (else 413). An invalid request
 //!   writes nothing; only throttling (`shard_limits`) fails single records of a PutRecords.
