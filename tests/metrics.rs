@@ -71,6 +71,8 @@ fn start(dir: &std::path::Path, pipeline: &str, duration: &str) -> (Run, String)
         .and_then(|rest| rest.strip_suffix("/metrics"))
         .unwrap_or_else(|| panic!("the address is announced: {first}"))
         .to_owned();
+    // Keep reading what the run logs after: a closed pipe would end it with SIGPIPE at its next log line.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     (run, addr)
 }
 

@@ -5,6 +5,11 @@
 //! acknowledges once the records are durable (an object published); acknowledging batch `n` means every
 //! batch up to `n` is durable too, because sinks deliver in order. The tracker commits the position of the
 //! newest batch that *every* sink acknowledged: the slowest sink decides, as in KDA.
+//!
+//! An ack carries positions (every shard read so far, not only its batch's). A consumer that still needs some of
+//! its input (an application's open windows) acknowledges less than its batch ([`BatchAcks::for_sink_at`]), and
+//! may add entries of its own that are not shards (an application's `~window/...` marks): the tracker commits,
+//! per entry, the least that every sink covers, so such entries are stored with the checkpoint atomically.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,13 +41,17 @@ pub struct AckTracker {
 
 #[derive(Debug)]
 struct TrackerState {
-    /// Batches registered and not yet acknowledged by every sink: (batch number, positions after it).
-    pending: VecDeque<(u64, Positions)>,
-    /// Per pending batch (same order): its records and when it was registered, for the checkpoint lag.
+    /// Per batch registered and not yet acknowledged by every sink (oldest first): its records and when it was
+    /// registered, for the checkpoint lag.
     waiting: VecDeque<(u64, Instant)>,
+    /// The number of the oldest batch in `waiting`.
+    oldest_waiting: u64,
     next_batch: u64,
-    /// Per sink, the newest batch it acknowledged (+1; 0 = none).
-    acked: Vec<u64>,
+    /// Every shard's position after the newest batch registered: each batch's acks carry this cumulative view,
+    /// so an ack names every shard read so far, not only those its batch touched.
+    read: Positions,
+    /// Per sink, the batches it acknowledged wholly (0 = none) and the positions its acks carried (cumulative).
+    acked: Vec<(u64, Option<Positions>)>,
 }
 
 impl AckTracker {
@@ -55,8 +64,13 @@ impl AckTracker {
     /// ([`Ack::origin`]), which effectively-once destinations name objects after.
     pub fn named(consumer: &str, sinks: usize) -> (Arc<Self>, watch::Receiver<Option<Positions>>) {
         let (committable, receiver) = watch::channel(None);
-        let state =
-            TrackerState { pending: VecDeque::new(), waiting: VecDeque::new(), next_batch: 0, acked: vec![0; sinks] };
+        let state = TrackerState {
+            waiting: VecDeque::new(),
+            oldest_waiting: 0,
+            next_batch: 0,
+            read: Positions::new(),
+            acked: vec![(0, None); sinks],
+        };
         (Arc::new(AckTracker { consumer: consumer.into(), state: Mutex::new(state), committable }), receiver)
     }
 
@@ -70,24 +84,67 @@ impl AckTracker {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let batch = state.next_batch;
         state.next_batch += 1;
-        let shared = Arc::new(positions.clone());
-        state.pending.push_back((batch, positions));
+        state.read.extend(positions);
+        let shared = Arc::new(state.read.clone());
         state.waiting.push_back((records, Instant::now()));
         BatchAcks { tracker: Arc::clone(self), batch, positions: shared }
     }
 
-    fn acknowledge(&self, sink: usize, batch: u64) {
+    /// Sets where reading starts (the consumer's checkpoint), so acks name shards this run has not read yet.
+    pub fn start_from(&self, checkpoint: &Positions) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(acked) = state.acked.get_mut(sink) else { return };
-        *acked = (*acked).max(batch + 1);
-        let all_acked = state.acked.iter().copied().min().unwrap_or(0);
-        let mut newest = None;
-        while state.pending.front().is_some_and(|(b, _)| *b < all_acked) {
-            newest = state.pending.pop_front().map(|(_, positions)| positions);
-            state.waiting.pop_front();
+        for (shard, seq) in checkpoint {
+            state.read.entry(shard.clone()).or_insert_with(|| seq.clone());
         }
-        if let Some(positions) = newest {
-            self.committable.send_modify(|slot| merge_into(slot, positions));
+    }
+
+    /// Sink `sink` made durable every batch before number `done` and the input up to `positions`.
+    fn acknowledge(&self, sink: usize, done: u64, positions: &Positions) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((acked, covered)) = state.acked.get_mut(sink) else { return };
+        *acked = (*acked).max(done);
+        let covered = covered.get_or_insert_default();
+        for (shard, seq) in positions.iter() {
+            match covered.get_mut(shard) {
+                Some(known) if compare_sequence(seq, known).is_le() => {}
+                Some(known) => known.clone_from(seq),
+                None => {
+                    covered.insert(shard.clone(), seq.clone());
+                }
+            }
+        }
+        let all_acked = state.acked.iter().map(|(done, _)| *done).min().unwrap_or(0);
+        while state.oldest_waiting < all_acked && state.waiting.pop_front().is_some() {
+            state.oldest_waiting += 1;
+        }
+        // What every sink covers: per shard, the least of their positions (a shard some sink has not covered yet
+        // is left out, so the stream keeps its older checkpoint).
+        let mut least: Option<Positions> = None;
+        for (_, covered) in &state.acked {
+            let Some(covered) = covered else { return };
+            least = Some(match least {
+                None => covered.clone(),
+                Some(mut least) => {
+                    least.retain(|shard, seq| {
+                        covered.get(shard).is_some_and(|other| {
+                            if compare_sequence(other, seq).is_lt() {
+                                seq.clone_from(other);
+                            }
+                            true
+                        })
+                    });
+                    least
+                }
+            });
+        }
+        if let Some(least) = least
+            && !least.is_empty()
+        {
+            self.committable.send_if_modified(|slot| {
+                let changed = slot.as_ref() != Some(&least);
+                *slot = Some(least);
+                changed
+            });
         }
     }
 }
@@ -102,14 +159,6 @@ impl AckTracker {
     }
 }
 
-/// Later positions win per shard; shards the newer batch did not touch keep their older position.
-fn merge_into(slot: &mut Option<Positions>, newer: Positions) {
-    match slot {
-        Some(current) => current.extend(newer),
-        None => *slot = Some(newer),
-    }
-}
-
 /// The acknowledgements of one registered batch: one [`Ack`] per sink.
 #[derive(Debug, Clone)]
 pub struct BatchAcks {
@@ -119,14 +168,28 @@ pub struct BatchAcks {
 }
 
 impl BatchAcks {
-    /// The acknowledgement sink number `sink` sends.
+    /// The acknowledgement sink number `sink` sends: this batch and every one before it.
     pub fn for_sink(&self, sink: usize) -> Ack {
         Ack {
             tracker: Some(Arc::clone(&self.tracker)),
             sink,
-            batch: self.batch,
+            done: self.batch + 1,
             positions: Some(Arc::clone(&self.positions)),
         }
+    }
+
+    /// Every shard's position after this batch (and the consumer's checkpoint for shards not read since).
+    pub fn positions(&self) -> &Arc<Positions> {
+        &self.positions
+    }
+
+    /// An acknowledgement of the input up to `positions` only, which end inside or before this batch: what an
+    /// application that still holds input in open windows may let through. `whole` says this batch is covered
+    /// wholly. `positions` may name more than shards (an application's own marks, see
+    /// [`AckOrigin::positions`]); every key must only grow from one ack of a sink to the next.
+    pub fn for_sink_at(&self, sink: usize, whole: bool, positions: Arc<Positions>) -> Ack {
+        let done = if whole { self.batch + 1 } else { self.batch };
+        Ack { tracker: Some(Arc::clone(&self.tracker)), sink, done, positions: Some(positions) }
     }
 }
 
@@ -143,19 +206,20 @@ pub struct AckOrigin<'a> {
     pub positions: &'a Positions,
 }
 
-/// One sink's acknowledgement of one batch.
+/// One sink's acknowledgement of the input up to a point.
 #[derive(Debug)]
 pub struct Ack {
     tracker: Option<Arc<AckTracker>>,
     sink: usize,
-    batch: u64,
+    /// The batches wholly covered.
+    done: u64,
     positions: Option<Arc<Positions>>,
 }
 
 impl Ack {
     /// An acknowledgement that tracks nothing (records with no stream position behind them).
     pub fn none() -> Self {
-        Ack { tracker: None, sink: 0, batch: 0, positions: None }
+        Ack { tracker: None, sink: 0, done: 0, positions: None }
     }
 
     /// Where the delivery's records come from; `None` for records with no stream position behind them (an
@@ -167,8 +231,8 @@ impl Ack {
 
     /// The records this ack covers are durable.
     pub fn acknowledge(self) {
-        if let Some(tracker) = &self.tracker {
-            tracker.acknowledge(self.sink, self.batch);
+        if let (Some(tracker), Some(positions)) = (&self.tracker, &self.positions) {
+            tracker.acknowledge(self.sink, self.done, positions);
         }
     }
 }
@@ -373,6 +437,25 @@ mod tests {
         assert!(within(&positions(&[("s0", 5)]), &positions(&[("s0", 5), ("s1", 1)])));
         assert!(!within(&positions(&[("s0", 5), ("s2", 1)]), &positions(&[("s0", 5)])), "a shard it does not know");
         assert!(!within(&Positions::new(), &positions(&[("s0", 5)])), "no positions: not inside");
+    }
+
+    #[test]
+    fn an_ack_at_explicit_positions_commits_only_what_every_sink_covers() {
+        let (tracker, committable) = AckTracker::new(2);
+        tracker.start_from(&at("s1", 4));
+        let first = tracker.register_records(at("s0", 10), 10);
+        let second = tracker.register_records(at("s0", 20), 10);
+        assert_eq!(**second.positions(), positions(&[("s0", 20), ("s1", 4)]), "cumulative, from the checkpoint");
+        // Sink 0 (fed by windows) holds input back: only up to s0 15, inside the second batch, and a mark.
+        let held = Arc::new(positions(&[("s0", 15), ("s1", 4), ("~window/P/1", 3_000)]));
+        second.for_sink_at(0, false, Arc::clone(&held)).acknowledge();
+        let plain = Arc::new(positions(&[("s0", 20), ("s1", 4), ("~window/P/1", 3_000)]));
+        second.for_sink_at(1, true, plain).acknowledge();
+        assert_eq!(*committable.borrow(), Some(Positions::clone(&held)), "the least of both, per key");
+        assert_eq!(tracker.lag().0, 10, "the second batch is not wholly acknowledged");
+        // An older ack arriving late never moves a sink back.
+        first.for_sink(0).acknowledge();
+        assert_eq!(*committable.borrow(), Some(Positions::clone(&held)));
     }
 
     #[test]

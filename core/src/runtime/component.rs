@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ack::{AckTracker, BatchAcks, Delivery};
 use super::metrics::StageMetrics;
-use super::record::{PutRecord, Record};
+use super::record::{Positions, PutRecord, Record};
 use super::stream::{Stream, StreamError, StreamReader};
 use super::tap::Tap;
 
@@ -231,13 +231,48 @@ pub struct ConsumerInput {
     pub batch_records: usize,
     metrics: Arc<StageMetrics>,
     taps: Vec<(String, Tap)>,
+    /// The checkpoint reading started after (empty: none).
+    checkpoint: Positions,
+    /// Cancelled when the run is stopped from outside (a signal) rather than ending with its input.
+    stop: Option<CancellationToken>,
 }
 
 impl ConsumerInput {
     /// Wraps `reader`, registering every batch with `tracker`.
     pub fn new(reader: Box<dyn StreamReader>, tracker: Arc<AckTracker>, metrics: Arc<StageMetrics>) -> Self {
         metrics.watch_acks(&tracker);
-        ConsumerInput { reader, tracker, batch_records: 4096, metrics, taps: Vec::new() }
+        ConsumerInput {
+            reader,
+            tracker,
+            batch_records: 4096,
+            metrics,
+            taps: Vec::new(),
+            checkpoint: Positions::new(),
+            stop: None,
+        }
+    }
+
+    /// Tells the consumer where its reader started (its checkpoint, as the stream stored it) and the run's stop
+    /// token: an application with windows restores from the one and, stopped by the other, leaves its open
+    /// windows to the next run instead of emitting them half full.
+    pub fn with_restart(mut self, checkpoint: Option<Positions>, stop: CancellationToken) -> Self {
+        if let Some(checkpoint) = checkpoint {
+            self.tracker.start_from(&checkpoint);
+            self.checkpoint = checkpoint;
+        }
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The checkpoint reading started after: positions per shard, and whatever else the consumer's acks stored
+    /// with them. Empty when there is none.
+    pub fn checkpoint(&self) -> &Positions {
+        &self.checkpoint
+    }
+
+    /// A token cancelled when the run is stopped from outside (a signal), not by the end of its input.
+    pub fn stop_token(&self) -> Option<CancellationToken> {
+        self.stop.clone()
     }
 
     /// Gives the application the taps of its in-app streams (`sluice run --tap app.STREAM`).

@@ -311,10 +311,12 @@ pub async fn run(
         let consumer = format!("application/{name}");
         super::ack::skip_recovered(stream.as_ref(), &consumer, outputs.len().max(1), &recovered).await?;
         let reader = stream.open_reader(&consumer, StartPosition::TrimHorizon).await?;
+        let checkpoint = stream.checkpoint(&consumer).await.ok().flatten();
         let (tracker, committable) = AckTracker::named(&consumer, outputs.len().max(1));
         committers.push(tokio::spawn(commit_checkpoints(Arc::clone(&stream), consumer, committable)));
         let input = ConsumerInput::new(reader, tracker, stage(&mut stages, PluginKind::Application, &name))
-            .with_taps(topology.taps.for_application(&name));
+            .with_taps(topology.taps.for_application(&name))
+            .with_restart(checkpoint, stop.clone());
         if let Some(stage) = stages.last_mut() {
             stage.consumer = Some(format!("application/{name}"));
         }

@@ -69,6 +69,11 @@ pub(crate) struct WindowState {
     pub open: Option<(i64, i64)>,
     /// Rows before this ROWTIME belong to windows already emitted.
     pub closed_until: i64,
+    /// The input mark ([`super::Runner::set_input_mark`]) of the oldest input the open window holds.
+    pub first_mark: u64,
+    /// Restored from a checkpoint: rows before this ROWTIME are input read again whose windows were emitted
+    /// before the restart, so they are dropped quietly (not errors).
+    pub replayed_until: i64,
     groups: GroupTable,
     /// Reused per row: the key values and the aggregates' arguments.
     key: Vec<Value>,
@@ -80,6 +85,8 @@ impl Default for WindowState {
         WindowState {
             open: None,
             closed_until: i64::MIN,
+            first_mark: 0,
+            replayed_until: i64::MIN,
             groups: GroupTable::default(),
             key: Vec::new(),
             args: Vec::new(),

@@ -18,6 +18,7 @@
 
 mod aggregate;
 mod analytics;
+mod checkpoint;
 mod eval;
 mod grouped;
 mod grouping;
@@ -238,6 +239,7 @@ impl Program {
             tables: self.tables.iter().map(|t| std::sync::Arc::clone(&t.rows)).collect(),
             joins: (0..self.join_states).map(|_| join::JoinState::default()).collect(),
             clock: i64::MIN,
+            input_mark: 0,
         }
     }
 
@@ -276,6 +278,8 @@ pub struct Runner<'a> {
     joins: Vec<join::JoinState>,
     /// The latest time given to [`Runner::advance_to`]: input rows get at least this ROWTIME.
     clock: i64,
+    /// The input mark of the row being pushed ([`Runner::set_input_mark`]); a window remembers its oldest.
+    input_mark: u64,
 }
 
 /// At most this many spare buffers are kept.
@@ -530,14 +534,21 @@ impl Runner<'_> {
             self.close(index, position, aggregate, out);
             self.cx.row_time_ms = row.rowtime;
         }
+        let mark = self.input_mark;
         let state = &mut self.windows[aggregate.state];
         let floor = state.open.map_or(state.closed_until, |(open_start, _)| open_start.max(state.closed_until));
         let result = if row.rowtime < floor {
+            if row.rowtime < state.replayed_until {
+                return; // Read again after a restart: its window was emitted before.
+            }
             // Only a ROWTIME set in a subquery can go back: the row's window was emitted already.
             let message = format!("ROWTIME {} is earlier than its GROUP BY's open window", row.rowtime);
             Err(("Out_Of_Order_Rowtime", SqlError::data(message)))
         } else {
-            state.open.get_or_insert((start, end));
+            if state.open.is_none() {
+                state.open = Some((start, end));
+                state.first_mark = mark;
+            }
             aggregate.absorb(state, row, &self.cx).map_err(|e| ("Data_Error", e))
         };
         if let Err((name, e)) = result {
@@ -554,6 +565,8 @@ impl Runner<'_> {
     /// Closes the open window of GROUP BY stage `position` of pump `index`; its rows go on from the next stage.
     fn close(&mut self, index: usize, position: usize, aggregate: &Aggregate, out: &mut dyn FnMut(Emit<'_>)) {
         let Some((_, end)) = self.windows[aggregate.state].open else { return };
+        // The window's rows derive from its oldest input: windows downstream that they open hold that input.
+        let mark = std::mem::replace(&mut self.input_mark, self.windows[aggregate.state].first_mark);
         let (mut rows, mut failures) = (Vec::new(), Vec::new());
         aggregate.close(&mut self.windows[aggregate.state], &mut self.cx, &mut rows, &mut failures);
         let program = self.program;
@@ -566,6 +579,7 @@ impl Runner<'_> {
             let describe = || format!("{:?}", row.values);
             self.run(index, position + 1, &row.values, row.rowtime, &describe, out);
         }
+        self.input_mark = mark;
     }
 
     /// An empty buffer for values: a spare one when there is one.

@@ -5,6 +5,7 @@
 //! `code_file` or inside the YAML `code:` block. [`run`] is the running application.
 
 pub mod harness;
+mod holdback;
 pub mod reference;
 mod rows;
 mod run;

@@ -115,9 +115,8 @@ mod tests {
         assert_eq!(shard_value(Some(3)), Value::string("shardId-000000000003"));
         assert_eq!(shard_value(Some(4_000)), Value::string("shardId-000000004000"));
         assert_eq!(shard_value(None), Value::Null);
-        let (Value::String(a), Value::String(b)) = (shard_value(Some(7)), shard_value(Some(7))) else {
-            panic!("strings")
-        };
-        assert_eq!(a.as_ptr(), b.as_ptr(), "one string per shard");
+        // Made once per shard and thread, then cloned: a shard id is short enough to be kept inline in the value
+        // (sql/src/value.rs), so the clone allocates nothing (it used to share one allocation).
+        assert_eq!(shard_value(Some(7)), shard_value(Some(7)));
     }
 }

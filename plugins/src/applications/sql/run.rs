@@ -13,19 +13,29 @@
 //!
 //! A program with GROUP BY windows also runs on a clock: every [`TICK`] of wall time the worker is told the
 //! stream's time (the newest arrival seen, plus the wall time since it was seen), so a quiet stream still emits
-//! its last window when the window ends; at the end of input every open window closes. Rows a window emits
-//! that way travel with no ack: no input record's checkpoint waits for them.
+//! its last window when the window ends; at the end of input every open window closes. A run stopped from
+//! outside (a signal) does not close them: they come out whole in the next run.
+//!
+//! Acks of a program with tumbling GROUP BY windows are held back ([`super::holdback`]): an output fed by
+//! windows acknowledges only the input before the oldest record an open window holds (its deliveries may
+//! carry an older batch's ack, which covers less), so the checkpoint never passes a window's rows before the
+//! window is published, and a restart rebuilds it from the stream. Outputs no window feeds acknowledge their
+//! own batch. Rows of other stateful operators (stagger windows, table functions) that come out on the clock
+//! travel with the held ack too.
 //!
 //! ```text
 //!  reader task ──batches──▶ select { batch ──▶ submit │ tick ──▶ advance(clock) } ──▶ end of input ──▶ finish
 //! ```
 
+use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sluice_core::runtime::ack::{Ack, BatchAcks, Delivery};
 use sluice_core::runtime::component::{Application, ConsumerInput, Output, RunError};
+use sluice_core::runtime::record::Positions;
 use sluice_sql::engine::{Program, StreamId};
 use sluice_sql::error_stream::ERROR_STREAM;
 use sluice_sql::input::InputMapping;
@@ -34,8 +44,9 @@ use sluice_sql::types::SqlType;
 
 use tokio::sync::mpsc;
 
+use super::holdback::{READ_MARK, add_marks};
 use super::tapped::TapPlan;
-use super::workers::{PendingBatch, Shared, WorkerPool};
+use super::workers::{Hold, PendingBatch, Shared, WorkerPool};
 
 /// Batches handed to the workers and not yet delivered, beyond the one being delivered.
 const IN_FLIGHT: usize = 2;
@@ -95,29 +106,53 @@ impl Application for SqlApplication {
         if outputs.len() != plans.len() || outputs.iter().zip(&plans).any(|(o, p)| o.destination != p.destination) {
             return Err(RunError(format!("application `{name}`: its outputs do not match the runtime's channels")));
         }
-        let sinks: Vec<_> = outputs.into_iter().map(|o| (o.sink, o.sender)).collect();
+        // Per output: its sink, channel, and whether GROUP BY windows feed it (then its acks are held back).
+        let sinks: Vec<_> = outputs
+            .into_iter()
+            .zip(&plans)
+            .map(|(o, plan)| (o.sink, o.sender, plan.stream.is_some_and(|s| program.fed_by_group_windows(s))))
+            .collect();
         let keeps_errors = plans.iter().any(|p| p.stream.is_none());
         let windows = program.has_windows();
         let taps = TapPlan::build(&program, input.taps(), &name)?;
-        let mut workers =
-            WorkerPool::start(Shared { program, mapping, plans, taps, metrics: Arc::clone(input.metrics()) }, &name)?;
+        let checkpoint = input.checkpoint().clone();
+        let stop = input.stop_token();
+        let shared = Shared { program, mapping, plans, taps, metrics: Arc::clone(input.metrics()), checkpoint };
+        let mut workers = WorkerPool::start(shared, &name)?;
         // Reading and delivering overlap: batches go to the workers as they are read, and a delivery task
         // waits for each one's rows in turn. The channel bounds how many are in flight.
         let (pending, mut finished) = mpsc::channel::<(PendingBatch, Option<BatchAcks>)>(IN_FLIGHT);
         let deliver = tokio::spawn(async move {
-            while let Some((batch, acks)) = finished.recv().await {
-                let batch = batch.finish().await?;
+            let mut recent = RecentBatches::default();
+            while let Some((pending, acks)) = finished.recv().await {
+                let marks = pending.marks.clone();
+                let batch = pending.finish().await?;
                 if batch.failed > 0 && !keeps_errors {
                     tracing::warn!(
                         "application `{name}`: {} rows failed; add an output of `{ERROR_STREAM}` to keep them",
                         batch.failed
                     );
                 }
-                for ((sink, sender), records) in sinks.iter().zip(batch.outputs) {
-                    let ack = match &acks {
-                        Some(acks) => acks.for_sink(*sink),
-                        None if records.is_empty() => continue, // A clock tick that closed nothing.
-                        None => Ack::none(),
+                if let Some(acks) = &acks {
+                    recent.ran(marks, acks.clone());
+                }
+                for ((sink, sender, windowed), records) in sinks.iter().zip(batch.outputs) {
+                    let ack = match (&batch.hold, &acks) {
+                        // Fed by no window: the batch itself, with the windows' marks.
+                        (Some(hold), Some(acks)) if !*windowed => {
+                            let mut positions = Positions::clone(acks.positions());
+                            add_marks(&mut positions, &hold.marks);
+                            acks.for_sink_at(*sink, true, Arc::new(positions))
+                        }
+                        // Fed by windows, or rows of the clock: what no open window holds.
+                        (Some(hold), _) => match recent.held_ack(*sink, hold) {
+                            Some(ack) => ack,
+                            None if records.is_empty() => continue,
+                            None => Ack::none(),
+                        },
+                        (None, Some(acks)) => acks.for_sink(*sink),
+                        (None, None) if records.is_empty() => continue, // A clock tick that closed nothing.
+                        (None, None) => Ack::none(),
                     };
                     if sender.send(Delivery { records, ack }).await.is_err() {
                         return Ok(()); // The destination ended; its own error says why.
@@ -127,10 +162,10 @@ impl Application for SqlApplication {
             Ok::<(), RunError>(())
         });
         if windows {
-            run_on_the_clock(input, &mut workers, &pending).await?;
+            run_on_the_clock(input, &mut workers, &pending, stop).await?;
         } else {
             while let Some((records, acks)) = input.next().await? {
-                if pending.send((workers.submit(records)?, Some(acks))).await.is_err() {
+                if pending.send((workers.submit_at(records, None)?, Some(acks))).await.is_err() {
                     break; // The delivery task ended: its result says why.
                 }
             }
@@ -168,6 +203,7 @@ async fn run_on_the_clock(
     mut input: ConsumerInput,
     workers: &mut WorkerPool,
     pending: &mpsc::Sender<(PendingBatch, Option<BatchAcks>)>,
+    stop: Option<tokio_util::sync::CancellationToken>,
 ) -> Result<(), RunError> {
     let (batches, mut incoming) = mpsc::channel(1);
     let reader = tokio::spawn(async move {
@@ -186,7 +222,7 @@ async fn run_on_the_clock(
             batch = incoming.recv() => match batch {
                 Some((records, acks)) => {
                     clock.saw(&records);
-                    (workers.submit(records)?, Some(acks))
+                    (workers.submit_at(records, Some(Arc::clone(acks.positions())))?, Some(acks))
                 }
                 None => break,
             },
@@ -199,6 +235,60 @@ async fn run_on_the_clock(
             return Ok(()); // The delivery task ended: its result says why.
         }
     }
-    let _ = pending.send((workers.finish()?, None)).await;
-    reader.await.map_err(|e| RunError(format!("an sql input task failed: {e}")))?
+    let result = reader.await.map_err(|e| RunError(format!("an sql input task failed: {e}")))?;
+    if stop.is_some_and(|stop| stop.is_cancelled()) {
+        // Stopped from outside: the open windows are not complete. Their input is not checkpointed (their acks
+        // are held back), so the next run reads it again and emits them whole.
+        tracing::info!("stopping with windows open: the next run completes them");
+    } else if result.is_ok() {
+        let _ = pending.send((workers.finish()?, None)).await;
+    }
+    result
+}
+
+/// The batches whose acks a held-back output may still send: from the one holding the oldest input an open
+/// window holds, to the newest.
+#[derive(Default)]
+struct RecentBatches {
+    batches: VecDeque<(Range<u64>, BatchAcks)>,
+}
+
+impl RecentBatches {
+    fn ran(&mut self, marks: Range<u64>, acks: BatchAcks) {
+        self.batches.push_back((marks, acks));
+    }
+
+    /// Sink `sink`'s ack of what `hold` lets through: the positions before the oldest held record, acknowledged
+    /// through the batch holding it (that batch not wholly); everything read when no window is open.
+    ///
+    /// The ack also names how far the input was read, as `~read/<shard>` positions: the shard positions of a held
+    /// ack stay behind while a window is open, so without them a delivery carrying rows of a plain pump into the
+    /// same output would look, after a restart, like one the destination already published (the s3 duplicate
+    /// filter of `naming: deterministic`), and those rows would be dropped.
+    fn held_ack(&mut self, sink: usize, hold: &Hold) -> Option<Ack> {
+        let (_, newest) = self.batches.back()?;
+        let mut positions = Positions::clone(&hold.positions);
+        for (shard, position) in newest.positions().iter().filter(|(key, _)| !key.starts_with('~')) {
+            positions.insert(format!("{READ_MARK}{shard}"), position.clone());
+        }
+        let positions = Arc::new(positions);
+        match hold.held {
+            Some(held) => {
+                while self.batches.len() > 1 && self.batches.front().is_some_and(|(marks, _)| marks.end <= held) {
+                    self.batches.pop_front();
+                }
+                // The batch holding the record: not wholly acknowledged (unless the record comes after it).
+                let (marks, acks) = self.batches.front()?;
+                let whole = marks.end <= held;
+                Some(acks.for_sink_at(sink, whole, positions))
+            }
+            None => {
+                while self.batches.len() > 1 {
+                    self.batches.pop_front();
+                }
+                let (_, acks) = self.batches.back()?;
+                Some(acks.for_sink_at(sink, true, positions))
+            }
+        }
+    }
 }

@@ -22,13 +22,14 @@ use std::sync::mpsc;
 use bytes::Bytes;
 use sluice_core::runtime::component::RunError;
 use sluice_core::runtime::metrics::StageMetrics;
-use sluice_core::runtime::record::Record;
+use sluice_core::runtime::record::{Positions, Record};
 use sluice_sql::engine::{Program, StreamId};
 use sluice_sql::input::InputMapping;
 use sluice_sql::output::RowWriter;
 use sluice_sql::value::Value;
 use tokio::sync::oneshot;
 
+use super::holdback::{HoldBack, restored_marks};
 use super::rows::{advance, finish, push_record};
 use super::run::OutputPlan;
 use super::tapped::TapPlan;
@@ -51,6 +52,8 @@ pub struct Shared {
     pub taps: Vec<TapPlan>,
     /// The application's counters: the window state size goes there.
     pub metrics: Arc<StageMetrics>,
+    /// The checkpoint the input starts after: a program with GROUP BY windows restores from it.
+    pub checkpoint: Positions,
 }
 
 /// The records one output gets from one chunk: rows written back to back into one buffer, sliced into records
@@ -78,6 +81,7 @@ impl OutputBatch {
 struct ChunkResult {
     outputs: Vec<OutputBatch>,
     failed: u64,
+    hold: Option<Hold>,
 }
 
 /// One batch's result: per output (in the pipeline file's order) its records, and how many rows failed.
@@ -86,6 +90,19 @@ pub struct BatchResult {
     pub outputs: Vec<Vec<Record>>,
     /// Rows that went to error_stream.
     pub failed: u64,
+    /// A program with GROUP BY windows: what its outputs may acknowledge after this job.
+    pub hold: Option<Hold>,
+}
+
+/// What a program with GROUP BY windows may acknowledge after a job ([`super::holdback`]).
+#[derive(Debug, Clone)]
+pub struct Hold {
+    /// The mark of the oldest input record an open window holds (`None`: none is open).
+    pub held: Option<u64>,
+    /// For outputs fed by windows: the positions just before that record, with the windows' marks.
+    pub positions: Arc<Positions>,
+    /// The windows' marks alone, which every output's acks carry.
+    pub marks: Vec<(String, i64)>,
 }
 
 struct Job {
@@ -101,6 +118,8 @@ enum Work {
         range: Range<usize>,
         /// The ROWTIME the rows before this chunk reached.
         rowtime_before: i64,
+        /// The input mark of the batch's first record, and the stream's positions after the batch.
+        marked: Option<(u64, Arc<Positions>)>,
     },
     /// The time is now this: close the windows that end by then.
     Clock(i64),
@@ -114,6 +133,8 @@ pub struct WorkerPool {
     outputs: usize,
     /// The ROWTIME the last batch reached: ROWTIME is the records' arrival, kept monotonic.
     rowtime: i64,
+    /// The input records submitted so far: the next batch's first mark.
+    marks: u64,
 }
 
 impl WorkerPool {
@@ -138,13 +159,26 @@ impl WorkerPool {
                 .map_err(|e| RunError(format!("application `{name}`: cannot start a worker thread: {e}")))?;
             workers.push(jobs);
         }
-        Ok(WorkerPool { workers, outputs, rowtime: i64::MIN })
+        Ok(WorkerPool { workers, outputs, rowtime: i64::MIN, marks: 0 })
     }
 
     /// Hands one batch to the workers, split into chunks; [`PendingBatch::finish`] waits for its rows, which come
     /// back in input order. Batches may be submitted before earlier ones finish: each worker takes its chunks
     /// in order.
+    #[cfg(test)]
     pub fn submit(&mut self, records: Vec<Record>) -> Result<PendingBatch, RunError> {
+        self.submit_at(records, None)
+    }
+
+    /// [`WorkerPool::submit`] for a batch after which the stream is at `positions`: a program with GROUP BY
+    /// windows reports, with the batch's rows, what its outputs may acknowledge ([`BatchResult::hold`]).
+    pub fn submit_at(
+        &mut self,
+        records: Vec<Record>,
+        positions: Option<Arc<Positions>>,
+    ) -> Result<PendingBatch, RunError> {
+        let first_mark = self.marks;
+        self.marks += records.len() as u64;
         let chunk = records.len().div_ceil(self.workers.len()).max(MIN_CHUNK);
         let records = Arc::new(records);
         let mut replies = Vec::with_capacity(self.workers.len());
@@ -153,11 +187,13 @@ impl WorkerPool {
             let rowtime_before = self.rowtime;
             self.rowtime = records[range.clone()].iter().fold(self.rowtime, |max, r| max.max(r.arrival_ms));
             let (reply, result) = oneshot::channel();
-            let work = Work::Records { records: Arc::clone(&records), range, rowtime_before };
+            // Only a single worker (a program with windows) gets positions: it runs the whole batch.
+            let marked = positions.clone().filter(|_| self.workers.len() == 1).map(|p| (first_mark, p));
+            let work = Work::Records { records: Arc::clone(&records), range, rowtime_before, marked };
             worker.send(Job { work, reply }).map_err(|_| stopped())?;
             replies.push(result);
         }
-        Ok(PendingBatch { replies, outputs: self.outputs })
+        Ok(PendingBatch { replies, outputs: self.outputs, marks: first_mark..self.marks })
     }
 
     /// Tells the (single) worker of a program with windows that the time is `clock_ms`; the rows of the windows
@@ -174,7 +210,7 @@ impl WorkerPool {
     fn send_first(&mut self, work: Work) -> Result<PendingBatch, RunError> {
         let (reply, result) = oneshot::channel();
         self.workers.first().ok_or_else(stopped)?.send(Job { work, reply }).map_err(|_| stopped())?;
-        Ok(PendingBatch { replies: vec![result], outputs: self.outputs })
+        Ok(PendingBatch { replies: vec![result], outputs: self.outputs, marks: self.marks..self.marks })
     }
 }
 
@@ -182,15 +218,18 @@ impl WorkerPool {
 pub struct PendingBatch {
     replies: Vec<oneshot::Receiver<ChunkResult>>,
     outputs: usize,
+    /// The input marks of its records (empty for the clock and the end of input).
+    pub marks: Range<u64>,
 }
 
 impl PendingBatch {
     /// Waits for every chunk and puts their rows together, in input order.
     pub async fn finish(self) -> Result<BatchResult, RunError> {
-        let mut batch = BatchResult { outputs: (0..self.outputs).map(|_| Vec::new()).collect(), failed: 0 };
+        let mut batch = BatchResult { outputs: (0..self.outputs).map(|_| Vec::new()).collect(), failed: 0, hold: None };
         for reply in self.replies {
             let chunk = reply.await.map_err(|_| stopped())?;
             batch.failed += chunk.failed;
+            batch.hold = batch.hold.or(chunk.hold);
             for (records, output) in batch.outputs.iter_mut().zip(chunk.outputs) {
                 output.into_records(records);
             }
@@ -217,6 +256,13 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let window_key: Arc<str> = Arc::from(WINDOW_KEY);
     let windows = shared.program.has_windows();
+    // GROUP BY windows hold input back from the checkpoint, and restore what they emitted before a restart.
+    let mut hold = shared.program.has_group_windows().then(|| HoldBack::new(&shared.checkpoint));
+    let restored = restored_marks(&shared.checkpoint);
+    if hold.is_some() && !restored.is_empty() {
+        tracing::info!(windows = ?restored, "restarting after windows emitted through these ROWTIMEs (ms)");
+        runner.restore_windows(&restored);
+    }
     while let Ok(Job { work, reply }) = inbox.recv() {
         let count = match &work {
             Work::Records { range, .. } => range.len(),
@@ -255,18 +301,32 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
                 }
             }
         };
+        let mut ran: Option<(Arc<Vec<Record>>, u64, Arc<Positions>)> = None;
         match work {
-            Work::Records { records, range, rowtime_before } => {
+            Work::Records { records, range, rowtime_before, marked } => {
                 let mut rowtime = rowtime_before;
-                for record in &records[range] {
+                let first_mark = marked.as_ref().map_or(0, |(mark, _)| *mark) + range.start as u64;
+                for (offset, record) in records[range].iter().enumerate() {
                     rowtime = rowtime.max(record.arrival_ms);
+                    runner.set_input_mark(first_mark + offset as u64);
                     let mut emit = |stream, at, values: &[Value]| write(Some(record), stream, at, values);
                     push_record(&mut runner, &shared.mapping, record, rowtime, &mut rows, &mut emit);
                 }
+                ran = marked.map(|(mark, positions)| (records, mark, positions));
             }
             Work::Clock(clock_ms) => advance(&mut runner, clock_ms, &mut |s, at, v| write(None, s, at, v)),
             Work::Finish => finish(&mut runner, &mut |s, at, v| write(None, s, at, v)),
         }
+        let hold = hold.as_mut().map(|hold| {
+            match ran {
+                Some((records, first_mark, after)) => {
+                    hold.ran_batch(&records, first_mark, &after, runner.open_window_marks());
+                }
+                None => hold.ran_clock(runner.open_window_marks()),
+            }
+            let (held, marks) = (runner.held_since(), runner.window_marks());
+            Hold { held, positions: Arc::new(hold.acknowledgeable(held, &marks)), marks }
+        });
         if windows {
             shared.metrics.window_groups.store(runner.window_groups() as u64, Ordering::Relaxed);
         }
@@ -285,7 +345,7 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>) {
             }
         }
         // The pool may have gone (the run is stopping): nobody waits for this chunk then.
-        let _ = reply.send(ChunkResult { outputs, failed });
+        let _ = reply.send(ChunkResult { outputs, failed, hold });
     }
 }
 
@@ -313,6 +373,7 @@ mod tests {
             plans,
             taps: Vec::new(),
             metrics: Arc::default(),
+            checkpoint: Positions::new(),
         }
     }
 

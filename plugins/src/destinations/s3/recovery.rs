@@ -23,8 +23,8 @@
 //!   again; deliveries wholly inside it that still arrive (a consumer feeding several sinks) are dropped.
 //! - Objects left half-written by the crash cannot be seen: S3 publishes a put or a completed multipart upload
 //!   atomically, and `file://` writes a staging file `<key>#<n>` that it renames. Recovery deletes this
-//!   destination's staging files from a `file://` bucket; incomplete multipart uploads on S3 are invisible
-//!   and cost storage until a bucket lifecycle rule (`AbortIncompleteMultipartUpload`) removes them.
+//!   destination's staging files from a `file://` bucket; the multipart uploads a crash left on S3 are aborted
+//!   by the bucket itself at start ([`super::multipart`]).
 //!
 //! All of this relies on an input position naming the same record after a crash: Kinesis never reuses a sequence
 //! number, and the embedded stream shows readers only records a sync committed, so recovery never takes back a
