@@ -135,8 +135,9 @@ fn the_size_hint_splits_objects() {
 
 #[test]
 fn the_interval_hint_splits_objects_over_time() {
-    // 40 records at 20/s take about 2 s; with a 1 s interval they cannot all land in one object.
-    let input = records(40);
+    // 100 records at 20/s take about 5 s; with a 1 s interval they cannot all land in one object (readers see
+    // records once synced, up to a second after they were put, so a shorter run could fit in one).
+    let input = records(100);
     let ws = Workspace::new(&file_to_bucket(1, "{size: 64MiB, interval: 1s}", "    rate: 20\n"));
     ws.write("input.ndjson", &input);
     run(&ws, &[]);
