@@ -132,6 +132,15 @@ fn finish(ws: &Workspace, mut child: Child, run: u32) {
     assert!(status.success(), "run {run} failed ({status}):\n{}", log(ws, run));
 }
 
+/// Kills run `run` with SIGKILL; it must still be running.
+fn kill_9(ws: &Workspace, mut child: Child, run: u32) {
+    if child.try_wait().expect("try_wait").is_some() {
+        panic!("run {run} ended before its kill:\n{}", log(ws, run));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+}
+
 /// Sends SIGTERM to `child` (a clean stop, as Ctrl-C) and waits for it to exit successfully.
 fn terminate(ws: &Workspace, mut child: Child, run: u32) {
     let pid = child.id().to_string();
@@ -212,17 +221,13 @@ fn kill_9_at_any_moment_loses_and_double_counts_no_window() {
     let mut aimed = 0;
     for (run, delay) in (0u32..).zip(delays) {
         let before = objects(&ws);
-        let mut child = start(&ws, run);
+        let child = start(&ws, run);
         if run % 2 == 1 && wait_for_object(&ws, before, Duration::from_secs(4)) {
             aimed += 1;
         } else {
             std::thread::sleep(Duration::from_millis(delay));
         }
-        if child.try_wait().expect("try_wait").is_some() {
-            panic!("run {run} ended before its kill:\n{}", log(&ws, run));
-        }
-        child.kill().expect("kill -9");
-        child.wait().expect("wait");
+        kill_9(&ws, child, run);
     }
     assert!(aimed >= 2, "kills right after a window was published: {aimed}");
     let last = delays.len() as u32;
@@ -252,13 +257,9 @@ fn kill_9_with_two_shards_counts_every_record_once() {
     let (records, rate) = (12_000, 2_000);
     let ws = workspace(records, rate, 2);
     for (run, delay) in (0u32..).zip([900, 1_500, 600]) {
-        let mut child = start(&ws, run);
+        let child = start(&ws, run);
         std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().expect("try_wait").is_some() {
-            panic!("run {run} ended before its kill:\n{}", log(&ws, run));
-        }
-        child.kill().expect("kill -9");
-        child.wait().expect("wait");
+        kill_9(&ws, child, run);
     }
     finish(&ws, start(&ws, 3), 3);
     let windows = windows(&ws);
@@ -277,15 +278,11 @@ fn kill_9_loses_no_row_of_a_plain_pump_sharing_the_windows_output() {
     let ws = workspace_with(records, rate, 1, PLAIN_PUMP);
     for (run, delay) in (0u32..).zip([800, 1_400, 500]) {
         let before = objects(&ws);
-        let mut child = start(&ws, run);
+        let child = start(&ws, run);
         if !(run == 1 && wait_for_object(&ws, before, Duration::from_secs(4))) {
             std::thread::sleep(Duration::from_millis(delay));
         }
-        if child.try_wait().expect("try_wait").is_some() {
-            panic!("run {run} ended before its kill:\n{}", log(&ws, run));
-        }
-        child.kill().expect("kill -9");
-        child.wait().expect("wait");
+        kill_9(&ws, child, run);
     }
     finish(&ws, start(&ws, 3), 3);
     let (plain, windows): (Vec<Window>, Vec<Window>) = windows(&ws).into_iter().partition(|w| w.n == -1);

@@ -74,7 +74,14 @@ fn collect(root: &Path, dir: &Path, objects: &mut BTreeMap<String, Vec<u8>>) {
             collect(root, &path, objects);
         } else {
             let key = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
-            objects.insert(key, std::fs::read(&path).expect("read object"));
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    objects.insert(key, bytes);
+                }
+                // A bucket read while a run writes it: a staging file renamed into its object meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("read object {}: {e}", path.display()),
+            }
         }
     }
 }

@@ -69,15 +69,7 @@ pub(super) fn compile_grouped(select: &Select, input: &Scope<'_>) -> Result<(Sta
         return Err(type_error(call.span(), message));
     }
     let Some(first) = select.group_by.first() else {
-        let place = select
-            .items
-            .iter()
-            .find_map(|item| match item {
-                SelectItem::Expr { expr, .. } => find_aggregate(expr).map(Expr::span),
-                _ => None,
-            })
-            .or(select.having.as_ref().map(Expr::span))
-            .unwrap_or(select.span);
+        let place = first_aggregate_span(select).or(select.having.as_ref().map(Expr::span)).unwrap_or(select.span);
         let message =
             "an aggregate in a streaming query needs GROUP BY with a monotonic expression of ROWTIME (a window)";
         return Err(no_window(place).with_message(message));
@@ -403,6 +395,14 @@ pub(super) fn strip_monotonic(expr: &Expr) -> &Expr {
 }
 
 /// The first aggregate call in `expr` (not looking into subqueries).
+/// Where the first aggregate call of `select`'s select list is.
+pub(super) fn first_aggregate_span(select: &Select) -> Option<Span> {
+    select.items.iter().find_map(|item| match item {
+        SelectItem::Expr { expr, .. } => find_aggregate(expr).map(Expr::span),
+        _ => None,
+    })
+}
+
 pub(super) fn find_aggregate(expr: &Expr) -> Option<&Expr> {
     if let Expr::Function { name, over: None, .. } = expr
         && AggKind::from_name(&name.name.to_ascii_uppercase()).is_some()

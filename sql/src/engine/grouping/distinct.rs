@@ -20,20 +20,13 @@ use crate::error::SqlError;
 
 use super::super::plan::{not_supported, type_error};
 use super::super::sliding_plan::find_over;
-use super::{children, find_aggregate, is_grouped, strip_monotonic};
+use super::{children, first_aggregate_span, is_grouped, strip_monotonic};
 
 /// The GROUP BY query that `select` (a SELECT DISTINCT) means, or why KDA (or sluice) refuses it.
 pub(in super::super) fn as_group_by(select: &Select) -> Result<Select, SqlError> {
     if is_grouped(select) {
         let place = select.group_by.first().map_or(select.span, Expr::span);
-        let place = select
-            .items
-            .iter()
-            .find_map(|item| match item {
-                SelectItem::Expr { expr, .. } => find_aggregate(expr).map(Expr::span),
-                _ => None,
-            })
-            .unwrap_or(place);
+        let place = first_aggregate_span(select).unwrap_or(place);
         return Err(not_supported(
             place,
             "SELECT DISTINCT with GROUP BY or aggregates (GROUP BY alone gives distinct groups)",
