@@ -116,12 +116,15 @@ fn from_stream(pipeline: &Path, stream: &str, args: &DiscoverArgs, choice: Forma
                     format!("{shown}: stream `{stream}` ({plugin}) gave no records in {}", args.wait),
                 ));
             }
-            let records: Vec<SampleRecord<'_>> =
+            let records: Vec<_> =
                 sampled.iter().map(|r| SampleRecord { data: &r.data, place: r.place.clone() }).collect();
-            let found = discover::discover(&records, &choice, args.limit as usize)
-                .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` ({plugin}): {e}")))?;
-            print(stream, &found, &format!("stream `{stream}`"), None);
-            return Ok(());
+            return infer_and_print(
+                stream,
+                &records,
+                &choice,
+                args.limit as usize,
+                &format!("{shown}: stream `{stream}` ({plugin})"),
+            );
         }
     };
     let data_dir = args.data_dir.clone().unwrap_or(default_dir);
@@ -140,12 +143,22 @@ fn from_stream(pipeline: &Path, stream: &str, args: &DiscoverArgs, choice: Forma
     if peeked.is_empty() {
         return Err(Failure(1, format!("{shown}: stream `{stream}` (in {dir}) holds no records yet")));
     }
-    let records: Vec<SampleRecord<'_>> = peeked
+    let records: Vec<_> = peeked
         .iter()
         .map(|r| SampleRecord { data: &r.data, place: format!("{} sequence number {}", shard_id(r.shard), r.sequence) })
         .collect();
-    let found = discover::discover(&records, &choice, limit)
-        .map_err(|e| Failure(1, format!("{shown}: stream `{stream}` (in {dir}): {e}")))?;
+    infer_and_print(stream, &records, &choice, limit, &format!("{shown}: stream `{stream}` (in {dir})"))
+}
+
+/// Infers the input block from a stream's sampled `records` and prints it; errors start with `whence`.
+fn infer_and_print(
+    stream: &str,
+    records: &[SampleRecord<'_>],
+    choice: &FormatChoice,
+    limit: usize,
+    whence: &str,
+) -> Result<(), Failure> {
+    let found = discover::discover(records, choice, limit).map_err(|e| Failure(1, format!("{whence}: {e}")))?;
     print(stream, &found, &format!("stream `{stream}`"), None);
     Ok(())
 }

@@ -86,8 +86,8 @@ fn follow(args: &TapArgs) -> Result<(), Failure> {
         let mut records = tail.poll().map_err(|e| Failure(1, format!("{shown}: {e}")))?;
         records.sort_by_key(|r| (r.arrival_ms, r.shard, r.sequence));
         for record in records.iter().take(usize::try_from(left).unwrap_or(usize::MAX)) {
-            let line = record_line(stream, &record.partition_key, record.arrival_ms, &record.data);
-            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| Failure(1, format!("stdout: {e}")))?;
+            print_record(&mut out, stream, &record.partition_key, record.arrival_ms, &record.data)
+                .map_err(|e| Failure(1, format!("stdout: {e}")))?;
             left -= 1;
         }
         if left > 0 {
@@ -111,10 +111,16 @@ fn follow_served(args: &TapArgs, source: ServedStream<'_>) -> Result<(), String>
         let max = usize::try_from(left).unwrap_or(usize::MAX).min(10_000);
         let Some(records) = reader.next(max, until)? else { continue };
         for record in records.iter().take(max) {
-            let line = record_line(stream, &record.partition_key, record.arrival_ms, &record.data);
-            writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| format!("stdout: {e}"))?;
+            print_record(&mut out, stream, &record.partition_key, record.arrival_ms, &record.data)
+                .map_err(|e| format!("stdout: {e}"))?;
             left -= 1;
         }
     }
     reader.close()
+}
+
+/// One record as a JSON line on `out`, flushed at once so a reader sees it as it comes.
+fn print_record(out: &mut impl Write, stream: &str, key: &str, arrival_ms: i64, data: &[u8]) -> std::io::Result<()> {
+    writeln!(out, "{}", record_line(stream, key, arrival_ms, data))?;
+    out.flush()
 }
