@@ -28,9 +28,13 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let seed = args[1] == "seed";
-    let n: u64 = args[2].parse().unwrap();
-    let sql = if seed { std::fs::read_to_string("pipelines/site-metrics.sql").unwrap() } else { TUMBLING.into() };
+    let seed = args.get(1).is_some_and(|mode| mode == "seed");
+    let n: u64 = args.get(2).and_then(|n| n.parse().ok()).expect("usage: engine_profile (seed|tumbling) N");
+    let sql = if seed {
+        std::fs::read_to_string("pipelines/site-metrics.sql").expect("run from the workspace root")
+    } else {
+        TUMBLING.into()
+    };
     let second = if seed { "requests_newUsers_newOrders_churnUsers" } else { "metrics" };
     let columns = vec![
         InputColumn { name: "COL_timestamp".into(), sql_type: SqlType::Timestamp, path: Some("$.timestamp".into()) },
@@ -43,9 +47,10 @@ fn main() {
     let mut stream: Vec<(String, SqlType)> = columns.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect();
     stream.push(("APPROXIMATE_ARRIVAL_TIME".into(), SqlType::Timestamp));
     stream.push(("SHARD_ID".into(), SqlType::Varchar(64)));
-    let mapping = InputMapping::new(InputFormat::Json, columns).unwrap();
-    let program = Program::compile(&sql, StreamDef { name: "SOURCE_SQL_STREAM_001".into(), columns: stream }).unwrap();
-    let out_id = program.stream("DESTINATION_SQL_STREAM").unwrap();
+    let mapping = InputMapping::new(InputFormat::Json, columns).expect("mapping");
+    let program =
+        Program::compile(&sql, StreamDef { name: "SOURCE_SQL_STREAM_001".into(), columns: stream }).expect("program");
+    let out_id = program.stream("DESTINATION_SQL_STREAM").expect("output stream");
     let writer = RowWriter::new(OutputFormat::Json, &program.stream_def(out_id).columns);
     let mut runner = program.runner_at(0);
     let mut data = Vec::new();
@@ -72,7 +77,7 @@ fn main() {
     for (i, line) in lines.iter().enumerate() {
         let arrival = 1_593_561_600_000 + if seed { (i / 1000) as i64 } else { i as i64 * 10 };
         rows.clear();
-        mapping.map_record(line.as_bytes(), &mut rows).unwrap();
+        mapping.map_record(line.as_bytes(), &mut rows).expect("a reference record maps");
         for mut values in rows.drain(..) {
             values.push(Value::Timestamp(arrival));
             values.push(shard.clone());
