@@ -1,8 +1,10 @@
-//! The stream's background task: periodic syncs (`fsync: interval` and `never`) and retention every minute.
+//! The stream's background task: periodic syncs (`fsync: interval` and `never`), earlier ones when many bytes
+//! wait ([`SYNC_SOON_BYTES`](super::log::SYNC_SOON_BYTES)), and retention every minute.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::Notify;
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
 
@@ -14,7 +16,13 @@ const RETENTION_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs until `stop` is cancelled or the stream is dropped (it holds the log weakly, so a stream dropped
 /// without `shutdown` does not live on in here).
-pub(crate) async fn run(log: Weak<Log>, stop: CancellationToken, policy: FsyncPolicy, sync_every: Duration) {
+pub(crate) async fn run(
+    log: Weak<Log>,
+    sync_soon: Arc<Notify>,
+    stop: CancellationToken,
+    policy: FsyncPolicy,
+    sync_every: Duration,
+) {
     let periodic_sync = policy != FsyncPolicy::Always;
     let sync_every = sync_every.max(Duration::from_millis(1));
     let mut sync_tick = interval_at(Instant::now() + sync_every, sync_every);
@@ -25,6 +33,10 @@ pub(crate) async fn run(log: Weak<Log>, stop: CancellationToken, policy: FsyncPo
         let sync = tokio::select! {
             () = stop.cancelled() => return,
             _ = sync_tick.tick(), if periodic_sync => true,
+            () = sync_soon.notified(), if periodic_sync => {
+                sync_tick.reset(); // The next periodic sync is a whole interval after this one.
+                true
+            }
             _ = retention_tick.tick() => false,
         };
         let Some(log) = log.upgrade() else { return };

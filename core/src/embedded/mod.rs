@@ -86,8 +86,8 @@ use crate::runtime::stream::{StartPosition, Stream, StreamError, StreamReader};
 pub enum FsyncPolicy {
     /// Every write is synced before it is acknowledged.
     Always,
-    /// Writes are synced every `fsync_interval`, together with the producer read positions they cover; readers
-    /// see records once synced (up to `fsync_interval` later).
+    /// Writes are synced every `fsync_interval` (or sooner once 8 MiB wait), together with the producer read
+    /// positions they cover; readers see records once synced (up to `fsync_interval` later).
     #[default]
     Interval,
     /// Left to the operating system: fastest, no guarantee (a power cut loses recent records, even ones
@@ -157,7 +157,9 @@ impl EmbeddedStream {
             .map_err(|e| log.io_error(format!("the stream must be opened inside a tokio runtime: {e}")))?;
         let log = Arc::new(log);
         let stop = CancellationToken::new();
-        let task = background::run(Arc::downgrade(&log), stop.clone(), log.options.fsync, log.options.fsync_interval);
+        let sync_soon = Arc::clone(&log.sync_soon);
+        let (policy, every) = (log.options.fsync, log.options.fsync_interval);
+        let task = background::run(Arc::downgrade(&log), sync_soon, stop.clone(), policy, every);
         let task = runtime.spawn(task);
         Ok(Arc::new(EmbeddedStream { log, background: Mutex::new(Some((stop, task))) }))
     }

@@ -57,6 +57,35 @@ fn seen(batches: &[ReadBatch]) -> Positions {
     seen
 }
 
+/// Puts of `count` records of `size` bytes each, 1,000 per batch.
+async fn put_sized(stream: &EmbeddedStream, count: usize, size: usize) -> TestResult {
+    let payload = bytes::Bytes::from(vec![b'x'; size]);
+    let key: Arc<str> = Arc::from("k");
+    for _ in 0..count / 1000 {
+        let records = (0..1000).map(|_| PutRecord { partition_key: Arc::clone(&key), data: payload.clone() }).collect();
+        stream.put_batch(records, "p", None).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn under_fsync_interval_many_waiting_bytes_are_synced_before_the_tick() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let stream = open(dir.path()).await?; // The periodic sync is an hour away.
+    let mut reader = stream.open_reader("c", StartPosition::TrimHorizon).await?;
+
+    // Below the threshold: nothing is readable before the tick.
+    put_sized(&stream, 1000, 1024).await?;
+    assert_eq!(count(&read_for(&mut reader, Duration::from_millis(200)).await?), 0, "1 MB waits for the tick");
+
+    // Crossing it: the background task syncs at once, so everything put so far becomes readable.
+    let records = (log::SYNC_SOON_BYTES / 1024) as usize;
+    put_sized(&stream, records, 1024).await?;
+    assert_eq!(count(&read_for(&mut reader, Duration::from_secs(5)).await?), 1000 + records / 1000 * 1000);
+    stream.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn under_fsync_interval_readers_see_records_once_synced_not_before() -> TestResult {
     let dir = tempfile::tempdir()?;
