@@ -6,14 +6,17 @@
 //!   baseline reads the same file line by line and writes the same bytes to one output file.
 //! - `seed_sql_2M_records`: the tutorial's SQL application. The SQL stage alone (the `sql` plugin built
 //!   through the registry, fed batches of records from memory, its output records counted) and end to end
-//!   through the CLI (file -> embedded stream -> SQL -> bucket). Beside them the same read+write baseline and
+//!   through the CLI (file -> embedded stream -> SQL -> bucket), and the engine alone on one thread (JSON
+//!   mapping -> program -> JSON writer, no plugin around it: the one-core figure). Beside them the same read+write baseline and
 //!   a hand-written Rust program doing the same transform (performance.md's "ceiling": a borrowed-struct
 //!   JSON parse, byte-level timestamp formatting, one reused output buffer), both single-threaded.
 //! - `tumbling_2M_records`: performance.md's window workload, a 1-minute tumbling SUM(requests)/COUNT(*)
-//!   (334 windows). The SQL stage alone, with records arriving as they were stamped (10 ms apart) and the
+//!   (334 windows). The engine alone on one thread and the SQL stage alone, with records arriving as they were stamped (10 ms apart) and the
 //!   event-time minute grouped beside the ROWTIME window, as KDA's guide recommends; beside it a hand-written
 //!   program (borrowed-struct JSON parse, per-minute sums of records in time order) in the same run.
 
+#[path = "support/engine_thread.rs"]
+mod engine_thread;
 #[path = "support/sql_stage.rs"]
 mod sql_stage;
 #[path = "support/workload.rs"]
@@ -23,7 +26,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::Command;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const RECORDS: u64 = 2_000_000;
 
@@ -141,8 +144,14 @@ fn bench(c: &mut Criterion) {
     group.bench_function("hand-written transform, one thread (the ceiling)", |b| {
         b.iter(|| assert_eq!(sql_stage::hand_written(&input, &dir.path().join("ceiling.out")), RECORDS))
     });
+    let records = std::fs::read(&input).expect("the workload");
+    let engine =
+        engine_thread::EngineThread::seed(&std::fs::read_to_string("pipelines/site-metrics.sql").expect("seed"));
+    group.bench_function("SQL engine, one thread: JSON -> seed SQL -> JSON", |b| {
+        b.iter(|| assert_eq!(engine.run(&records), RECORDS))
+    });
     group.bench_function("SQL stage alone: records in memory -> seed SQL -> output records", |b| {
-        b.iter(|| assert_eq!(stage.run(), RECORDS))
+        b.iter_batched(|| stage.input(), |input| assert_eq!(stage.run(input), RECORDS), BatchSize::PerIteration)
     });
     group.bench_function("sluice run: file -> embedded stream -> seed SQL -> file:// bucket", |b| {
         b.iter(|| assert!(fresh_run(dir.path(), &sql_pipeline) > 0, "rows delivered"))
@@ -152,17 +161,6 @@ fn bench(c: &mut Criterion) {
 
     bench_tumbling(c, dir.path(), &input);
 }
-
-/// performance.md's window: per minute, the sum of the first CSV value (requests) and the count of records.
-const TUMBLING_SQL: &str = r#"
-CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("minute" TIMESTAMP, "requests" BIGINT, "records" BIGINT);
-CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
-    SELECT STREAM FLOOR("COL_timestamp" TO MINUTE),
-                  SUM(CAST(SUBSTRING("metrics" FROM 1 FOR POSITION(',' IN "metrics") - 1) AS INTEGER)),
-                  COUNT(*)
-    FROM "SOURCE_SQL_STREAM_001"
-    GROUP BY FLOOR("COL_timestamp" TO MINUTE), STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE);
-"#;
 
 /// 2,000,000 records ten milliseconds apart: 333 full minutes and one of 20 seconds.
 const TUMBLING_WINDOWS: u64 = 334;
@@ -176,7 +174,7 @@ fn bench_tumbling(c: &mut Criterion, dir: &Path, input: &Path) {
                 {"name": "metrics", "type": "VARCHAR(32)", "path": "$.requests_newUsers_newOrders_churnUsers"},
             ],
         },
-        "code": TUMBLING_SQL,
+        "code": engine_thread::TUMBLING_SQL,
         "outputs": [{"stream": "DESTINATION_SQL_STREAM", "destination": "bucket", "format": "json"}],
     });
     let stage = sql_stage::SqlStage::with_application(dir, input, config, |index| index as i64 * 10);
@@ -185,8 +183,17 @@ fn bench_tumbling(c: &mut Criterion, dir: &Path, input: &Path) {
     group.bench_function("hand-written per-minute SUM/COUNT, one thread (the ceiling)", |b| {
         b.iter(|| assert_eq!(sql_stage::hand_written_tumbling(input, &dir.join("tumbling.out")), TUMBLING_WINDOWS))
     });
+    let records = std::fs::read(input).expect("the workload");
+    let engine = engine_thread::EngineThread::tumbling();
+    group.bench_function("SQL engine, one thread: JSON -> tumbling SUM/COUNT -> JSON", |b| {
+        b.iter(|| assert_eq!(engine.run(&records), TUMBLING_WINDOWS))
+    });
     group.bench_function("SQL stage alone: records in memory -> tumbling SUM/COUNT -> output records", |b| {
-        b.iter(|| assert_eq!(stage.run(), TUMBLING_WINDOWS))
+        b.iter_batched(
+            || stage.input(),
+            |input| assert_eq!(stage.run(input), TUMBLING_WINDOWS),
+            BatchSize::PerIteration,
+        )
     });
     group.finish();
 }

@@ -66,11 +66,16 @@ impl SqlStage {
         SqlStage { runtime, batches, config, cx }
     }
 
-    /// Runs every batch through a freshly built application; returns the output records, each acknowledged.
-    pub fn run(&self) -> u64 {
+    /// A fresh copy of the input batches for one [`run`](Self::run), made outside the measured time.
+    pub fn input(&self) -> Vec<Vec<Record>> {
+        self.batches.clone()
+    }
+
+    /// Runs `batches` through a freshly built application; returns the output records, each acknowledged.
+    pub fn run(&self, batches: Vec<Vec<Record>>) -> u64 {
         let sql = find(PluginKind::Application, "sql").expect("the sql plugin is registered");
         let Ok(Built::Application(app)) = sql.build(&self.config, &self.cx) else { panic!("build the application") };
-        let reader = MemoryReader { batches: self.batches.clone().into_iter() };
+        let reader = MemoryReader { batches: batches.into_iter() };
         let (tracker, _committed) = AckTracker::new(1);
         let input = ConsumerInput::new(Box::new(reader), tracker, Arc::new(StageMetrics::default()));
         self.runtime.block_on(async move {

@@ -7,7 +7,18 @@ use std::path::Path;
 /// Writes `count` reference records to `path` (about 95 bytes each): timestamps from 2020-07-01T00:00:00.000
 /// up 10 ms per record; four uniform integers in 1-100, 0-10, 0-5, 0-3 from a fixed-seed generator.
 pub fn write_records(path: &Path, count: u64) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    write_to(std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?), count)
+}
+
+/// The same records as [`write_records`], in memory.
+#[allow(dead_code)] // Only sql/examples/engine_profile.rs calls it.
+pub fn records(count: u64) -> Vec<u8> {
+    let mut records = Vec::with_capacity(count as usize * 96);
+    write_to(&mut records, count).expect("writing to memory cannot fail");
+    records
+}
+
+fn write_to(mut out: impl Write, count: u64) -> std::io::Result<()> {
     let mut state: u64 = 0x5eed_5eed_5eed_5eed;
     let mut next = |bound: u64| {
         // xorshift64*: deterministic and dependency-free; the bench needs identical bytes, not quality.
