@@ -21,8 +21,8 @@
 //! ## Behaviour, and where it differs from Kinesis
 //!
 //! - **Durable before the answer**: a put returns once its records are durable by the stream's `fsync`
-//!   (`always`: synced with the put; `interval`: after the next periodic sync, so up to `fsync_interval`
-//!   later; `never`: committed to the ledger without an fsync, so readable at once and safe from `kill -9` but
+//!   (`always`: synced with the put; `interval`: after the next sync, so up to `fsync_interval` later, sooner
+//!   once 8 MiB wait; `never`: committed to the ledger without an fsync, so readable at once and safe from `kill -9` but
 //!   not from a power cut).
 //! - **Limits** as Kinesis's: 1 MiB of data per record, 1 to 256 characters per partition key, 1 to 500
 //!   records and 5 MiB (data and keys) per PutRecords, bodies up to 8 MiB (else 413). An invalid request
