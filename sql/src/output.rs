@@ -102,7 +102,11 @@ impl RowWriter {
         let mut scratch = String::new();
         for ((key, (_, ty)), value) in self.keys.iter().zip(&self.columns).zip(row) {
             out.extend_from_slice(key);
-            write_json_value(value, ty, out, &mut scratch);
+            match value {
+                // The usual value, without a call.
+                Value::String(text) => write_json_string(text, out),
+                _ => write_json_value(value, ty, out, &mut scratch),
+            }
         }
         out.push(b'}');
     }
@@ -243,16 +247,11 @@ pub(crate) fn write_hex(bytes: &[u8], out: &mut Vec<u8>) {
 /// character), eight bytes at a time: row values and record fields are short, too short to set up a vector
 /// search. The JSON input's fast path ends a string's content with it too.
 pub(crate) fn json_special_at(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Flags bytes below `n` (n <= 0x80); the lowest flag is exact, flags above it may be false.
-    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut words {
         let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-        let flags =
-            below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20);
+        let flags = json_special_flags(word);
         if flags != 0 {
             return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
@@ -262,18 +261,56 @@ pub(crate) fn json_special_at(bytes: &[u8]) -> Option<usize> {
 }
 
 /// A JSON string: `"`, `\` and control characters escaped (`\n`, `\u001f`, ...), the rest copied in runs.
+#[inline]
 fn write_json_string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
     // Most strings need no escape: copy them whole.
-    let Some(first) = json_special_at(bytes) else {
+    if !needs_json_escape(bytes) {
+        out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
-    };
+    }
+    write_escaped_json_string(bytes, out);
+}
+
+/// Flags (high bit of a byte) the bytes of `word` that a JSON string cannot hold as they are: `"`, `\\` and
+/// control characters. Non-zero exactly when `word` holds one; flags above the lowest may be false.
+#[inline]
+fn json_special_flags(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Flags bytes below `n` (n <= 0x80).
+    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
+    below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20)
+}
+
+/// Whether `bytes` holds a byte [`json_special_at`] finds, with no loop over bytes: whole words, the tail as
+/// one last word overlapping the one before, and strings under eight bytes as one word built from overlapping
+/// loads (bytes tested twice do no harm to a yes/no answer).
+#[inline]
+fn needs_json_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])));
+    match n {
+        0 => false,
+        // Three bytes cover 1 to 3 bytes; the rest of the word is spaces, which need no escape.
+        1..4 => {
+            let three = u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16;
+            json_special_flags(three | 0x2020_2020_2000_0000) != 0
+        }
+        4..8 => json_special_flags(half(0) | half(n - 4) << 32) != 0,
+        _ => (0..n / 8).any(|i| json_special_flags(word(i * 8)) != 0) || json_special_flags(word(n - 8)) != 0,
+    }
+}
+
+/// [`write_json_string`] of a string holding bytes to escape.
+fn write_escaped_json_string(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
+    for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -383,6 +420,50 @@ mod tests {
         let mut out = Vec::new();
         write_row(format, columns, row, &mut out);
         String::from_utf8(out).expect("UTF-8 output")
+    }
+
+    #[test]
+    fn the_escape_test_agrees_with_the_scan_at_every_length_and_position() {
+        for len in 0..40 {
+            let plain = vec![b'a'; len];
+            assert!(!needs_json_escape(&plain), "{len}");
+            assert!(!needs_json_escape("é€ 😀 ~\u{7f}".as_bytes()), "non-ASCII and DEL need no escape");
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = special;
+                    assert_eq!(needs_json_escape(&bytes), json_special_at(&bytes).is_some(), "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() -> Result<(), serde_json::Error> {
+        let long = "a long string, longer than any word: ".repeat(4);
+        let texts = [
+            "",
+            "7",
+            "\"",
+            "ab\\",
+            "2020-07-01 12:05:09",
+            "tab\there",
+            "\u{1}\u{8}\u{c}\r\n\u{1f}",
+            "héllo wörld 😀",
+            "quote at the end of eight\"",
+            &long,
+            &format!("{long}\"{long}\n"),
+        ];
+        for text in texts {
+            let mut out = Vec::new();
+            write_json_string(text, &mut out);
+            assert_eq!(String::from_utf8_lossy(&out), serde_json::to_string(text)?, "{text:?}");
+            let columns = [("s".to_owned(), SqlType::Varchar(1000))];
+            let mut row = Vec::new();
+            RowWriter::new(OutputFormat::Json, &columns).write(&[Value::string(text)], &mut row);
+            assert_eq!(String::from_utf8_lossy(&row), format!("{{\"s\":{}}}", serde_json::to_string(text)?));
+        }
+        Ok(())
     }
 
     #[test]
