@@ -36,6 +36,7 @@ impl Hash for KeyValue {
 }
 
 /// Whether two values of one GROUP BY expression are the same key.
+#[inline]
 pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Double(x), Value::Double(y)) => x == y || (x.is_nan() && y.is_nan()),
