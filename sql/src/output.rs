@@ -143,20 +143,29 @@ impl RowWriter {
         }
         let mut scratch = String::new();
         for ((key, (_, ty)), value) in self.keys.iter().zip(&self.columns).zip(row) {
-            match value {
+            match plain_json_text(value) {
                 // The usual value: the key takes its opening quote.
-                Value::String(text) if !needs_json_escape(text.as_bytes()) => {
+                Some(bytes) => {
                     key.write(true, out);
-                    out.extend_from_slice(text.as_bytes());
+                    out.extend_from_slice(bytes);
                     out.push(b'"');
                 }
-                _ => {
+                None => {
                     key.write(false, out);
                     write_json_value(value, ty, out, &mut scratch);
                 }
             }
         }
         out.push(b'}');
+    }
+}
+
+/// The bytes of a string value that a JSON string holds as they are (nothing to escape), read once.
+#[inline]
+fn plain_json_text(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::String(text) => Some(text.as_bytes()).filter(|bytes| !needs_json_escape(bytes)),
+        _ => None,
     }
 }
 
