@@ -147,7 +147,7 @@ impl RowWriter {
                 // The usual value: the key takes its opening quote.
                 Some(bytes) => {
                     key.write(true, out);
-                    out.extend_from_slice(bytes);
+                    append_text(bytes, out);
                     out.push(b'"');
                 }
                 None => {
@@ -157,6 +157,16 @@ impl RowWriter {
             }
         }
         out.push(b'}');
+    }
+}
+
+/// Appends `bytes`: a few bytes one by one, which costs less than a call to copy them.
+#[inline]
+fn append_text(bytes: &[u8], out: &mut Vec<u8>) {
+    if bytes.len() < 8 {
+        bytes.iter().for_each(|&b| out.push(b));
+    } else {
+        out.extend_from_slice(bytes);
     }
 }
 
@@ -507,6 +517,10 @@ mod tests {
         let texts = [
             "",
             "7",
+            "82",
+            "abcdefg",
+            "abcdefgh",
+            "héllo",
             "\"",
             "ab\\",
             "2020-07-01 12:05:09",
