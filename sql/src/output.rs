@@ -71,7 +71,49 @@ pub struct RowWriter {
     format: OutputFormat,
     columns: Vec<(String, SqlType)>,
     /// JSON: per column, the text before its value.
-    keys: Vec<Vec<u8>>,
+    keys: Vec<JsonKey>,
+}
+
+/// The text before a column's value in a JSON row, followed by a `"` that string values take with it: kept in
+/// a fixed-size array when short enough, so that writing it is one fixed-size copy (no call to copy a few bytes).
+#[derive(Debug, Clone)]
+struct JsonKey {
+    text: Vec<u8>,
+    /// `text` then `"`, padded: when the key is shorter than the array.
+    short: Option<[u8; SHORT_KEY]>,
+}
+
+const SHORT_KEY: usize = 32;
+
+impl JsonKey {
+    fn new(text: Vec<u8>) -> Self {
+        let short = (text.len() < SHORT_KEY).then(|| {
+            let mut short = [b' '; SHORT_KEY];
+            short[..text.len()].copy_from_slice(&text);
+            short[text.len()] = b'"';
+            short
+        });
+        JsonKey { text, short }
+    }
+
+    /// Appends the key, and the opening quote of a string value when `quote`.
+    #[inline]
+    fn write(&self, quote: bool, out: &mut Vec<u8>) {
+        let len = self.text.len() + usize::from(quote);
+        match &self.short {
+            Some(short) => {
+                let end = out.len() + len;
+                out.extend_from_slice(short);
+                out.truncate(end);
+            }
+            None => {
+                out.extend_from_slice(&self.text);
+                if quote {
+                    out.push(b'"');
+                }
+            }
+        }
+    }
 }
 
 impl RowWriter {
@@ -85,7 +127,7 @@ impl RowWriter {
                     let mut key = vec![if i == 0 { b'{' } else { b',' }];
                     write_json_string(name, &mut key);
                     key.push(b':');
-                    key
+                    JsonKey::new(key)
                 })
                 .collect(),
             OutputFormat::Csv => Vec::new(),
@@ -101,10 +143,39 @@ impl RowWriter {
         }
         let mut scratch = String::new();
         for ((key, (_, ty)), value) in self.keys.iter().zip(&self.columns).zip(row) {
-            out.extend_from_slice(key);
-            write_json_value(value, ty, out, &mut scratch);
+            match plain_json_text(value) {
+                // The usual value: the key takes its opening quote.
+                Some(bytes) => {
+                    key.write(true, out);
+                    append_text(bytes, out);
+                    out.push(b'"');
+                }
+                None => {
+                    key.write(false, out);
+                    write_json_value(value, ty, out, &mut scratch);
+                }
+            }
         }
         out.push(b'}');
+    }
+}
+
+/// Appends `bytes`: a few bytes one by one, which costs less than a call to copy them.
+#[inline]
+fn append_text(bytes: &[u8], out: &mut Vec<u8>) {
+    if bytes.len() < 8 {
+        bytes.iter().for_each(|&b| out.push(b));
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// The bytes of a string value that a JSON string holds as they are (nothing to escape), read once.
+#[inline]
+fn plain_json_text(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::String(text) => Some(text.as_bytes()).filter(|bytes| !needs_json_escape(bytes)),
+        _ => None,
     }
 }
 
@@ -243,16 +314,11 @@ pub(crate) fn write_hex(bytes: &[u8], out: &mut Vec<u8>) {
 /// character), eight bytes at a time: row values and record fields are short, too short to set up a vector
 /// search. The JSON input's fast path ends a string's content with it too.
 pub(crate) fn json_special_at(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Flags bytes below `n` (n <= 0x80); the lowest flag is exact, flags above it may be false.
-    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut words {
         let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-        let flags =
-            below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20);
+        let flags = json_special_flags(word);
         if flags != 0 {
             return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
@@ -262,18 +328,62 @@ pub(crate) fn json_special_at(bytes: &[u8]) -> Option<usize> {
 }
 
 /// A JSON string: `"`, `\` and control characters escaped (`\n`, `\u001f`, ...), the rest copied in runs.
+#[inline]
 fn write_json_string(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
     // Most strings need no escape: copy them whole.
-    let Some(first) = json_special_at(bytes) else {
+    if !needs_json_escape(bytes) {
+        out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
-    };
+    }
+    write_escaped_json_string(bytes, out);
+}
+
+/// Flags (high bit of a byte) the bytes of `word` that a JSON string cannot hold as they are: `"`, `\\` and
+/// control characters. Non-zero exactly when `word` holds one; flags above the lowest may be false.
+#[inline]
+fn json_special_flags(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Flags bytes below `n` (n <= 0x80).
+    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
+    below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20)
+}
+
+/// Whether `bytes` holds a byte [`json_special_at`] finds, with no search for where: short strings byte by byte
+/// in a table, longer ones in whole words and the tail as one last word overlapping the one before (bytes
+/// tested twice do no harm to a yes/no answer).
+#[inline]
+fn needs_json_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if n < 8 {
+        return bytes.iter().any(|&b| ESCAPED[usize::from(b)]);
+    }
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    (0..n / 8).any(|i| json_special_flags(word(i * 8)) != 0) || json_special_flags(word(n - 8)) != 0
+}
+
+/// Per byte, whether a JSON string must escape it: `"`, `\\` and control characters.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// [`write_json_string`] of a string holding bytes to escape.
+fn write_escaped_json_string(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
+    for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -386,6 +496,54 @@ mod tests {
     }
 
     #[test]
+    fn the_escape_test_agrees_with_the_scan_at_every_length_and_position() {
+        for len in 0..40 {
+            let plain = vec![b'a'; len];
+            assert!(!needs_json_escape(&plain), "{len}");
+            assert!(!needs_json_escape("é€ 😀 ~\u{7f}".as_bytes()), "non-ASCII and DEL need no escape");
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = special;
+                    assert_eq!(needs_json_escape(&bytes), json_special_at(&bytes).is_some(), "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() -> Result<(), serde_json::Error> {
+        let long = "a long string, longer than any word: ".repeat(4);
+        let texts = [
+            "",
+            "7",
+            "82",
+            "abcdefg",
+            "abcdefgh",
+            "héllo",
+            "\"",
+            "ab\\",
+            "2020-07-01 12:05:09",
+            "tab\there",
+            "\u{1}\u{8}\u{c}\r\n\u{1f}",
+            "héllo wörld 😀",
+            "quote at the end of eight\"",
+            &long,
+            &format!("{long}\"{long}\n"),
+        ];
+        for text in texts {
+            let mut out = Vec::new();
+            write_json_string(text, &mut out);
+            assert_eq!(String::from_utf8_lossy(&out), serde_json::to_string(text)?, "{text:?}");
+            let columns = [("s".to_owned(), SqlType::Varchar(1000))];
+            let mut row = Vec::new();
+            RowWriter::new(OutputFormat::Json, &columns).write(&[Value::string(text)], &mut row);
+            assert_eq!(String::from_utf8_lossy(&row), format!("{{\"s\":{}}}", serde_json::to_string(text)?));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn json_output_of_every_type() -> Result<(), serde_json::Error> {
         let (columns, row) = every_type();
         let text = written(OutputFormat::Json, &columns, &row);
@@ -441,10 +599,17 @@ mod tests {
                 assert_eq!(out, expected);
             }
         }
-        let quoted = vec![("say \"hi\"".to_owned(), SqlType::Integer), ("b".to_owned(), SqlType::Integer)];
+        let long = "a column name longer than the fixed-size keys hold".to_owned();
+        let quoted = vec![("say \"hi\"".to_owned(), SqlType::Integer), (long.clone(), SqlType::Varchar(8))];
         let mut out = Vec::new();
+        RowWriter::new(OutputFormat::Json, &quoted).write(&[Value::Int(1), Value::string("x\"")], &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), format!(r#"{{"say \"hi\"":1,"{long}":"x\""}}"#));
+        out.clear();
+        RowWriter::new(OutputFormat::Json, &quoted).write(&[Value::string("a"), Value::string("b")], &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), format!(r#"{{"say \"hi\"":"a","{long}":"b"}}"#));
+        out.clear();
         RowWriter::new(OutputFormat::Json, &quoted).write(&[Value::Int(1), Value::Null], &mut out);
-        assert_eq!(out, br#"{"say \"hi\"":1,"b":null}"#);
+        assert_eq!(String::from_utf8_lossy(&out), format!(r#"{{"say \"hi\"":1,"{long}":null}}"#));
         out.clear();
         RowWriter::new(OutputFormat::Json, &[]).write(&[], &mut out);
         assert_eq!(out, b"{}");

@@ -36,6 +36,7 @@ impl Hash for KeyValue {
 }
 
 /// Whether two values of one GROUP BY expression are the same key.
+#[inline]
 pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Double(x), Value::Double(y)) => x == y || (x.is_nan() && y.is_nan()),
@@ -159,6 +160,9 @@ pub(crate) struct Group {
 pub(crate) struct GroupTable {
     index: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
     groups: Vec<Group>,
+    /// The group the last row went to: consecutive rows usually share a group, and comparing a key with it
+    /// costs less than hashing it.
+    last: Option<u32>,
 }
 
 impl GroupTable {
@@ -172,6 +176,11 @@ impl GroupTable {
             }
             return &mut self.groups[0];
         }
+        if let Some(last) = self.last
+            && has_key(&self.groups[last as usize], key)
+        {
+            return &mut self.groups[last as usize];
+        }
         let mut hasher = FastHasher::default();
         key.iter().for_each(|v| hash_value(v, &mut hasher));
         let hash = hasher.finish();
@@ -179,7 +188,8 @@ impl GroupTable {
         let mut last = END;
         while at != END {
             let group = &self.groups[at as usize];
-            if group.keys.len() >= key.len() && group.keys.iter().zip(key.iter()).all(|(a, b)| same(a, b)) {
+            if has_key(group, key) {
+                self.last = Some(at);
                 return &mut self.groups[at as usize];
             }
             last = at;
@@ -192,6 +202,7 @@ impl GroupTable {
         } else {
             self.groups[last as usize].next = new;
         }
+        self.last = Some(new);
         &mut self.groups[new as usize]
     }
 
@@ -209,13 +220,21 @@ impl GroupTable {
     /// Takes every group out, in first-seen order, leaving the table empty (its index keeps its capacity).
     pub fn drain(&mut self) -> std::vec::Drain<'_, Group> {
         self.index.clear();
+        self.last = None;
         self.groups.drain(..)
     }
 }
 
+/// Whether `group`'s key begins with `key` (the window's own values follow).
+fn has_key(group: &Group, key: &[Value]) -> bool {
+    group.keys.len() >= key.len() && group.keys.iter().zip(key).all(|(a, b)| same(a, b))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::aggregate::{AggKind, AggSpec};
     use super::*;
+    use crate::types::SqlType;
     use crate::value::Decimal;
 
     #[test]
@@ -237,6 +256,30 @@ mod tests {
         assert_eq!(groups[0].keys[0], Value::string("b"));
         assert_eq!(groups[1].keys[0], Value::string("a"));
         assert!(table.is_empty());
+    }
+
+    #[test]
+    fn the_last_group_is_found_again_without_hashing_and_other_keys_still_find_theirs() {
+        let mut table = GroupTable::default();
+        let spec = AggSpec { kind: AggKind::CountStar, arg: None, distinct: false, result: SqlType::BigInt };
+        let count = |table: &mut GroupTable, key: Value| {
+            let group = table.find_or_insert(&mut vec![key], || vec![spec.start()]);
+            group.accs[0].update(AggKind::CountStar, &Value::Null);
+        };
+        // Runs of one key (the cache hits), a key coming back after another (the cache misses, the index finds it),
+        // and a key equal to the cached one only as GROUP BY compares (1.0 = 1).
+        for key in [1, 1, 1, 2, 2, 1, 3, 1] {
+            count(&mut table, Value::Int(key));
+        }
+        count(&mut table, Value::Decimal(Decimal { unscaled: 10, scale: 1 }));
+        let groups: Vec<Group> = table.drain().collect();
+        let keys: Vec<&Value> = groups.iter().map(|g| &g.keys[0]).collect();
+        assert_eq!(keys, [&Value::Int(1), &Value::Int(2), &Value::Int(3)]);
+        let counts: Vec<String> = groups.iter().map(|g| format!("{:?}", g.accs[0])).collect();
+        assert!(counts[0].contains("Count(6)") && counts[1].contains("Count(2)"), "{counts:?}");
+        // A drained table forgets its last group: the same key makes a new group.
+        count(&mut table, Value::Int(1));
+        assert_eq!(table.len(), 1);
     }
 
     #[test]

@@ -135,6 +135,12 @@ struct Pump {
 }
 
 impl Pump {
+    /// Whether the final stage's values fill the target's columns one to one, in order: then a row's own
+    /// buffer becomes the target row, fitted in place.
+    fn fills_in_place(&self) -> bool {
+        self.target_columns.iter().enumerate().all(|(column, source)| *source == Some(column))
+    }
+
     /// Whether a stage sets ROWTIME (`... AS ROWTIME`).
     fn sets_rowtime(&self) -> bool {
         self.stages.iter().any(|stage| matches!(stage, Stage::Map(map) if map.rowtime.is_some()))
@@ -240,6 +246,8 @@ impl Program {
             joins: (0..self.join_states).map(|_| join::JoinState::default()).collect(),
             clock: i64::MIN,
             input_mark: 0,
+            fills_in_place: self.pumps.iter().map(Pump::fills_in_place).collect(),
+            has_joins: self.join_readers.iter().any(|r| !r.is_empty()),
         }
     }
 
@@ -280,6 +288,10 @@ pub struct Runner<'a> {
     clock: i64,
     /// The input mark of the row being pushed ([`Runner::set_input_mark`]); a window remembers its oldest.
     input_mark: u64,
+    /// Per pump, [`Pump::fills_in_place`].
+    fills_in_place: Vec<bool>,
+    /// Whether a stream is the right side of a join: each row first expires the joins' old rows.
+    has_joins: bool,
 }
 
 /// At most this many spare buffers are kept.
@@ -300,7 +312,7 @@ impl Runner<'_> {
             self.cx.now_ms = now_ms();
         }
         row.rowtime = row.rowtime.max(self.clock);
-        if self.program.join_readers.iter().any(|r| !r.is_empty()) {
+        if self.has_joins {
             self.expire_joins(row.rowtime, false, out);
         }
         let input = self.program.input;
@@ -482,7 +494,7 @@ impl Runner<'_> {
                 Err(e) => return fail(out, "Data_Error", e),
             }
         }
-        match self.insert(pump, owned, values, current_rowtime) {
+        match self.insert(index, owned, values, current_rowtime) {
             Ok(next) => {
                 self.flow(pump.target, &next, out);
                 self.recycle(next.values);
@@ -529,7 +541,6 @@ impl Runner<'_> {
         describe: &dyn Fn() -> String,
         out: &mut dyn FnMut(Emit<'_>),
     ) {
-        let (start, end) = aggregate.window.bounds(row.rowtime);
         if self.windows[aggregate.state].open.is_some_and(|(_, open_end)| open_end <= row.rowtime) {
             self.close(index, position, aggregate, out);
             self.cx.row_time_ms = row.rowtime;
@@ -546,7 +557,8 @@ impl Runner<'_> {
             Err(("Out_Of_Order_Rowtime", SqlError::data(message)))
         } else {
             if state.open.is_none() {
-                state.open = Some((start, end));
+                // Bounds once per window, not per row: they cost a division.
+                state.open = Some(aggregate.window.bounds(row.rowtime));
                 state.first_mark = mark;
             }
             aggregate.absorb(state, row, &self.cx).map_err(|e| ("Data_Error", e))
@@ -599,39 +611,92 @@ impl Runner<'_> {
     /// target's columns, checked for ROWTIME order.
     fn insert(
         &mut self,
-        pump: &Pump,
+        index: usize,
         owned: Option<Vec<Value>>,
         values: &[Value],
         rowtime: i64,
     ) -> Result<Row, (&'static str, SqlError)> {
         let data = |e: SqlError| ("Data_Error", e);
         let program = self.program;
+        let pump = &program.pumps[index];
         let target = &program.streams[pump.target.0];
-        let mut out = self.buffer();
-        out.reserve(target.columns.len());
-        match owned {
-            // The final stage's values are ours: move them (each is the source of one target column at most).
+        let values = match owned {
+            // The final stage's values are ours and in the target's order: fit them where they are.
+            Some(mut values) if self.fills_in_place[index] && values.len() >= target.columns.len() => {
+                values.truncate(target.columns.len());
+                if let Err(e) = fit_in_place(&mut values, &target.columns) {
+                    self.recycle(values);
+                    return Err(data(e));
+                }
+                values
+            }
+            // Ours, in another order: move them (each is the source of one target column at most).
             Some(mut values) => {
+                let mut out = self.buffer();
+                out.reserve(target.columns.len());
                 for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
                     let value = source
                         .and_then(|i| values.get_mut(i))
                         .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
-                    out.push(crate::cast::fit(value, ty).map_err(data)?);
+                    out.push(fit(value, ty).map_err(data)?);
                 }
                 self.recycle(values);
+                out
             }
             None => {
+                let mut out = self.buffer();
+                out.reserve(target.columns.len());
                 for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
                     let value = source.and_then(|i| values.get(i).cloned()).unwrap_or(Value::Null);
-                    out.push(crate::cast::fit(value, ty).map_err(data)?);
+                    out.push(fit(value, ty).map_err(data)?);
                 }
+                out
             }
-        }
+        };
         if rowtime < self.last_rowtime[pump.target.0] {
             let message = format!("ROWTIME {rowtime} is earlier than the stream's last ROWTIME");
             return Err(("Out_Of_Order_Rowtime", SqlError::data(message)));
         }
-        Ok(Row { rowtime, values: out })
+        Ok(Row { rowtime, values })
+    }
+}
+
+/// Fits each of `values` into its column's type ([`crate::cast::fit`]), in place.
+fn fit_in_place(values: &mut [Value], columns: &[(String, SqlType)]) -> Result<(), SqlError> {
+    for (value, (_, ty)) in values.iter_mut().zip(columns) {
+        if !fits_unchanged(value, ty) {
+            *value = crate::cast::fit(std::mem::replace(value, Value::Null), ty)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`crate::cast::fit`], skipping the call when it would give the value back unchanged.
+fn fit(value: Value, ty: &SqlType) -> Result<Value, SqlError> {
+    if fits_unchanged(&value, ty) { Ok(value) } else { crate::cast::fit(value, ty) }
+}
+
+/// Whether `value` is stored into a column of type `ty` as it is: a cheap test of the cases in which
+/// [`crate::cast::fit`] returns its value unchanged (a short enough VARCHAR, an integer in range, the same
+/// datetime type...). `false` only means the full fit must decide.
+#[inline]
+fn fits_unchanged(value: &Value, ty: &SqlType) -> bool {
+    use SqlType as T;
+    match (value, ty) {
+        (Value::Null, _) | (_, T::Null) => true,
+        // Bytes bound characters: at most n bytes is at most n characters.
+        (Value::String(text), T::Varchar(n)) => text.len() <= *n as usize,
+        (Value::Int(_), T::BigInt) => true,
+        (Value::Int(i), T::Integer) => i32::try_from(*i).is_ok(),
+        (Value::Double(_), T::Double)
+        | (Value::Boolean(_), T::Boolean)
+        | (Value::Date(_), T::Date)
+        | (Value::Time(_), T::Time)
+        | (Value::Timestamp(_), T::Timestamp)
+        | (Value::Interval(_), T::IntervalDayTime)
+        | (Value::IntervalMonths(_), T::IntervalYearMonth)
+        | (Value::Row(_), T::Row(_)) => true,
+        _ => false,
     }
 }
 
@@ -648,3 +713,99 @@ fn describe_row(stream: &StreamDef, row: &Row) -> String {
 }
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn fit_is_skipped_only_where_it_would_change_nothing() {
+        let values = [
+            Value::Null,
+            Value::string("abcdefgh"),
+            Value::string("abcdefghijklmnop"),
+            Value::string("ééééé"),
+            Value::Int(7),
+            Value::Int(i64::from(i32::MAX) + 1),
+            Value::Double(1.5),
+            Value::Double(f64::NAN),
+            Value::Boolean(true),
+            Value::Timestamp(1_000),
+            Value::Date(3),
+            Value::Decimal(crate::value::Decimal { unscaled: 150, scale: 2 }),
+        ];
+        let types = [
+            SqlType::Varchar(8),
+            SqlType::Varchar(16),
+            SqlType::Char(8),
+            SqlType::Integer,
+            SqlType::SmallInt,
+            SqlType::BigInt,
+            SqlType::Double,
+            SqlType::Real,
+            SqlType::Decimal { precision: 5, scale: 1 },
+            SqlType::Boolean,
+            SqlType::Timestamp,
+            SqlType::Date,
+        ];
+        let mut skipped = 0;
+        for value in &values {
+            for ty in &types {
+                if fits_unchanged(value, ty) {
+                    skipped += 1;
+                    let fitted = crate::cast::fit(value.clone(), ty).expect("a value that fits");
+                    assert_eq!(format!("{fitted:?}"), format!("{value:?}"), "{value:?} into {ty}");
+                }
+                // With or without the shortcut, the same outcome.
+                let direct = crate::cast::fit(value.clone(), ty).map_err(|e| e.message);
+                assert_eq!(format!("{:?}", fit(value.clone(), ty).map_err(|e| e.message)), format!("{direct:?}"));
+            }
+        }
+        assert!(skipped > 20, "the shortcut applies to the usual cases ({skipped})");
+        assert!(!fits_unchanged(&Value::string("abcdefghijklmnop"), &SqlType::Varchar(8)));
+        assert!(!fits_unchanged(&Value::Int(i64::from(i32::MAX) + 1), &SqlType::Integer));
+        assert!(!fits_unchanged(&Value::string("ab"), &SqlType::Char(8)), "CHAR pads: the full fit decides");
+    }
+
+    fn run_one(sql: &str, values: Vec<Value>) -> (Vec<Vec<Value>>, Vec<Failure>) {
+        let input = StreamDef {
+            name: "SOURCE_SQL_STREAM_001".into(),
+            columns: vec![("S".into(), SqlType::Varchar(16)), ("N".into(), SqlType::BigInt)],
+        };
+        let program = Program::compile(sql, input).expect("compiles");
+        let out = program.stream("OUT").expect("OUT");
+        let mut runner = program.runner_at(0);
+        let (mut rows, mut failures) = (Vec::new(), Vec::new());
+        runner.push(Row { rowtime: 1, values }, &mut |emitted| match emitted {
+            Emit::Row(id, row) if id == out => rows.push(row.values.clone()),
+            Emit::Row(..) => {}
+            Emit::Failure(f) => failures.push(f),
+        });
+        (rows, failures)
+    }
+
+    #[test]
+    fn a_pump_filling_its_target_in_order_still_truncates_and_range_checks() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (short VARCHAR(8), wide VARCHAR(16), n INTEGER);
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT" SELECT STREAM s, s, n FROM "SOURCE_SQL_STREAM_001";"#;
+        let (rows, failures) = run_one(sql, vec![Value::string("abcdefghijklmnop"), Value::Int(5)]);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(rows, [vec![Value::string("abcdefgh"), Value::string("abcdefghijklmnop"), Value::Int(5)]]);
+        let (rows, failures) = run_one(sql, vec![Value::string("x"), Value::Int(1 << 40)]);
+        assert!(rows.is_empty());
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].name, "Data_Error");
+        assert!(failures[0].message.contains("out of range"), "{}", failures[0].message);
+    }
+
+    #[test]
+    fn a_pump_filling_its_target_in_another_order_moves_values_and_fits_them() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (n INTEGER, short VARCHAR(4), none VARCHAR(4));
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT" (short, n) SELECT STREAM s, n FROM "SOURCE_SQL_STREAM_001";"#;
+        let (rows, failures) = run_one(sql, vec![Value::string("abcdefgh"), Value::Int(5)]);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(rows, [vec![Value::Int(5), Value::string("abcd"), Value::Null]]);
+    }
+}

@@ -29,17 +29,41 @@ pub fn push_record(
     rows: &mut Vec<Vec<Value>>,
     emit: &mut EmitRow<'_>,
 ) {
-    let data = &record.data[..];
     rows.clear();
-    match mapping.map_record(data, rows) {
-        Ok(()) => {
-            for mut values in rows.drain(..) {
-                values.push(Value::Timestamp(record.arrival_ms));
-                values.push(shard_value(record.shard));
+    let mapped = map_record(mapping, record, rows).map(|()| rows.len());
+    push_mapped(runner, record, mapped, rows.drain(..), rowtime, emit);
+}
+
+/// Appends the rows of `record` to `rows`, each with APPROXIMATE_ARRIVAL_TIME and SHARD_ID: the stateless half
+/// of [`push_record`], which may run ahead of the runner on another thread. `Err`: the mapping's message.
+pub fn map_record(mapping: &InputMapping, record: &Record, rows: &mut Vec<Vec<Value>>) -> Result<(), String> {
+    let before = rows.len();
+    mapping.map_record(&record.data, rows).map_err(|e| e.message)?;
+    let shard = shard_value(record.shard);
+    for values in &mut rows[before..] {
+        values.push(Value::Timestamp(record.arrival_ms));
+        values.push(shard.clone());
+    }
+    Ok(())
+}
+
+/// The other half of [`push_record`]: pushes the rows [`map_record`] made of `record` at `rowtime` (`mapped`:
+/// how many, or the mapping's message, which becomes a `Mapping_Error` row of error_stream).
+pub fn push_mapped(
+    runner: &mut Runner<'_>,
+    record: &Record,
+    mapped: Result<usize, String>,
+    rows: impl Iterator<Item = Vec<Value>>,
+    rowtime: i64,
+    emit: &mut EmitRow<'_>,
+) {
+    match mapped {
+        Ok(count) => {
+            for values in rows.take(count) {
                 runner.push(Row { rowtime, values }, &mut |emitted| forward(emitted, rowtime, emit));
             }
         }
-        Err(e) => emit(None, rowtime, &error_row(rowtime, MAPPING_ERROR, &e.message, None, data, None)),
+        Err(message) => emit(None, rowtime, &error_row(rowtime, MAPPING_ERROR, &message, None, &record.data, None)),
     }
 }
 
