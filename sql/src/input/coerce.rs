@@ -246,7 +246,7 @@ pub(crate) fn parse_decimal(text: &str, scale: u8) -> Result<(i128, bool), NumEr
 /// A string truncated to n characters; CHAR(n) blank-padded to n. The value gets its own copy of the text: a
 /// slice of the record instead would share one reference count among all the rows cut from a read buffer, and
 /// the worker threads would contend for it.
-fn string(text: &str, ty: &SqlType) -> Value {
+pub(crate) fn string(text: &str, ty: &SqlType) -> Value {
     let (n, pad) = match ty {
         SqlType::Char(n) => (*n as usize, true),
         SqlType::Varchar(n) => (*n as usize, false),

@@ -21,6 +21,7 @@
 
 mod coerce;
 pub(crate) mod csv;
+mod flat;
 mod json;
 mod jsonpath;
 
@@ -249,6 +250,61 @@ mod tests {
             Err("column `n`: `abc` is not a DECIMAL(10, 2)".into())
         );
         Ok(())
+    }
+
+    #[test]
+    fn the_fast_path_gives_the_general_walks_rows_and_errors() {
+        let top = [
+            ("at", "TIMESTAMP", "$.timestamp"),
+            ("time", "TIMESTAMP", "$.time"),
+            ("s", "VARCHAR(4)", "$.s"),
+            ("c", "CHAR(3)", "$.c"),
+            ("n", "BIGINT", "$.n"),
+            ("d", "DATE", "$.time"),
+            ("arr", "VARCHAR(16)", "$.arr[0:]"),
+        ];
+        let flat = json_mapping(&top);
+        let mut with_deep = top.to_vec();
+        with_deep.push(("deep", "INTEGER", "$.x.y"));
+        let general = json_mapping(&with_deep);
+        let map = |mapping: &InputMapping, record: &[u8]| {
+            let mut out = Vec::new();
+            mapping.map_record(record, &mut out).map(|()| out).map_err(|e| (e.kind, e.message))
+        };
+        let records: [&[u8]; 20] = [
+            br#"{"timestamp": "2020-07-01T00:00:00.000", "s": "82,1,0,2"}"#,
+            br#"{"s":"abcdefgh","timestamp":"2020-07-01 23:59:59","n":-12}"#,
+            br#"{"time": "2020-07-01T01:02:03.456789", "timestamp": "2020-07-01", "c": "x"}"#,
+            br#"{"timestamp": "2020-07-01T00:00:00.000Z", "ts": "2020-07-01T00:00:00.000", "times": 1}"#,
+            br#"{"timestamp": " 2020-07-01 00:00:00", "arr": "not an array", "arr2": [1, 2]}"#,
+            br#"{"timestamp": "2020-02-30T00:00:00.000"}"#,
+            br#"{"timestamp": "2020-07-01T24:00:00.000"}"#,
+            br#"{"timestamp": 1593561600000}"#,
+            br#"{"s": "a\u00e9\ud83d\ude00b", "c": "\"q\""}"#,
+            "{\"s\": \"ça va\", \"c\": \"日本語です\", \"n\": \"42\"}".as_bytes(),
+            br#"{"time\u0073tamp": "2020-07-01T00:00:00.000", "s": "x"}"#,
+            br#"{"arr": [1, "two", {"three": 3}], "n": 1e3}"#,
+            br#"{"n": 9223372036854775808}"#,
+            b"{\"s\": \"caf\xc3\xa9\"}",
+            b"{\"s\": \"bad \xff byte\"}",
+            b"{\"skipped\": \"bad \xc3\", \"s\": \"ok\"}",
+            b"{\"s\": \"ok\", \"skipped\": \"\xe9\"",
+            br#"{"timestamp": "2020-07-01T00:00:00.000", "s": "trunc"#,
+            br#"{"timestamp": "2020-07-01T00:00:00.000""#,
+            br#"{"s": null, "c": null, "n": null, "timestamp": null}"#,
+        ];
+        for record in records {
+            let general = map(&general, record).map(|rows| {
+                rows.into_iter().map(|mut row| row.drain(..top.len()).collect::<Vec<_>>()).collect::<Vec<_>>()
+            });
+            assert_eq!(map(&flat, record), general, "{}", String::from_utf8_lossy(record));
+        }
+        // The UTF-8 error names the offset in the whole record, as before.
+        let error = map(&flat, b"{\"s\": \"ok\", \"skipped\": \"\xff\"}").expect_err("not UTF-8");
+        assert_eq!(
+            error.1,
+            "the record is not valid JSON: it is not UTF-8 (invalid utf-8 sequence of 1 bytes from index 24)"
+        );
     }
 
     #[test]
