@@ -37,8 +37,9 @@ pub(crate) struct FlatMapping {
 /// A top-level field that columns take.
 #[derive(Debug)]
 struct Field {
-    /// The name, as a record spells it between quotes (the scanner gives up on escaped names).
-    name: Box<[u8]>,
+    /// `"name":`, the name as a record spells it without escapes (the scanner gives up on escaped names): a
+    /// record that spells it so is read with one comparison.
+    key: Box<[u8]>,
     leaves: Vec<Leaf>,
 }
 
@@ -86,10 +87,11 @@ impl FlatMapping {
                     Leaf { column, read }
                 })
                 .collect();
-            compiled.push(Field { name: name.as_bytes().into(), leaves });
+            let key = [b"\"", name.as_bytes(), b"\":"].concat().into();
+            compiled.push(Field { key, leaves });
         }
         let lookup = (compiled.len() > LINEAR_FIELDS)
-            .then(|| compiled.iter().enumerate().map(|(i, field)| (field.name.clone(), i)).collect());
+            .then(|| compiled.iter().enumerate().map(|(i, field)| (field.name().into(), i)).collect());
         Some(FlatMapping { fields: compiled, lookup })
     }
 
@@ -107,10 +109,6 @@ impl FlatMapping {
             let mut next = 0;
             loop {
                 let field = self.field_name(&mut scan, next)?;
-                scan.skip_whitespace();
-                if !scan.eat(b':') {
-                    return None;
-                }
                 scan.skip_whitespace();
                 match field {
                     Some(at) => {
@@ -135,32 +133,50 @@ impl FlatMapping {
         scan.at_end().then_some(())
     }
 
-    /// Reads a field name: the index of the field the mapping knows by it, or None (Some(None)) for another.
+    /// Reads a field name and its colon: the index of the field the mapping knows by it, or None (Some(None)) for
+    /// another.
     fn field_name(&self, scan: &mut Scan<'_>, next: usize) -> Option<Option<usize>> {
-        if !scan.eat(b'"') {
-            return None;
-        }
         if let Some(expected) = self.fields.get(next)
-            && scan.eat_name(&expected.name)
+            && scan.eat_bytes(&expected.key)
         {
             return Some(Some(next));
         }
+        if !scan.eat(b'"') {
+            return None;
+        }
         let name = scan.string_body()?;
+        scan.skip_whitespace();
+        if !scan.eat(b':') {
+            return None;
+        }
         Some(match &self.lookup {
             Some(lookup) => lookup.get(name).copied(),
-            None => self.fields.iter().position(|field| *field.name == *name),
+            None => self.fields.iter().position(|field| field.name() == name),
         })
     }
 }
 
 impl Field {
+    /// The name, without quotes.
+    fn name(&self) -> &[u8] {
+        &self.key[1..self.key.len() - 2]
+    }
+
     /// Reads the field's value into its columns; None: not simple JSON, or a coercion error.
     fn read(&self, scan: &mut Scan<'_>, columns: &[InputColumn], row: &mut [Value]) -> Option<()> {
-        if let [Leaf { column, read: Read::Timestamp }] = self.leaves[..]
-            && let Some(ms) = scan.canonical_timestamp()
-        {
-            row[column] = Value::Timestamp(ms);
-            return Some(());
+        // One column and a string: straight into the column's type.
+        match self.leaves[..] {
+            [Leaf { column, read: Read::Timestamp }] => {
+                if let Some(ms) = scan.canonical_timestamp() {
+                    row[column] = Value::Timestamp(ms);
+                    return Some(());
+                }
+            }
+            [Leaf { column, read: Read::Text }] if scan.eat(b'"') => {
+                row[column] = coerce::string(utf8(scan.string_body()?)?, &columns[column].sql_type);
+                return Some(());
+            }
+            _ => {}
         }
         let value = scan.value()?;
         assign(&self.leaves, &value, columns, row)
@@ -235,18 +251,18 @@ impl<'a> Scan<'a> {
         self.at == self.bytes.len()
     }
 
-    /// After an opening quote: `name` and the closing quote, consumed if they are next.
-    fn eat_name(&mut self, name: &[u8]) -> bool {
-        let rest = &self.bytes[self.at..];
-        let found = rest.len() > name.len() && rest[name.len()] == b'"' && rest.starts_with(name);
+    /// `expected`, consumed if it is next.
+    fn eat_bytes(&mut self, expected: &[u8]) -> bool {
+        let found = self.bytes[self.at..].starts_with(expected);
         if found {
-            self.at += name.len() + 1;
+            self.at += expected.len();
         }
         found
     }
 
     /// After an opening quote: a string's content up to its closing quote (consumed). None: an escape, a control
     /// character (invalid in a JSON string), no closing quote, or a record that is not UTF-8.
+    #[inline]
     fn string_body(&mut self) -> Option<&'a [u8]> {
         let start = self.at;
         loop {
