@@ -121,25 +121,39 @@ pub(crate) fn parse_canonical_timestamp(text: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let date = pairs(digit_values(word(b, 0), DATE)?);
     let clock = word(b, 8);
     let clock = pairs(digit_values(clock, CLOCK_T).or_else(|| digit_values(clock, CLOCK_SPACE))?);
     let seconds = digit_values(word(b, 15), SECONDS)?;
-    let year = byte(date, 0) * 100 + byte(date, 2);
-    let (month, day) = (byte(date, 5), byte(clock, 0));
     let (hour, minute, second) = (byte(clock, 3), byte(clock, 6), byte(pairs(seconds), 2));
     let millis = byte(pairs(seconds), 5) * 10 + byte(seconds, 7);
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(i64::from(year), month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
+    let days = canonical_date(word(b, 0), byte(clock, 0))?;
     let time = ((hour * 60 + minute) * 60 + second) * 1000 + millis;
-    Some(days_from_civil_ce(year, month, day) * MS_PER_DAY + i64::from(time))
+    Some(days * MS_PER_DAY + i64::from(time))
+}
+
+/// The day number of `yyyy-MM-` (`date`, a word) and the day of month, or None when they are no date. The last
+/// date is remembered, per thread: the timestamps of a stream share their date for hours, and reading it again
+/// costs more than the rest of the timestamp.
+#[inline]
+fn canonical_date(date: u64, day: u32) -> Option<i64> {
+    thread_local! {
+        static LAST: std::cell::Cell<(u64, u32, i64)> = const { std::cell::Cell::new((0, 0, 0)) };
+    }
+    let (last_date, last_day, last_days) = LAST.get();
+    if (last_date, last_day) == (date, day) {
+        return Some(last_days);
+    }
+    let values = pairs(digit_values(date, DATE)?);
+    let (year, month) = (byte(values, 0) * 100 + byte(values, 2), byte(values, 5));
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(i64::from(year), month) {
+        return None;
+    }
+    let days = days_from_civil_ce(year, month, day);
+    LAST.set((date, day, days));
+    Some(days)
 }
 
 /// The separators of one word of the layout: the mask of their bytes and their values.
@@ -305,7 +319,9 @@ mod tests {
             "2020-07-01 12:34:56",
             "2000-02-29T01:02:03.004",
             "0001-01-01 00:00:00",
+            "2021-02-28 00:00:00",
             "2021-02-29 00:00:00",
+            "2021-02-28 00:00:00",
             "2020-13-01 00:00:00",
             "2020-07-01 24:00:00",
             "2020-07-01 00:60:00.000",
@@ -349,6 +365,20 @@ mod tests {
             assert_eq!(parse_canonical_timestamp(text.as_bytes()), None, "{text}");
             assert_eq!(parse_timestamp(text), parse_timestamp(&format!(" {text}")), "{text}");
         }
+    }
+
+    #[test]
+    fn the_remembered_date_is_only_taken_for_the_same_bytes() {
+        let at = |text: &str| parse_canonical_timestamp(text.as_bytes());
+        let day = |d: i64| Some(days_from_civil(2020, 7, 1) * MS_PER_DAY + (d - 1) * MS_PER_DAY);
+        assert_eq!(at("2020-07-01 00:00:00"), day(1));
+        assert_eq!(at("2020-07-01T00:00:00.000"), day(1));
+        assert_eq!(at("2020-07-02 00:00:00"), day(2));
+        assert_eq!(at("2020-07-01 00:00:00"), day(1));
+        assert_eq!(at("2020-07-32 00:00:00"), None);
+        assert_eq!(at("2020-07-0: 00:00:00"), None);
+        assert_eq!(at("2020-07-01 00:00:00"), day(1));
+        assert_eq!(at("2020/07-01 00:00:00"), None);
     }
 
     #[test]

@@ -262,7 +262,7 @@ impl<'a> Scan<'a> {
 
     /// After an opening quote: a string's content up to its closing quote (consumed). None: an escape, a control
     /// character (invalid in a JSON string), no closing quote, or a record that is not UTF-8.
-    #[inline]
+    #[inline(always)]
     fn string_body(&mut self) -> Option<&'a [u8]> {
         let start = self.at;
         loop {
@@ -356,6 +356,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The offset of the first byte that ends or interrupts a string's plain run: `"`, `\`, a control character, or
 /// (with `high` = [`HIGHS`]) a byte above 0x7F. Eight bytes at a time.
+#[inline(always)]
 fn special_at(bytes: &[u8], high: u64) -> Option<usize> {
     // Flags bytes below `n` (n <= 0x80); the lowest flag is exact, flags above it may be false.
     let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;

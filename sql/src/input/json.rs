@@ -242,6 +242,7 @@ impl JsonMapping {
 }
 
 /// A row of `columns` NULLs, with room for the columns the application appends.
+#[inline]
 fn null_row(columns: usize) -> Vec<Value> {
     let mut row = Vec::with_capacity(columns + super::APPENDED_COLUMNS);
     row.extend((0..columns).map(|_| Value::Null));

@@ -125,10 +125,11 @@ impl InputMapping {
             Reader::Json(json) => json.map(&self.columns, data, out),
             Reader::Csv(csv) => csv.map(&self.columns, data, out),
         };
-        if mapped.is_err() {
+        if let Err(error) = mapped {
             out.truncate(before);
+            return Err(error);
         }
-        mapped
+        Ok(())
     }
 
     /// The columns, in order.
