@@ -419,6 +419,14 @@ mod tests {
         let several = rows(&mapping, "p,1\nq,2\n")?;
         assert_eq!(several.len(), 2);
         assert_eq!(several[1][1], Value::Int(2));
+        // Blank rows (a quoted empty field alone is one) give no row; a row of empty fields does.
+        let blanks = rows(&mapping, "\n\nx,1\n\n\"\"\n,,\r\ny,2")?;
+        let expected = vec![
+            vec![s("x"), Value::Int(1), Value::Null, Value::Null],
+            vec![s(""), Value::Null, s("\r"), Value::Null],
+            vec![s("y"), Value::Int(2), Value::Null, Value::Null],
+        ];
+        assert_eq!(blanks, expected);
         let error = rows(&mapping, "p,1.5").expect_err("1.5 is not an integer");
         assert_eq!(error.message, "column `b`: `1.5` is not an INTEGER (it has a fraction)");
         Ok(())
