@@ -236,59 +236,68 @@ enum Scalar<'a> {
 
 /// A byte cursor over a record; every method that returns an Option returns None where the JSON is not simple.
 struct Scan<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    /// The whole record, for its UTF-8 check.
+    record: &'a [u8],
+    /// What is left to read.
+    rest: &'a [u8],
     /// High bits to flag in [`special_at`]: 0x80 in each byte until the record is known to be UTF-8.
     unchecked_high: u64,
 }
 
 impl<'a> Scan<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Scan { bytes, at: 0, unchecked_high: HIGHS }
+    fn new(record: &'a [u8]) -> Self {
+        Scan { record, rest: record, unchecked_high: HIGHS }
     }
 
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
-            self.at += 1;
+        while let [b' ' | b'\n' | b'\r' | b'\t', rest @ ..] = self.rest {
+            self.rest = rest;
         }
     }
 
     fn eat(&mut self, byte: u8) -> bool {
-        let found = self.bytes.get(self.at) == Some(&byte);
-        self.at += usize::from(found);
-        found
+        match self.rest {
+            [first, rest @ ..] if *first == byte => {
+                self.rest = rest;
+                true
+            }
+            _ => false,
+        }
     }
 
     fn at_end(&self) -> bool {
-        self.at == self.bytes.len()
+        self.rest.is_empty()
     }
 
     /// `expected`, consumed if it is next.
     fn eat_bytes(&mut self, expected: &[u8]) -> bool {
-        let found = self.bytes[self.at..].starts_with(expected);
-        if found {
-            self.at += expected.len();
+        match self.rest.strip_prefix(expected) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
         }
-        found
     }
 
     /// After an opening quote: a string's content up to its closing quote (consumed). None: an escape, a control
     /// character (invalid in a JSON string), no closing quote, or a record that is not UTF-8.
     #[inline(always)]
     fn string_body(&mut self) -> Option<&'a [u8]> {
-        let start = self.at;
+        let string = self.rest;
+        let mut scanned = 0;
         loop {
-            let special = self.at + special_at(&self.bytes[self.at..], self.unchecked_high)?;
-            match self.bytes[special] {
+            let special = scanned + special_at(string.get(scanned..)?, self.unchecked_high)?;
+            match string.get(special)? {
                 b'"' => {
-                    self.at = special + 1;
-                    return Some(&self.bytes[start..special]);
+                    self.rest = string.get(special + 1..)?;
+                    return string.get(..special);
                 }
                 0x80.. => {
                     // The first non-ASCII byte: check the whole record once (its error is the general walk's).
-                    std::str::from_utf8(self.bytes).ok()?;
+                    std::str::from_utf8(self.record).ok()?;
                     self.unchecked_high = 0;
-                    self.at = special + 1;
+                    scanned = special + 1;
                 }
                 _ => return None,
             }
@@ -296,9 +305,9 @@ impl<'a> Scan<'a> {
     }
 
     fn value(&mut self) -> Option<Scalar<'a>> {
-        match *self.bytes.get(self.at)? {
+        match self.rest.first()? {
             b'"' => {
-                self.at += 1;
+                self.rest = &self.rest[1..];
                 self.string_body().map(Scalar::Str)
             }
             b't' => self.literal(b"true", Scalar::Bool(true)),
@@ -313,31 +322,24 @@ impl<'a> Scan<'a> {
     /// the record: its milliseconds. None, with nothing consumed: another value (its digits and separators leave
     /// no room for a quote, a backslash or a non-ASCII byte, so the string ends where the layout does).
     fn canonical_timestamp(&mut self) -> Option<i64> {
-        let rest = self.bytes.get(self.at..)?;
-        if rest.first() != Some(&b'"') {
-            return None;
-        }
         // A quote after 19 bytes ends `yyyy-MM-dd HH:mm:ss`; a longer layout has its `.` there.
-        let len = match (rest.get(20), rest.get(24)) {
-            (Some(b'"'), _) => 19,
-            (_, Some(b'"')) => 23,
+        let len = match self.rest {
+            [b'"', text @ ..] if text.get(19) == Some(&b'"') => 19,
+            [b'"', text @ ..] if text.get(23) == Some(&b'"') => 23,
             _ => return None,
         };
-        let ms = literal::parse_canonical_timestamp(&rest[1..=len])?;
-        self.at += len + 2;
+        let ms = literal::parse_canonical_timestamp(self.rest.get(1..=len)?)?;
+        self.rest = self.rest.get(len + 2..)?;
         Some(ms)
     }
 
     fn literal(&mut self, word: &[u8], value: Scalar<'a>) -> Option<Scalar<'a>> {
-        self.bytes[self.at..].starts_with(word).then(|| {
-            self.at += word.len();
-            value
-        })
+        self.eat_bytes(word).then_some(value)
     }
 
     /// A number by JSON's grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
     fn number(&mut self) -> Option<&'a [u8]> {
-        let start = self.at;
+        let start = self.rest;
         self.eat(b'-');
         if !self.eat(b'0') {
             self.digits()?;
@@ -345,20 +347,17 @@ impl<'a> Scan<'a> {
         if self.eat(b'.') {
             self.digits()?;
         }
-        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
-            self.at += 1;
-            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
-                self.at += 1;
-            }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _sign = self.eat(b'+') || self.eat(b'-');
             self.digits()?;
         }
-        Some(&self.bytes[start..self.at])
+        start.get(..start.len() - self.rest.len())
     }
 
     /// One or more digits.
     fn digits(&mut self) -> Option<()> {
-        let count = self.bytes[self.at..].iter().take_while(|b| b.is_ascii_digit()).count();
-        self.at += count;
+        let count = self.rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        self.rest = &self.rest[count..];
         (count > 0).then_some(())
     }
 }
@@ -423,7 +422,7 @@ mod tests {
         assert_eq!(read("null}"), Some(Scalar::Null));
         for not_simple in [r#""a\"b""#, "\"abc", "01", "-", "1.", "1e", "tru", "[1]", "{}", "\"a\tb\"", "+1"] {
             let mut scan = Scan::new(not_simple.as_bytes());
-            let taken = scan.value().is_some() && scan.at == not_simple.len();
+            let taken = scan.value().is_some() && scan.at_end();
             assert!(!taken, "{not_simple}");
         }
     }
@@ -431,12 +430,12 @@ mod tests {
     #[test]
     fn a_non_ascii_string_checks_the_whole_record_once() {
         let mut scan = Scan::new("\"héllo\" \"wörld\"".as_bytes());
-        scan.at = 1;
+        scan.eat(b'"');
         assert_eq!(scan.string_body(), Some("héllo".as_bytes()));
         assert_eq!(scan.unchecked_high, 0);
         // Invalid UTF-8 after the string still stops the first non-ASCII string.
         let mut scan = Scan::new(b"\"h\xc3\xa9\" \"\xff\"");
-        scan.at = 1;
+        scan.eat(b'"');
         assert_eq!(scan.string_body(), None);
     }
 
@@ -444,7 +443,7 @@ mod tests {
     fn timestamps_in_the_fixed_layouts_are_read_straight_from_the_record() {
         let read = |text: &str| {
             let mut scan = Scan::new(text.as_bytes());
-            (scan.canonical_timestamp(), scan.at)
+            (scan.canonical_timestamp(), text.len() - scan.rest.len())
         };
         let at = literal::parse_timestamp("2020-07-01 12:34:56.789");
         assert_eq!(read(r#""2020-07-01T12:34:56.789", "#), (at, 25));
