@@ -2,14 +2,16 @@
 //! as KDA's `InputSchema` describes them (DG sch-mapping.md, about-json-path.md).
 //!
 //! ```text
-//!   record bytes ──JSON: one serde_json pass guided by the paths' trie (json.rs)──┐
+//!   record bytes ──JSON, top-level paths: a byte scanner (flat.rs), else ───────────┐
+//!               ├──JSON: one serde_json pass guided by the paths' trie (json.rs)──┤
 //!               └──CSV: fields split by the delimiters, in column order (csv.rs)──┴─▶ coerce (coerce.rs) ─▶ rows
 //! ```
 //!
 //! A mapping is compiled once ([`InputMapping::new`]): JSONPaths parsed and merged into a trie, types checked. Each
 //! record then costs one parse: fields no column names are skipped without being built, fields a column takes are
 //! borrowed as raw JSON text and coerced straight into the row (performance.md: "decode with the declared schema,
-//! no DOM"). A record that cannot be mapped (not JSON, a value that does not coerce) is an `Err` whose message names
+//! no DOM"). When every path is a top-level field (the usual mapping), a byte scanner reads simple records first,
+//! and leaves anything else to the serde_json pass, which gives the same rows and errors. A record that cannot be mapped (not JSON, a value that does not coerce) is an `Err` whose message names
 //! the column; the engine sends the record to `error_stream` with it.
 //!
 //! Choices the reference leaves open, made here:
