@@ -526,6 +526,21 @@ mod tests {
     }
 
     #[test]
+    fn many_fields_are_found_by_hash_in_any_order() {
+        let names: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        let spec: Vec<(&str, &str, &str)> = names.iter().map(|n| (n.as_str(), "INTEGER", n.as_str())).collect();
+        let (flat, columns) = mapping(&spec);
+        assert!(flat.lookup.is_some());
+        let record: String = format!(
+            "{{{}, \"f\": 0, \"f200\": 1}}",
+            (0..20).rev().map(|i| format!("\"f{i}\": {i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut row = vec![Value::Null; columns.len()];
+        assert_eq!(flat.map(&columns, record.as_bytes(), &mut row), Some(()));
+        assert_eq!(row, (0..20).map(Value::Int).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn names_a_record_cannot_spell_without_escapes_turn_the_fast_path_off() {
         let columns = [InputColumn { name: "q".into(), sql_type: SqlType::Integer, path: Some("$['a\"b']".into()) }];
         assert!(FlatMapping::new([("a\"b", vec![(0, false)])].into_iter(), &columns).is_none());
