@@ -12,13 +12,15 @@
 //!   whole record, once.
 //!
 //! The scanner reads strict, simple JSON only: anything else (an escape, a nested value, JSON it finds invalid,
-//! invalid UTF-8) and every coercion error makes it give up (None), and the caller maps the record again with the
-//! general walk, which gives the same rows and the errors (messages included) the mapping always gave.
+//! invalid UTF-8) makes it give up (None), and the caller maps the record again with the general walk, which gives
+//! the same rows and errors. A value that does not coerce is the record's error, with the message the mapping
+//! always gave for it (the value's text as written).
 
 use std::collections::HashMap;
 
 use super::InputColumn;
 use super::coerce::{self, Json};
+use crate::error::SqlError;
 use crate::literal;
 use crate::types::SqlType;
 use crate::value::Value;
@@ -99,9 +101,27 @@ impl FlatMapping {
         Some(FlatMapping { fields: compiled, lookup })
     }
 
-    /// Maps a record into `row` (all NULL on entry). None: the scanner gave up; `row` is then partly filled and
-    /// the caller maps the record again with the general walk.
-    pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], row: &mut [Value]) -> Option<()> {
+    /// Maps a record into `row` (all NULL on entry): Some(Ok) when mapped, Some(Err) for a value that does not
+    /// coerce into its column (the error the mapping always gave for it: the value's text as written, the column
+    /// named), None when the scanner gave up; `row` is then partly filled and the caller maps the record again
+    /// with the general walk.
+    pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], row: &mut [Value]) -> Option<Result<(), SqlError>> {
+        let mut error = None;
+        match self.scan(columns, data, row, &mut error) {
+            Some(()) => Some(Ok(())),
+            // A record that is not UTF-8 is the general walk's error, wherever the bad byte.
+            None => error.filter(|_| std::str::from_utf8(data).is_ok()).map(Err),
+        }
+    }
+
+    /// [`map`](Self::map)'s scan: None when it stops early, with `error` set for a coercion error.
+    fn scan(
+        &self,
+        columns: &[InputColumn],
+        data: &[u8],
+        row: &mut [Value],
+        error: &mut Option<SqlError>,
+    ) -> Option<()> {
         let mut scan = Scan::new(data);
         scan.skip_whitespace();
         if !scan.eat(b'{') {
@@ -119,7 +139,7 @@ impl FlatMapping {
             scan.skip_whitespace();
             match field {
                 Some(at) => {
-                    self.fields[at].read(&mut scan, columns, row)?;
+                    self.fields[at].read(&mut scan, columns, row, error)?;
                     next = at + 1;
                 }
                 None => {
@@ -174,8 +194,14 @@ impl Field {
         &self.key[1..self.key.len() - 2]
     }
 
-    /// Reads the field's value into its columns; None: not simple JSON, or a coercion error.
-    fn read(&self, scan: &mut Scan<'_>, columns: &[InputColumn], row: &mut [Value]) -> Option<()> {
+    /// Reads the field's value into its columns; None: not simple JSON, or a coercion error (in `error`).
+    fn read(
+        &self,
+        scan: &mut Scan<'_>,
+        columns: &[InputColumn],
+        row: &mut [Value],
+        error: &mut Option<SqlError>,
+    ) -> Option<()> {
         // One column and a string: straight into the column's type.
         match self.leaves[..] {
             [Leaf { column, read: Read::Timestamp }] => {
@@ -191,26 +217,40 @@ impl Field {
             _ => {}
         }
         let value = scan.value()?;
-        assign(&self.leaves, &value, columns, row)
+        assign(&self.leaves, &value, columns, row, error)
     }
 }
 
-/// Coerces a value into the leaves' columns; None on a coercion error (the general walk reports it).
-fn assign(leaves: &[Leaf], value: &Scalar<'_>, columns: &[InputColumn], row: &mut [Value]) -> Option<()> {
+/// Coerces a value into the leaves' columns; None on a coercion error, which goes to `error`.
+fn assign(
+    leaves: &[Leaf],
+    value: &Scalar<'_>,
+    columns: &[InputColumn],
+    row: &mut [Value],
+    error: &mut Option<SqlError>,
+) -> Option<()> {
     for leaf in leaves {
-        let ty = &columns[leaf.column].sql_type;
-        row[leaf.column] = match (value, leaf.read) {
+        let column = &columns[leaf.column];
+        let ty = &column.sql_type;
+        let coerced = match (value, leaf.read) {
             (_, Read::WholeArray) => continue,
-            (Scalar::Null, _) => Value::Null,
+            (Scalar::Null, _) => Ok(Value::Null),
             (Scalar::Str(bytes), Read::Timestamp) => match literal::parse_canonical_timestamp(bytes) {
-                Some(ms) => Value::Timestamp(ms),
-                None => coerce::from_text(utf8(bytes)?, ty).ok()?,
+                Some(ms) => Ok(Value::Timestamp(ms)),
+                None => coerce::from_text(utf8(bytes)?, ty),
             },
-            (Scalar::Str(bytes), Read::Text) => coerce::string(utf8(bytes)?, ty),
-            (Scalar::Str(bytes), _) => coerce::from_text(utf8(bytes)?, ty).ok()?,
-            (Scalar::Number(bytes), _) => coerce::from_json(&Json::Number(utf8(bytes)?), ty).ok()?,
-            (Scalar::Bool(b), _) => coerce::from_json(&Json::Bool(*b), ty).ok()?,
+            (Scalar::Str(bytes), Read::Text) => Ok(coerce::string(utf8(bytes)?, ty)),
+            (Scalar::Str(bytes), _) => coerce::from_text(utf8(bytes)?, ty),
+            (Scalar::Number(bytes), _) => coerce::from_json(&Json::Number(utf8(bytes)?), ty),
+            (Scalar::Bool(b), _) => coerce::from_json(&Json::Bool(*b), ty),
         };
+        match coerced {
+            Ok(value) => row[leaf.column] = value,
+            Err(why) => {
+                *error = Some(SqlError::data(format!("column `{}`: {why}", column.name)));
+                return None;
+            }
+        }
     }
     Some(())
 }
@@ -479,7 +519,7 @@ mod tests {
         ]);
         let map = |record: &[u8]| {
             let mut row = vec![Value::Null; columns.len()];
-            flat.map(&columns, record, &mut row).map(|()| row)
+            flat.map(&columns, record, &mut row).map(|mapped| mapped.map(|()| row).map_err(|e| e.message))
         };
         let at = Value::Timestamp(literal::parse_timestamp("2020-07-01 00:00:00").expect("a timestamp"));
         let taken: [(&[u8], Vec<Value>); 6] = [
@@ -502,16 +542,26 @@ mod tests {
             ("{\"other\": \"ünï\"}".as_bytes(), vec![Value::Null; 4]),
         ];
         for (record, expected) in taken {
-            assert_eq!(map(record), Some(expected), "{}", String::from_utf8_lossy(record));
+            assert_eq!(map(record), Some(Ok(expected)), "{}", String::from_utf8_lossy(record));
         }
-        let left: [&[u8]; 14] = [
+        // A value that does not coerce is the record's error, its text as written, even if the JSON goes wrong
+        // after it (the general walk stops there too).
+        let errors: [(&[u8], &str); 4] = [
+            (br#"{"n": "x"}"#, "column `n`: `x` is not an INTEGER"),
+            (br#"{"n": 123.40}"#, "column `n`: `123.40` is not an INTEGER (it has a fraction)"),
+            (br#"{"t": "yesterday"}"#, "column `at`: `yesterday` is not a TIMESTAMP"),
+            (br#"{"s": "ok", "n": 1e-1, "x": "#, "column `n`: `1e-1` is not an INTEGER (it has a fraction)"),
+        ];
+        for (record, message) in errors {
+            assert_eq!(map(record), Some(Err(message.into())), "{}", String::from_utf8_lossy(record));
+        }
+        let left: [&[u8]; 12] = [
             br#"{"s": "a\"b"}"#,
             br#"{"s\u0031": "a"}"#,
             br#"{"x": [1], "s": "a"}"#,
             br#"{"x": {"s": "b"}}"#,
-            br#"{"n": "x"}"#,
-            br#"{"n": 1.5}"#,
-            br#"{"t": "yesterday"}"#,
+            // The coercion error is not the record's: it is not UTF-8.
+            b"{\"n\": \"x\", \"o\": \"\xff\"}",
             br#"{"s": "a""#,
             br#"{"s": "a","#,
             br#"{"s": "a"} x"#,
@@ -536,7 +586,7 @@ mod tests {
             (0..20).rev().map(|i| format!("\"f{i}\": {i}")).collect::<Vec<_>>().join(", ")
         );
         let mut row = vec![Value::Null; columns.len()];
-        assert_eq!(flat.map(&columns, record.as_bytes(), &mut row), Some(()));
+        assert!(matches!(flat.map(&columns, record.as_bytes(), &mut row), Some(Ok(()))));
         assert_eq!(row, (0..20).map(Value::Int).collect::<Vec<_>>());
     }
 

@@ -14,8 +14,8 @@
 //!
 //! Fast path: when every path is a top-level field (`$.a`, the usual KDA mapping), a record is first read by a
 //! byte scanner ([`FlatMapping`], flat.rs). Anything it does not take (escapes, nested values, invalid JSON or
-//! UTF-8, a coercion error) goes to the general walk, which gives the same rows and the error messages; tests
-//! check that both agree.
+//! UTF-8) goes to the general walk, which gives the same rows and the error messages; tests check that both
+//! agree. A value that does not coerce is the scanner's error, with the value's text as written.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -194,12 +194,15 @@ impl JsonMapping {
     pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
         let mut row = null_row(columns.len());
         if let Some(flat) = &self.flat {
-            if flat.map(columns, data, &mut row).is_some() {
-                out.push(row);
-                return Ok(());
+            match flat.map(columns, data, &mut row) {
+                Some(Ok(())) => {
+                    out.push(row);
+                    return Ok(());
+                }
+                Some(Err(error)) => return Err(error),
+                // Not simple enough for the fast path: the general walk, from a clean row.
+                None => row.fill(Value::Null),
             }
-            // Not simple enough for the fast path: the general walk, from a clean row.
-            row.fill(Value::Null);
         }
         self.walk(columns, data, row, out)
     }

@@ -311,6 +311,30 @@ mod tests {
     }
 
     #[test]
+    fn coercion_errors_keep_the_values_text_as_written() {
+        let mapping =
+            json_mapping(&[("n", "INTEGER", "$.n"), ("d", "DECIMAL(3,1)", "$.d"), ("at", "TIMESTAMP", "$.at")]);
+        let message = |record: &[u8]| {
+            let mut out = Vec::new();
+            mapping.map_record(record, &mut out).map_err(|e| e.message).expect_err("an error")
+        };
+        assert_eq!(message(br#"{"n": 123.40}"#), "column `n`: `123.40` is not an INTEGER (it has a fraction)");
+        assert_eq!(message(br#"{"n": 2.5e0, "at": "x"}"#), "column `n`: `2.5e0` is not an INTEGER (it has a fraction)");
+        assert_eq!(message(br#"{"d": 1E3, "n": 1}"#), "column `d`: `1E3` does not fit DECIMAL(3, 1)");
+        assert_eq!(message(br#"{"at": 5, "n": 1"#), "column `at`: the number `5` is not a TIMESTAMP");
+        assert_eq!(message("{\"n\": \"x\", \"o\": \"é\"}".as_bytes()), "column `n`: `x` is not an INTEGER");
+        assert_eq!(
+            message(b"{\"n\": \"x\", \"o\": \"\xff\"}"),
+            "the record is not valid JSON: it is not UTF-8 (invalid utf-8 sequence of 1 bytes from index 17)"
+        );
+        // Escaped, the general walk reads it, with the number's text as serde_json gives it.
+        assert_eq!(
+            message(br#"{"s\u0020": 1, "n": 123.40}"#),
+            "column `n`: `123.4` is not an INTEGER (it has a fraction)"
+        );
+    }
+
+    #[test]
     fn a_value_and_paths_below_it_are_both_read() -> Result<(), SqlError> {
         let mapping = json_mapping(&[("obj", "VARCHAR(32)", "$.a"), ("inner", "INTEGER", "$.a.b")]);
         assert_eq!(rows(&mapping, r#"{"a":{"b":1}}"#)?, vec![vec![s(r#"{"b":1}"#), Value::Int(1)]]);
