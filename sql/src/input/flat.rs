@@ -101,21 +101,12 @@ impl FlatMapping {
         Some(FlatMapping { fields: compiled, lookup })
     }
 
-    /// Maps a record into `row` (all NULL on entry): Some(Ok) when mapped, Some(Err) for a value that does not
-    /// coerce into its column (the error the mapping always gave for it: the value's text as written, the column
-    /// named), None when the scanner gave up; `row` is then partly filled and the caller maps the record again
-    /// with the general walk.
-    pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], row: &mut [Value]) -> Option<Result<(), SqlError>> {
-        let mut error = None;
-        match self.scan(columns, data, row, &mut error) {
-            Some(()) => Some(Ok(())),
-            // A record that is not UTF-8 is the general walk's error, wherever the bad byte.
-            None => error.filter(|_| std::str::from_utf8(data).is_ok()).map(Err),
-        }
-    }
-
-    /// [`map`](Self::map)'s scan: None when it stops early, with `error` set for a coercion error.
-    fn scan(
+    /// Maps a record into `row` (all NULL on entry). None: the scanner stopped early, `row` partly filled; then
+    /// `error` holds the error of a value that does not coerce into its column (the error the mapping always gave
+    /// for it: the value's text as written, the column named), or nothing when the scanner gave up and the caller
+    /// maps the record again with the general walk. A coercion error is only the record's if the record is UTF-8:
+    /// see [`coercion_error`].
+    pub(crate) fn map(
         &self,
         columns: &[InputColumn],
         data: &[u8],
@@ -186,6 +177,12 @@ impl FlatMapping {
             None => self.fields.iter().position(|field| field.name() == name),
         })
     }
+}
+
+/// The record's error after [`FlatMapping::map`] stopped with `error`: that coercion error when the record is
+/// UTF-8; else None, and the general walk reports the record as not UTF-8, wherever its bad byte.
+pub(crate) fn coercion_error(error: Option<SqlError>, data: &[u8]) -> Option<SqlError> {
+    error.filter(|_| std::str::from_utf8(data).is_ok())
 }
 
 impl Field {
@@ -519,7 +516,11 @@ mod tests {
         ]);
         let map = |record: &[u8]| {
             let mut row = vec![Value::Null; columns.len()];
-            flat.map(&columns, record, &mut row).map(|mapped| mapped.map(|()| row).map_err(|e| e.message))
+            let mut error = None;
+            match flat.map(&columns, record, &mut row, &mut error) {
+                Some(()) => Some(Ok(row)),
+                None => coercion_error(error, record).map(|e| Err(e.message)),
+            }
         };
         let at = Value::Timestamp(literal::parse_timestamp("2020-07-01 00:00:00").expect("a timestamp"));
         let taken: [(&[u8], Vec<Value>); 6] = [
@@ -586,7 +587,7 @@ mod tests {
             (0..20).rev().map(|i| format!("\"f{i}\": {i}")).collect::<Vec<_>>().join(", ")
         );
         let mut row = vec![Value::Null; columns.len()];
-        assert!(matches!(flat.map(&columns, record.as_bytes(), &mut row), Some(Ok(()))));
+        assert_eq!(flat.map(&columns, record.as_bytes(), &mut row, &mut None), Some(()));
         assert_eq!(row, (0..20).map(Value::Int).collect::<Vec<_>>());
     }
 

@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 
 use super::InputColumn;
 use super::coerce::{self, Json};
-use super::flat::FlatMapping;
+use super::flat::{self, FlatMapping};
 use super::jsonpath::{self, Step};
 use crate::error::{SqlError, SqlErrorKind};
 use crate::types::SqlType;
@@ -194,15 +194,16 @@ impl JsonMapping {
     pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
         let mut row = null_row(columns.len());
         if let Some(flat) = &self.flat {
-            match flat.map(columns, data, &mut row) {
-                Some(Ok(())) => {
-                    out.push(row);
-                    return Ok(());
-                }
-                Some(Err(error)) => return Err(error),
-                // Not simple enough for the fast path: the general walk, from a clean row.
-                None => row.fill(Value::Null),
+            let mut error = None;
+            if flat.map(columns, data, &mut row, &mut error).is_some() {
+                out.push(row);
+                return Ok(());
             }
+            if let Some(error) = flat::coercion_error(error, data) {
+                return Err(error);
+            }
+            // Not simple enough for the fast path: the general walk, from a clean row.
+            row.fill(Value::Null);
         }
         self.walk(columns, data, row, out)
     }
