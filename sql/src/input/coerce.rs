@@ -246,16 +246,22 @@ pub(crate) fn parse_decimal(text: &str, scale: u8) -> Result<(i128, bool), NumEr
 /// A string truncated to n characters; CHAR(n) blank-padded to n. The value gets its own copy of the text: a
 /// slice of the record instead would share one reference count among all the rows cut from a read buffer, and
 /// the worker threads would contend for it.
-fn string(text: &str, ty: &SqlType) -> Value {
+#[inline]
+pub(crate) fn string(text: &str, ty: &SqlType) -> Value {
+    // Fast path: n bytes or fewer are n characters or fewer.
+    match ty {
+        SqlType::Varchar(n) if text.len() <= *n as usize => Value::string(text),
+        _ => cut_or_padded(text, ty),
+    }
+}
+
+/// [`string`]'s text cut to n characters, CHAR(n) blank-padded to n.
+fn cut_or_padded(text: &str, ty: &SqlType) -> Value {
     let (n, pad) = match ty {
         SqlType::Char(n) => (*n as usize, true),
         SqlType::Varchar(n) => (*n as usize, false),
         _ => (usize::MAX, false),
     };
-    // Fast path: n bytes or fewer are n characters or fewer.
-    if text.len() <= n && !pad {
-        return Value::string(text);
-    }
     let cut = text.char_indices().nth(n).map_or(text.len(), |(i, _)| i);
     let text = &text[..cut];
     if pad {

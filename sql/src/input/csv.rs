@@ -20,6 +20,14 @@ pub(crate) struct CsvMapping {
     row: String,
 }
 
+/// A field's value for its column: `''` for CHAR/VARCHAR when empty, else NULL when empty, else coerced.
+fn field_value(text: &str, column: &InputColumn) -> Result<Value, SqlError> {
+    if text.is_empty() && !column.sql_type.is_string() {
+        return Ok(Value::Null);
+    }
+    coerce::from_text(text, &column.sql_type).map_err(|why| SqlError::data(format!("column `{}`: {why}", column.name)))
+}
+
 /// What ends a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -34,23 +42,29 @@ impl CsvMapping {
         CsvMapping { column, row }
     }
 
-    /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record).
+    /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record). Fields are coerced
+    /// as they are split, straight into the row.
     pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
         let mut rest =
             std::str::from_utf8(data).map_err(|e| SqlError::data(format!("the record is not UTF-8 text: {e}")))?;
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(columns.len());
-        while self.next_row(&mut rest, &mut fields) {
+        while !rest.is_empty() {
             let mut row = Vec::with_capacity(columns.len() + super::APPENDED_COLUMNS);
-            for (i, column) in columns.iter().enumerate() {
-                let value = match fields.get(i) {
-                    None => Value::Null,
-                    Some(text) if text.is_empty() && !column.sql_type.is_string() => Value::Null,
-                    Some(text) => coerce::from_text(text, &column.sql_type)
-                        .map_err(|why| SqlError::data(format!("column `{}`: {why}", column.name)))?,
-                };
-                row.push(value);
+            let mut fields = 0;
+            let blank = loop {
+                let (field, end, after) = self.field(rest);
+                rest = after;
+                if let Some(column) = columns.get(fields) {
+                    row.push(field_value(&field, column)?);
+                }
+                fields += 1;
+                if end != End::Column {
+                    break fields == 1 && field.is_empty();
+                }
+            };
+            if !blank {
+                row.resize(columns.len(), Value::Null);
+                out.push(row);
             }
-            out.push(row);
         }
         Ok(())
     }

@@ -12,10 +12,10 @@
 //! Flattening (`$.a[0:].x`): each element of the array gets its own row of the flattened columns; the other columns
 //! are filled in at the end, because fields can come in any order.
 //!
-//! Fast path: when every path is a top-level field (`$.a`, the usual KDA mapping), a flat record is read by a small
-//! scanner ([`Scan`]) instead: strings without escapes, numbers, literals, one pass, values handed over as their text.
-//! Anything it does not take (escapes, nested values, JSON it finds invalid) goes to the general walk, which
-//! gives the same rows and serde_json's error messages; a test checks that both agree.
+//! Fast path: when every path is a top-level field (`$.a`, the usual KDA mapping), a record is first read by a
+//! byte scanner ([`FlatMapping`], flat.rs). Anything it does not take (escapes, nested values, invalid JSON or
+//! UTF-8) goes to the general walk, which gives the same rows and the error messages; tests check that both
+//! agree. A value that does not coerce is the scanner's error, with the value's text as written.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +25,7 @@ use serde_json::value::RawValue;
 
 use super::InputColumn;
 use super::coerce::{self, Json};
+use super::flat::{self, FlatMapping};
 use super::jsonpath::{self, Step};
 use crate::error::{SqlError, SqlErrorKind};
 use crate::types::SqlType;
@@ -39,8 +40,8 @@ pub(crate) struct JsonMapping {
     root: Node,
     /// Whether each column is under the flattened array.
     flattened: Vec<bool>,
-    /// Whether every path is a top-level field (`$.a`), so that flat records can take the fast path.
-    flat: bool,
+    /// The fast path, when every path is a top-level field (`$.a`).
+    flat: Option<FlatMapping>,
 }
 
 /// A place in the record that columns name.
@@ -174,38 +175,60 @@ impl JsonMapping {
             node.leaves.push(Leaf { column, whole_array });
         }
         root.finish(columns);
-        let flat = root.leaves.is_empty()
+        let flat = (root.leaves.is_empty()
             && root.indices.is_empty()
             && root.flatten.is_none()
-            && root.keys.iter().all(|(_, node)| !node.descends());
+            && root.keys.iter().all(|(_, node)| !node.descends()))
+        .then(|| {
+            let fields = root.keys.iter().map(|(name, node)| {
+                (&**name, node.leaves.iter().map(|leaf| (leaf.column, leaf.whole_array)).collect())
+            });
+            FlatMapping::new(fields, columns)
+        })
+        .flatten();
         Ok(JsonMapping { root, flattened, flat })
     }
 
     /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record).
+    #[inline]
     pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
-        let mut base = Vec::with_capacity(columns.len() + super::APPENDED_COLUMNS);
-        base.resize(columns.len(), Value::Null);
+        let mut row = null_row(columns.len());
+        if let Some(flat) = &self.flat {
+            let mut error = None;
+            if flat.map(columns, data, &mut row, &mut error).is_some() {
+                out.push(row);
+                return Ok(());
+            }
+            if let Some(error) = flat::coercion_error(error, data) {
+                return Err(error);
+            }
+            // Not simple enough for the fast path: the general walk, from a clean row.
+            row.fill(Value::Null);
+        }
+        self.walk(columns, data, row, out)
+    }
+
+    /// The general walk: serde_json's parser, guided by the trie, filling `base` (all NULL).
+    #[inline(never)]
+    fn walk(
+        &self,
+        columns: &[InputColumn],
+        data: &[u8],
+        base: Vec<Value>,
+        out: &mut Vec<Vec<Value>>,
+    ) -> Result<(), SqlError> {
         let mut state = State { columns, base, elements: Vec::new(), error: None };
         // One UTF-8 check of the whole record, so that the parser borrows fields and keys without checking each.
         let text = std::str::from_utf8(data)
             .map_err(|e| SqlError::data(format!("the record is not valid JSON: it is not UTF-8 ({e})")))?;
-        let fast = if self.flat { self.map_flat(text, &mut state) } else { None };
-        match fast {
-            Some(Ok(())) => {}
-            Some(Err(())) => return Err(state.error.unwrap_or_else(|| SqlError::data(STOPPED))),
-            None => {
-                // Not flat, or not simple enough for the fast path: the general walk, from a clean row.
-                state.base.fill(Value::Null);
-                let mut reader = serde_json::Deserializer::from_str(text);
-                let walked = NodeSeed { node: &self.root, state: &mut state, target: None }
-                    .deserialize(&mut reader)
-                    .and_then(|()| reader.end());
-                if let Some(error) = state.error {
-                    return Err(error);
-                }
-                walked.map_err(|e| SqlError::data(format!("the record is not valid JSON: {e}")))?;
-            }
+        let mut reader = serde_json::Deserializer::from_str(text);
+        let walked = NodeSeed { node: &self.root, state: &mut state, target: None }
+            .deserialize(&mut reader)
+            .and_then(|()| reader.end());
+        if let Some(error) = state.error {
+            return Err(error);
         }
+        walked.map_err(|e| SqlError::data(format!("the record is not valid JSON: {e}")))?;
         if state.elements.is_empty() {
             out.push(state.base);
             return Ok(());
@@ -222,117 +245,12 @@ impl JsonMapping {
     }
 }
 
-impl JsonMapping {
-    /// The fast path for flat records and top-level paths: one scan of the object, values taken as their text.
-    /// It reads strict, simple JSON only (no escapes, no nested values, valid numbers) and returns None on anything
-    /// else, leaving the record to the general walk, which also gives the error message of invalid JSON.
-    fn map_flat(&self, text: &str, state: &mut State<'_>) -> Option<Result<(), ()>> {
-        let mut scan = Scan { text, bytes: text.as_bytes(), at: 0 };
-        scan.skip_whitespace();
-        scan.eat(b'{')?;
-        scan.skip_whitespace();
-        if scan.eat(b'}').is_none() {
-            loop {
-                let key = scan.string()?;
-                scan.skip_whitespace();
-                scan.eat(b':')?;
-                scan.skip_whitespace();
-                let value = scan.value()?;
-                if let Some(at) = self.root.key(key)
-                    && state.assign(&self.root.keys[at].1.leaves, &value, None).is_err()
-                {
-                    return Some(Err(()));
-                }
-                scan.skip_whitespace();
-                if scan.eat(b',').is_some() {
-                    scan.skip_whitespace();
-                } else {
-                    scan.eat(b'}')?;
-                    break;
-                }
-            }
-        }
-        scan.skip_whitespace();
-        (scan.at == scan.bytes.len()).then_some(Ok(()))
-    }
-}
-
-/// A byte cursor over a record for the fast path; every method returns None where the JSON is not simple.
-struct Scan<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Scan<'a> {
-    fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
-            self.at += 1;
-        }
-    }
-
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
-    }
-
-    /// A string without escapes or control characters: its content.
-    fn string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let start = self.at;
-        // One pass to the closing quote; an escape or a control character (invalid in JSON strings) is not simple.
-        let len = crate::output::json_special_at(&self.bytes[start..])?;
-        if self.bytes[start + len] != b'"' {
-            return None;
-        }
-        self.at = start + len + 1;
-        // Both ends are ASCII quotes, so character boundaries.
-        self.text.get(start..start + len)
-    }
-
-    fn value(&mut self) -> Option<Json<'a>> {
-        match *self.bytes.get(self.at)? {
-            b'"' => self.string().map(|s| Json::Str(s.into())),
-            b't' => self.literal("true", Json::Bool(true)),
-            b'f' => self.literal("false", Json::Bool(false)),
-            b'n' => self.literal("null", Json::Null),
-            b'-' | b'0'..=b'9' => self.number().map(Json::Number),
-            _ => None,
-        }
-    }
-
-    fn literal(&mut self, word: &str, value: Json<'a>) -> Option<Json<'a>> {
-        self.bytes[self.at..].starts_with(word.as_bytes()).then(|| {
-            self.at += word.len();
-            value
-        })
-    }
-
-    /// A number by JSON's grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-    fn number(&mut self) -> Option<&'a str> {
-        let start = self.at;
-        let _ = self.eat(b'-');
-        if self.eat(b'0').is_none() {
-            self.digits()?;
-        }
-        if self.eat(b'.').is_some() {
-            self.digits()?;
-        }
-        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
-            self.at += 1;
-            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
-                self.at += 1;
-            }
-            self.digits()?;
-        }
-        self.text.get(start..self.at)
-    }
-
-    /// One or more digits.
-    fn digits(&mut self) -> Option<()> {
-        let count = self.bytes[self.at..].iter().take_while(|b| b.is_ascii_digit()).count();
-        self.at += count;
-        (count > 0).then_some(())
-    }
+/// A row of `columns` NULLs, with room for the columns the application appends.
+#[inline]
+fn null_row(columns: usize) -> Vec<Value> {
+    let mut row = Vec::with_capacity(columns + super::APPENDED_COLUMNS);
+    row.extend((0..columns).map(|_| Value::Null));
+    row
 }
 
 /// What one record's walk builds.
@@ -375,9 +293,7 @@ impl State<'_> {
     }
 
     fn new_element(&mut self) -> usize {
-        let mut element = Vec::with_capacity(self.columns.len() + super::APPENDED_COLUMNS);
-        element.resize(self.columns.len(), Value::Null);
-        self.elements.push(element);
+        self.elements.push(null_row(self.columns.len()));
         self.elements.len() - 1
     }
 }

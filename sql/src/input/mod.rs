@@ -2,14 +2,16 @@
 //! as KDA's `InputSchema` describes them (DG sch-mapping.md, about-json-path.md).
 //!
 //! ```text
-//!   record bytes ──JSON: one serde_json pass guided by the paths' trie (json.rs)──┐
+//!   record bytes ──JSON, top-level paths: a byte scanner (flat.rs), else ───────────┐
+//!               ├──JSON: one serde_json pass guided by the paths' trie (json.rs)──┤
 //!               └──CSV: fields split by the delimiters, in column order (csv.rs)──┴─▶ coerce (coerce.rs) ─▶ rows
 //! ```
 //!
 //! A mapping is compiled once ([`InputMapping::new`]): JSONPaths parsed and merged into a trie, types checked. Each
 //! record then costs one parse: fields no column names are skipped without being built, fields a column takes are
 //! borrowed as raw JSON text and coerced straight into the row (performance.md: "decode with the declared schema,
-//! no DOM"). A record that cannot be mapped (not JSON, a value that does not coerce) is an `Err` whose message names
+//! no DOM"). When every path is a top-level field (the usual mapping), a byte scanner reads simple records first,
+//! and leaves anything else to the serde_json pass, which gives the same rows and errors. A record that cannot be mapped (not JSON, a value that does not coerce) is an `Err` whose message names
 //! the column; the engine sends the record to `error_stream` with it.
 //!
 //! Choices the reference leaves open, made here:
@@ -21,6 +23,7 @@
 
 mod coerce;
 pub(crate) mod csv;
+mod flat;
 mod json;
 mod jsonpath;
 
@@ -124,10 +127,11 @@ impl InputMapping {
             Reader::Json(json) => json.map(&self.columns, data, out),
             Reader::Csv(csv) => csv.map(&self.columns, data, out),
         };
-        if mapped.is_err() {
+        if let Err(error) = mapped {
             out.truncate(before);
+            return Err(error);
         }
-        mapped
+        Ok(())
     }
 
     /// The columns, in order.
@@ -252,6 +256,85 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_gives_the_general_walks_rows_and_errors() {
+        let top = [
+            ("at", "TIMESTAMP", "$.timestamp"),
+            ("time", "TIMESTAMP", "$.time"),
+            ("s", "VARCHAR(4)", "$.s"),
+            ("c", "CHAR(3)", "$.c"),
+            ("n", "BIGINT", "$.n"),
+            ("d", "DATE", "$.time"),
+            ("arr", "VARCHAR(16)", "$.arr[0:]"),
+        ];
+        let flat = json_mapping(&top);
+        let mut with_deep = top.to_vec();
+        with_deep.push(("deep", "INTEGER", "$.x.y"));
+        let general = json_mapping(&with_deep);
+        let map = |mapping: &InputMapping, record: &[u8]| {
+            let mut out = Vec::new();
+            mapping.map_record(record, &mut out).map(|()| out).map_err(|e| (e.kind, e.message))
+        };
+        let records: [&[u8]; 20] = [
+            br#"{"timestamp": "2020-07-01T00:00:00.000", "s": "82,1,0,2"}"#,
+            br#"{"s":"abcdefgh","timestamp":"2020-07-01 23:59:59","n":-12}"#,
+            br#"{"time": "2020-07-01T01:02:03.456789", "timestamp": "2020-07-01", "c": "x"}"#,
+            br#"{"timestamp": "2020-07-01T00:00:00.000Z", "ts": "2020-07-01T00:00:00.000", "times": 1}"#,
+            br#"{"timestamp": " 2020-07-01 00:00:00", "arr": "not an array", "arr2": [1, 2]}"#,
+            br#"{"timestamp": "2020-02-30T00:00:00.000"}"#,
+            br#"{"timestamp": "2020-07-01T24:00:00.000"}"#,
+            br#"{"timestamp": 1593561600000}"#,
+            br#"{"s": "a\u00e9\ud83d\ude00b", "c": "\"q\""}"#,
+            "{\"s\": \"ça va\", \"c\": \"日本語です\", \"n\": \"42\"}".as_bytes(),
+            br#"{"time\u0073tamp": "2020-07-01T00:00:00.000", "s": "x"}"#,
+            br#"{"arr": [1, "two", {"three": 3}], "n": 1e3}"#,
+            br#"{"n": 9223372036854775808}"#,
+            b"{\"s\": \"caf\xc3\xa9\"}",
+            b"{\"s\": \"bad \xff byte\"}",
+            b"{\"skipped\": \"bad \xc3\", \"s\": \"ok\"}",
+            b"{\"s\": \"ok\", \"skipped\": \"\xe9\"",
+            br#"{"timestamp": "2020-07-01T00:00:00.000", "s": "trunc"#,
+            br#"{"timestamp": "2020-07-01T00:00:00.000""#,
+            br#"{"s": null, "c": null, "n": null, "timestamp": null}"#,
+        ];
+        for record in records {
+            let general = map(&general, record).map(|rows| {
+                rows.into_iter().map(|mut row| row.drain(..top.len()).collect::<Vec<_>>()).collect::<Vec<_>>()
+            });
+            assert_eq!(map(&flat, record), general, "{}", String::from_utf8_lossy(record));
+        }
+        // The UTF-8 error names the offset in the whole record, as before.
+        let error = map(&flat, b"{\"s\": \"ok\", \"skipped\": \"\xff\"}").expect_err("not UTF-8");
+        assert_eq!(
+            error.1,
+            "the record is not valid JSON: it is not UTF-8 (invalid utf-8 sequence of 1 bytes from index 24)"
+        );
+    }
+
+    #[test]
+    fn coercion_errors_keep_the_values_text_as_written() {
+        let mapping =
+            json_mapping(&[("n", "INTEGER", "$.n"), ("d", "DECIMAL(3,1)", "$.d"), ("at", "TIMESTAMP", "$.at")]);
+        let message = |record: &[u8]| {
+            let mut out = Vec::new();
+            mapping.map_record(record, &mut out).map_err(|e| e.message).expect_err("an error")
+        };
+        assert_eq!(message(br#"{"n": 123.40}"#), "column `n`: `123.40` is not an INTEGER (it has a fraction)");
+        assert_eq!(message(br#"{"n": 2.5e0, "at": "x"}"#), "column `n`: `2.5e0` is not an INTEGER (it has a fraction)");
+        assert_eq!(message(br#"{"d": 1E3, "n": 1}"#), "column `d`: `1E3` does not fit DECIMAL(3, 1)");
+        assert_eq!(message(br#"{"at": 5, "n": 1"#), "column `at`: the number `5` is not a TIMESTAMP");
+        assert_eq!(message("{\"n\": \"x\", \"o\": \"é\"}".as_bytes()), "column `n`: `x` is not an INTEGER");
+        assert_eq!(
+            message(b"{\"n\": \"x\", \"o\": \"\xff\"}"),
+            "the record is not valid JSON: it is not UTF-8 (invalid utf-8 sequence of 1 bytes from index 17)"
+        );
+        // Escaped, the general walk reads it, with the number's text as serde_json gives it.
+        assert_eq!(
+            message(br#"{"s\u0020": 1, "n": 123.40}"#),
+            "column `n`: `123.4` is not an INTEGER (it has a fraction)"
+        );
+    }
+
+    #[test]
     fn a_value_and_paths_below_it_are_both_read() -> Result<(), SqlError> {
         let mapping = json_mapping(&[("obj", "VARCHAR(32)", "$.a"), ("inner", "INTEGER", "$.a.b")]);
         assert_eq!(rows(&mapping, r#"{"a":{"b":1}}"#)?, vec![vec![s(r#"{"b":1}"#), Value::Int(1)]]);
@@ -362,6 +445,14 @@ mod tests {
         let several = rows(&mapping, "p,1\nq,2\n")?;
         assert_eq!(several.len(), 2);
         assert_eq!(several[1][1], Value::Int(2));
+        // Blank rows (a quoted empty field alone is one) give no row; a row of empty fields does.
+        let blanks = rows(&mapping, "\n\nx,1\n\n\"\"\n,,\r\ny,2")?;
+        let expected = vec![
+            vec![s("x"), Value::Int(1), Value::Null, Value::Null],
+            vec![s(""), Value::Null, s("\r"), Value::Null],
+            vec![s("y"), Value::Int(2), Value::Null, Value::Null],
+        ];
+        assert_eq!(blanks, expected);
         let error = rows(&mapping, "p,1.5").expect_err("1.5 is not an integer");
         assert_eq!(error.message, "column `b`: `1.5` is not an INTEGER (it has a fraction)");
         Ok(())
