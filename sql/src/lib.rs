@@ -24,6 +24,7 @@ pub mod error_stream;
 pub mod functions;
 pub mod input;
 pub mod java_regex;
+mod json_scan;
 pub mod lexer;
 pub mod literal;
 pub mod logparse;

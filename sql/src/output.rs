@@ -23,6 +23,7 @@
 //! JSON keys are the column names in column order. CSV quotes a field holding `,`, `"`, CR or LF (doubling `"`), and
 //! writes an empty string as `""` so that it stays apart from NULL.
 
+use crate::json_scan::special_flags;
 use crate::literal;
 use crate::types::SqlType;
 use crate::value::{Decimal, Value};
@@ -310,23 +311,6 @@ pub(crate) fn write_hex(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The offset of the first byte of `bytes` that a JSON string cannot hold as it is (`"`, `\` or a control
-/// character), eight bytes at a time: row values and record fields are short, too short to set up a vector
-/// search. The JSON input's fast path ends a string's content with it too.
-pub(crate) fn json_special_at(bytes: &[u8]) -> Option<usize> {
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut words {
-        let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-        let flags = json_special_flags(word);
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| at + i)
-}
-
 /// A JSON string: `"`, `\` and control characters escaped (`\n`, `\u001f`, ...), the rest copied in runs.
 #[inline]
 fn write_json_string(text: &str, out: &mut Vec<u8>) {
@@ -341,18 +325,7 @@ fn write_json_string(text: &str, out: &mut Vec<u8>) {
     write_escaped_json_string(bytes, out);
 }
 
-/// Flags (high bit of a byte) the bytes of `word` that a JSON string cannot hold as they are: `"`, `\\` and
-/// control characters. Non-zero exactly when `word` holds one; flags above the lowest may be false.
-#[inline]
-fn json_special_flags(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Flags bytes below `n` (n <= 0x80).
-    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
-    below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20)
-}
-
-/// Whether `bytes` holds a byte [`json_special_at`] finds, with no search for where: short strings byte by byte
+/// Whether `bytes` holds a byte [`special_at`](crate::json_scan::special_at) finds, with no search for where: short strings byte by byte
 /// in a table, longer ones in whole words and the tail as one last word overlapping the one before (bytes
 /// tested twice do no harm to a yes/no answer).
 #[inline]
@@ -362,7 +335,7 @@ fn needs_json_escape(bytes: &[u8]) -> bool {
         return bytes.iter().any(|&b| ESCAPED[usize::from(b)]);
     }
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-    (0..n / 8).any(|i| json_special_flags(word(i * 8)) != 0) || json_special_flags(word(n - 8)) != 0
+    (0..n / 8).any(|i| special_flags(word(i * 8), 0) != 0) || special_flags(word(n - 8), 0) != 0
 }
 
 /// Per byte, whether a JSON string must escape it: `"`, `\\` and control characters.
@@ -431,26 +404,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-
-    #[test]
-    fn the_word_at_a_time_scan_finds_the_first_special_byte() {
-        let naive = |bytes: &[u8]| bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
-        let mut cases: Vec<Vec<u8>> =
-            vec![b"".to_vec(), b"plain".to_vec(), b"requests_newUsers_newOrders_churnUsers\"".to_vec()];
-        // Every special byte (and bytes around the thresholds) at every offset of a 19-byte run.
-        for special in [b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
-            for at in 0..19 {
-                let mut bytes = vec![b'a'; 19];
-                bytes[at] = special;
-                cases.push(bytes.clone());
-                bytes[(at + 5) % 19] = b'"';
-                cases.push(bytes);
-            }
-        }
-        for bytes in cases {
-            assert_eq!(json_special_at(&bytes), naive(&bytes), "{bytes:?}");
-        }
-    }
+    use crate::json_scan::special_at;
 
     fn every_type() -> (Vec<(String, SqlType)>, Vec<Value>) {
         let at = literal::parse_timestamp("2020-07-01 12:00:00.000").expect("a timestamp");
@@ -505,7 +459,7 @@ mod tests {
                 for special in [b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff] {
                     let mut bytes = plain.clone();
                     bytes[at] = special;
-                    assert_eq!(needs_json_escape(&bytes), json_special_at(&bytes).is_some(), "{bytes:?}");
+                    assert_eq!(needs_json_escape(&bytes), special_at(&bytes, 0).is_some(), "{bytes:?}");
                 }
             }
         }

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use super::InputColumn;
 use super::coerce::{self, Json};
 use crate::error::SqlError;
+use crate::json_scan::{NON_ASCII, special_at};
 use crate::literal;
 use crate::types::SqlType;
 use crate::value::Value;
@@ -253,7 +254,7 @@ fn assign(
 }
 
 /// A string's or number's bytes as text. The scanner has seen them to be UTF-8 (ASCII only: a string's bytes
-/// above 0x7F stop [`special_at`] until the whole record is checked, and a number's grammar is ASCII; or lying
+/// above 0x7F stop [`special_at`](crate::json_scan::special_at) until the whole record is checked, and a number's grammar is ASCII; or lying
 /// between two ASCII bytes of a record checked as UTF-8), so this never fails; `unsafe` (which would skip the
 /// check) is forbidden in this workspace.
 fn utf8(bytes: &[u8]) -> Option<&str> {
@@ -277,13 +278,13 @@ struct Scan<'a> {
     record: &'a [u8],
     /// What is left to read.
     rest: &'a [u8],
-    /// High bits to flag in [`special_at`]: 0x80 in each byte until the record is known to be UTF-8.
+    /// High bits to flag in [`special_at`](crate::json_scan::special_at): 0x80 in each byte until the record is known to be UTF-8.
     unchecked_high: u64,
 }
 
 impl<'a> Scan<'a> {
     fn new(record: &'a [u8]) -> Self {
-        Scan { record, rest: record, unchecked_high: HIGHS }
+        Scan { record, rest: record, unchecked_high: NON_ASCII }
     }
 
     fn skip_whitespace(&mut self) {
@@ -399,54 +400,9 @@ impl<'a> Scan<'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The offset of the first byte that ends or interrupts a string's plain run: `"`, `\`, a control character, or
-/// (with `high` = [`HIGHS`]) a byte above 0x7F. Eight bytes at a time.
-#[inline(always)]
-fn special_at(bytes: &[u8], high: u64) -> Option<usize> {
-    // Flags bytes below `n` (n <= 0x80); the lowest flag is exact, flags above it may be false.
-    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut words {
-        let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-        let flags = below(word ^ (ONES * u64::from(b'"')), 1)
-            | below(word ^ (ONES * u64::from(b'\\')), 1)
-            | below(word, 0x20)
-            | word & high;
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let high = high != 0;
-    words.remainder().iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20 || (high && b >= 0x80)).map(|i| at + i)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn special_bytes_are_found_at_their_first_offset() {
-        let cases: [(&[u8], u64, Option<usize>); 9] = [
-            (b"plain text without end", HIGHS, None),
-            (b"0123456789\"", HIGHS, Some(10)),
-            (b"01234567\\\"", HIGHS, Some(8)),
-            (b"ab\ncd\"", HIGHS, Some(2)),
-            ("0123é\"".as_bytes(), HIGHS, Some(4)),
-            ("0123é\"".as_bytes(), 0, Some(6)),
-            ("0123456789é\"".as_bytes(), 0, Some(12)),
-            (b"\x1f\"", 0, Some(0)),
-            // A byte below a special one in the same word never hides it, nor makes a false one.
-            (b"!#\x21\x5b\x5d\x7f\x20\x22", HIGHS, Some(7)),
-        ];
-        for (bytes, high, expected) in cases {
-            assert_eq!(special_at(bytes, high), expected, "{:?}", String::from_utf8_lossy(bytes));
-        }
-    }
 
     #[test]
     fn scalars_are_read_where_they_stand() {
