@@ -353,7 +353,7 @@ fn split_ascii(text: &str, byte: u8) -> impl Iterator<Item = &str> {
 }
 
 impl ScalarEval for VariableColumn {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
@@ -432,7 +432,7 @@ pub fn fixed_column_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Re
 }
 
 impl ScalarEval for FixedColumn {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let byte_at = |n: usize| line.char_indices().nth(n).map(|(i, _)| i);
         let fields = self.columns.iter().map(|c| {
@@ -510,7 +510,7 @@ pub fn sys_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn Sca
 }
 
 impl ScalarEval for RegexParse {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let Some(caps) = self.regex.captures(line)? else { return Ok(Value::Null) };
         if self.syslog {
@@ -651,7 +651,7 @@ impl W3cParse {
 }
 
 impl ScalarEval for W3cParse {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         match self.fields(line) {
             Some(fields) => make_row(line, &self.columns, fields.into_iter().map(Some)),

@@ -80,86 +80,76 @@ fn truth(value: &Value) -> Option<bool> {
     }
 }
 
+/// What evaluating a node gives. The error is boxed so that every node returns a value-sized result (an
+/// unboxed [`SqlError`] doubles what each node writes and copies), and errors are rare.
+type Evaluated = Result<Value, Box<SqlError>>;
+
+/// NULL, for a column index past the end of a row (borrowed, as a column is).
+static NULL: Value = Value::Null;
+
 impl Bound {
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
+    #[inline]
     pub(crate) fn eval(&self, row: &RowRef<'_>, cx: &EvalContext) -> Result<Value, SqlError> {
-        Ok(match self {
-            Bound::Literal(v) => v.clone(),
-            Bound::Column(i) => row.values.get(*i).cloned().unwrap_or(Value::Null),
-            Bound::RowTime => Value::Timestamp(row.rowtime),
-            // A field of a column (`t.r."COL_1"`): read in place, without cloning the row value.
+        self.value(row, cx).map_err(|e| *e)
+    }
+
+    /// This node's value, read in place when it is a constant or a column (no clone; inlined, as most operands
+    /// are one of these); any other node is computed into `slot`.
+    #[inline(always)]
+    fn operand<'v>(
+        &'v self,
+        row: &'v RowRef<'_>,
+        cx: &EvalContext,
+        slot: &'v mut Value,
+    ) -> Result<&'v Value, Box<SqlError>> {
+        match self {
+            Bound::Literal(v) => Ok(v),
+            Bound::Column(i) => Ok(row.values.get(*i).unwrap_or(&NULL)),
+            _ => self.computed_operand(row, cx, slot),
+        }
+    }
+
+    /// [`Bound::operand`] of other nodes: a field of a column is read in place too.
+    fn computed_operand<'v>(
+        &'v self,
+        row: &'v RowRef<'_>,
+        cx: &EvalContext,
+        slot: &'v mut Value,
+    ) -> Result<&'v Value, Box<SqlError>> {
+        match self {
             Bound::Field(inner, i) if matches!(**inner, Bound::Column(_)) => {
-                let Bound::Column(column) = **inner else { return Ok(Value::Null) };
-                match row.values.get(column) {
-                    Some(Value::Row(fields)) => fields.get(*i).cloned().unwrap_or(Value::Null),
-                    _ => Value::Null,
-                }
+                Ok(field_of(inner.operand(row, cx, slot)?, *i))
             }
-            Bound::Field(inner, i) => match inner.eval(row, cx)? {
-                Value::Row(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
-                _ => Value::Null,
-            },
-            Bound::Unary(op, inner) => ops::unary(*op, &inner.eval(row, cx)?)?,
-            Bound::Binary(op, a, b) => {
-                let left = a.eval(row, cx)?;
-                // Short-circuit where three-valued logic allows it.
-                match (op, truth(&left)) {
-                    (BinaryOp::And, Some(false)) => return Ok(Value::Boolean(false)),
-                    (BinaryOp::Or, Some(true)) => return Ok(Value::Boolean(true)),
-                    _ => {}
-                }
-                ops::binary(*op, &left, &b.eval(row, cx)?)?
+            _ => {
+                *slot = self.value(row, cx)?;
+                Ok(slot)
             }
-            // Arguments on the stack for the usual arities: no allocation per call.
-            Bound::Call(function, args) => match args.len() {
-                0 => function.eval(&[], cx)?,
-                1 => function.eval(&eval_args::<1>(args, row, cx)?, cx)?,
-                2 => function.eval(&eval_args::<2>(args, row, cx)?, cx)?,
-                3 => function.eval(&eval_args::<3>(args, row, cx)?, cx)?,
-                4 => function.eval(&eval_args::<4>(args, row, cx)?, cx)?,
-                _ => {
-                    let values = args.iter().map(|a| a.eval(row, cx)).collect::<Result<Vec<_>, _>>()?;
-                    function.eval(&values, cx)?
-                }
-            },
-            Bound::Cast(inner, from, to) => cast(&inner.eval(row, cx)?, from, to)?,
-            Bound::IsNull(inner, not) => Value::Boolean(inner.eval(row, cx)?.is_null() != *not),
+        }
+    }
+
+    /// This node's value (see [`Bound::eval`]).
+    fn value(&self, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+        let mut slot = Value::Null;
+        Ok(match self {
+            Bound::Literal(_) | Bound::Column(_) => self.operand(row, cx, &mut slot)?.clone(),
+            Bound::RowTime => Value::Timestamp(row.rowtime),
+            Bound::Field(inner, i) => field_of(inner.operand(row, cx, &mut slot)?, *i).clone(),
+            Bound::Unary(op, inner) => ops::unary(*op, inner.operand(row, cx, &mut slot)?)?,
+            Bound::Binary(op, a, b) => return binary(*op, a, b, row, cx),
+            Bound::Call(function, args) => return call(&**function, args, row, cx),
+            Bound::Cast(inner, from, to) => cast(inner.operand(row, cx, &mut slot)?, from, to)?,
+            Bound::IsNull(inner, not) => Value::Boolean(inner.operand(row, cx, &mut slot)?.is_null() != *not),
             Bound::Case { operand, whens, otherwise } => {
-                let subject = operand.as_ref().map(|o| o.eval(row, cx)).transpose()?;
-                for (when, then) in whens {
-                    let candidate = when.eval(row, cx)?;
-                    let hit = match &subject {
-                        Some(subject) => ops::compare(subject, &candidate) == Some(Ordering::Equal),
-                        None => truth(&candidate) == Some(true),
-                    };
-                    if hit {
-                        return then.eval(row, cx);
-                    }
-                }
-                match otherwise {
-                    Some(e) => e.eval(row, cx)?,
-                    None => Value::Null,
-                }
+                return case(operand.as_deref(), whens, otherwise.as_deref(), row, cx);
             }
-            Bound::InList(inner, list, not) => {
-                let subject = inner.eval(row, cx)?;
-                if subject.is_null() {
-                    return Ok(Value::Null);
-                }
-                let mut saw_null = false;
-                for item in list {
-                    let candidate = item.eval(row, cx)?;
-                    saw_null |= candidate.is_null();
-                    if ops::compare(&subject, &candidate) == Some(Ordering::Equal) {
-                        return Ok(Value::Boolean(!*not));
-                    }
-                }
-                if saw_null { Value::Null } else { Value::Boolean(*not) }
-            }
+            Bound::InList(inner, list, not) => return in_list(inner, list, *not, row, cx),
             Bound::Like { expr, pattern, escape, similar, negated } => {
-                let (text, pattern) = (expr.eval(row, cx)?, pattern.eval(row, cx)?);
-                let escape = escape.as_ref().map(|e| e.eval(row, cx)).transpose()?;
-                let (Value::String(text), Value::String(pattern)) = (&text, &pattern) else { return Ok(Value::Null) };
+                let mut pattern_slot = Value::Null;
+                let text = expr.operand(row, cx, &mut slot)?;
+                let pattern = pattern.operand(row, cx, &mut pattern_slot)?;
+                let escape = escape.as_ref().map(|e| e.value(row, cx)).transpose()?;
+                let (Value::String(text), Value::String(pattern)) = (text, pattern) else { return Ok(Value::Null) };
                 let escape = match &escape {
                     None => None,
                     Some(Value::String(e)) => e.chars().next(),
@@ -170,33 +160,127 @@ impl Bound {
                 Value::Boolean(hit != *negated)
             }
             Bound::Between(inner, low, high, not) => {
-                let (v, lo, hi) = (inner.eval(row, cx)?, low.eval(row, cx)?, high.eval(row, cx)?);
-                match (ops::compare(&v, &lo), ops::compare(&v, &hi)) {
+                let (mut low_slot, mut high_slot) = (Value::Null, Value::Null);
+                let v = inner.operand(row, cx, &mut slot)?;
+                let lo = low.operand(row, cx, &mut low_slot)?;
+                let hi = high.operand(row, cx, &mut high_slot)?;
+                match (ops::compare(v, lo), ops::compare(v, hi)) {
                     (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *not),
                     _ => Value::Null,
                 }
             }
             Bound::DatetimeMinus(a, b, qualifier) => {
-                match ops::binary(BinaryOp::Subtract, &a.eval(row, cx)?, &b.eval(row, cx)?)? {
+                let mut right_slot = Value::Null;
+                let (left, right) = (a.operand(row, cx, &mut slot)?, b.operand(row, cx, &mut right_slot)?);
+                match ops::binary(BinaryOp::Subtract, left, right)? {
                     Value::Interval(ms) => Value::Interval(qualifier.truncate(ms)),
                     other => other, // NULL
                 }
             }
-            Bound::IntervalCast(inner, qualifier, to) => match inner.eval(row, cx)? {
-                Value::Interval(ms) => qualifier.cast(ms, to)?,
-                other => cast(&other, &SqlType::IntervalDayTime, to)?,
+            Bound::IntervalCast(inner, qualifier, to) => match inner.operand(row, cx, &mut slot)? {
+                Value::Interval(ms) => qualifier.cast(*ms, to)?,
+                other => cast(other, &SqlType::IntervalDayTime, to)?,
             },
         })
     }
 }
 
-/// Evaluates `N` arguments (`args.len() == N`) in order into an array.
-fn eval_args<const N: usize>(args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Result<[Value; N], SqlError> {
-    let mut values = [const { Value::Null }; N];
-    for (slot, arg) in values.iter_mut().zip(args) {
-        *slot = arg.eval(row, cx)?;
+/// Field `i` of a row value (NULL for a NULL row).
+#[inline]
+fn field_of(row: &Value, i: usize) -> &Value {
+    match row {
+        Value::Row(fields) => fields.get(i).unwrap_or(&NULL),
+        _ => &NULL,
     }
-    Ok(values)
+}
+
+/// `a op b`, short-circuiting where three-valued logic allows it.
+fn binary(op: BinaryOp, a: &Bound, b: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let (mut left_slot, mut right_slot) = (Value::Null, Value::Null);
+    let left = a.operand(row, cx, &mut left_slot)?;
+    match (op, truth(left)) {
+        (BinaryOp::And, Some(false)) => return Ok(Value::Boolean(false)),
+        (BinaryOp::Or, Some(true)) => return Ok(Value::Boolean(true)),
+        _ => {}
+    }
+    Ok(ops::binary(op, left, b.operand(row, cx, &mut right_slot)?)?)
+}
+
+/// A function call. Its arguments are read in place where they can be (see [`Bound::operand`]), with the usual
+/// arities on the stack: no allocation and no clone per call.
+fn call(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    Ok(match args.len() {
+        0 => function.eval(&[], cx)?,
+        1 => call_n::<1>(function, args, row, cx)?,
+        2 => call_n::<2>(function, args, row, cx)?,
+        3 => call_n::<3>(function, args, row, cx)?,
+        4 => call_n::<4>(function, args, row, cx)?,
+        _ => {
+            let values = args.iter().map(|a| a.value(row, cx)).collect::<Result<Vec<_>, _>>()?;
+            function.eval(&values.iter().collect::<Vec<_>>(), cx)?
+        }
+    })
+}
+
+/// A call of `N` arguments (`args.len() == N`), evaluated in order.
+fn call_n<const N: usize>(
+    function: &dyn ScalarEval,
+    args: &[Bound],
+    row: &RowRef<'_>,
+    cx: &EvalContext,
+) -> Result<Value, SqlError> {
+    let mut slots = [const { Value::Null }; N];
+    let mut values = [&NULL; N];
+    for ((value, slot), arg) in values.iter_mut().zip(slots.iter_mut()).zip(args) {
+        *value = arg.operand(row, cx, slot).map_err(|e| *e)?;
+    }
+    function.eval(&values, cx)
+}
+
+/// `CASE [operand] WHEN .. THEN .. ELSE .. END`: the first branch that matches, evaluated alone.
+fn case(
+    operand: Option<&Bound>,
+    whens: &[(Bound, Bound)],
+    otherwise: Option<&Bound>,
+    row: &RowRef<'_>,
+    cx: &EvalContext,
+) -> Evaluated {
+    let mut subject_slot = Value::Null;
+    let subject = operand.map(|o| o.operand(row, cx, &mut subject_slot)).transpose()?;
+    for (when, then) in whens {
+        let mut slot = Value::Null;
+        let candidate = when.operand(row, cx, &mut slot)?;
+        let hit = match subject {
+            Some(subject) => ops::compare(subject, candidate) == Some(Ordering::Equal),
+            None => truth(candidate) == Some(true),
+        };
+        if hit {
+            return then.value(row, cx);
+        }
+    }
+    match otherwise {
+        Some(e) => e.value(row, cx),
+        None => Ok(Value::Null),
+    }
+}
+
+/// `x [NOT] IN (list)`: NULL when `x` is NULL, or when nothing matches and the list holds a NULL.
+fn in_list(inner: &Bound, list: &[Bound], not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut subject_slot = Value::Null;
+    let subject = inner.operand(row, cx, &mut subject_slot)?;
+    if subject.is_null() {
+        return Ok(Value::Null);
+    }
+    let mut saw_null = false;
+    for item in list {
+        let mut slot = Value::Null;
+        let candidate = item.operand(row, cx, &mut slot)?;
+        saw_null |= candidate.is_null();
+        if ops::compare(subject, candidate) == Some(Ordering::Equal) {
+            return Ok(Value::Boolean(!not));
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Boolean(not) })
 }
 
 /// A day-time interval qualifier: its leading and trailing fields (`MINUTE TO SECOND`; `SECOND` alone is

@@ -242,7 +242,7 @@ fn tsdiff_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String
     if args.iter().all(ok) { Ok(SqlType::BigInt) } else { Err("TSDIFF takes two TIMESTAMPs".into()) }
 }
 
-fn tsdiff(a: &[Value]) -> Result<Value, SqlError> {
+fn tsdiff(a: &[&Value]) -> Result<Value, SqlError> {
     match (epoch_ms(&a[0]), epoch_ms(&a[1])) {
         (Some(x), Some(y)) => x.checked_sub(y).map(Value::Int).ok_or_else(|| SqlError::data("numeric overflow")),
         _ => Err(SqlError::data("TSDIFF takes two TIMESTAMPs")),
@@ -276,7 +276,7 @@ fn floor_to_prepare(_: &[SqlType], literals: &[Option<&Value>], up: bool) -> Res
         if let Value::Interval(ms) = a[0] {
             let width = add_unit(0, unit); // Day-time units only: the type check refused YEAR and MONTH.
             let floored = ms.div_euclid(width) * width;
-            return Ok(Value::Interval(if up && floored != ms { floored + width } else { floored }));
+            return Ok(Value::Interval(if up && floored != *ms { floored + width } else { floored }));
         }
         let ms = epoch_ms(&a[0]).ok_or_else(|| SqlError::data("FLOOR/CEIL TO takes a datetime"))?;
         let floored = floor_ms(ms, unit);
@@ -414,7 +414,7 @@ fn format_ms(pattern: &DatePattern, ms: i64) -> Text {
 }
 
 impl ScalarEval for ToChar {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
         let Value::String(text) = &args[0] else { return Ok(Value::Null) };
         let ms = match &args[1] {
             Value::Null => return Ok(Value::string("null")),
@@ -572,7 +572,7 @@ mod tests {
         let started = std::time::Instant::now();
         for i in 0..n {
             args[1] = Value::Timestamp(start_ms + i * 10);
-            if let Ok(Value::String(s)) = eval.eval(&args, &cx) {
+            if let Ok(Value::String(s)) = eval.eval(&[&args[0], &args[1]], &cx) {
                 total += s.len();
             }
         }
@@ -581,7 +581,7 @@ mod tests {
         let started = std::time::Instant::now();
         for i in 0..n {
             args[1] = Value::Timestamp(start_ms + i * 1000);
-            if let Ok(Value::String(s)) = eval.eval(&args, &cx) {
+            if let Ok(Value::String(s)) = eval.eval(&[&args[0], &args[1]], &cx) {
                 total += s.len();
             }
         }

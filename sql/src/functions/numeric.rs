@@ -68,7 +68,7 @@ fn mod_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
     ops::binary_type(BinaryOp::Modulo, &args[0], &args[1])
 }
 
-fn abs(a: &[Value]) -> Result<Value, SqlError> {
+fn abs(a: &[&Value]) -> Result<Value, SqlError> {
     match &a[0] {
         Value::Int(i) => i.checked_abs().map(Value::Int).ok_or_else(|| SqlError::data("numeric overflow")),
         Value::Double(d) => Ok(Value::Double(d.abs())),
@@ -90,11 +90,11 @@ fn round(v: &Value, up: bool) -> Result<Value, SqlError> {
     }
 }
 
-fn double(a: &[Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
+fn double(a: &[&Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
     to_f64(&a[0]).map(|x| Value::Double(f(x))).ok_or_else(|| SqlError::data("expected a number"))
 }
 
-fn log(a: &[Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
+fn log(a: &[&Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
     match to_f64(&a[0]) {
         Some(x) if x > 0.0 => Ok(Value::Double(f(x))),
         Some(x) => Err(SqlError::data(format!("cannot take the logarithm of {x}"))),
@@ -102,7 +102,7 @@ fn log(a: &[Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
     }
 }
 
-fn power(a: &[Value]) -> Result<Value, SqlError> {
+fn power(a: &[&Value]) -> Result<Value, SqlError> {
     match (to_f64(&a[0]), to_f64(&a[1])) {
         (Some(x), Some(y)) => Ok(Value::Double(x.powf(y))),
         _ => Err(SqlError::data("POWER takes two numbers")),

@@ -287,7 +287,7 @@ fn regex_replace_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<B
     let fixed_re = literal_str(literals, 1).map(compile_regex).transpose()?;
     let fixed_rep = literal_str(literals, 2).map(compile_replacement).transpose()?;
     Ok(eval_fn(move |args, _| {
-        if args.iter().take(3).any(Value::is_null) {
+        if args.iter().take(3).any(|a| a.is_null()) {
             return Ok(Value::Null);
         }
         let s = arg_str(args, 0).unwrap_or_default();
