@@ -106,21 +106,6 @@ impl Bound {
         match self {
             Bound::Literal(v) => Ok(v),
             Bound::Column(i) => Ok(row.values.get(*i).unwrap_or(&NULL)),
-            _ => self.computed_operand(row, cx, slot),
-        }
-    }
-
-    /// [`Bound::operand`] of other nodes: a field of a column is read in place too.
-    fn computed_operand<'v>(
-        &'v self,
-        row: &'v RowRef<'_>,
-        cx: &EvalContext,
-        slot: &'v mut Value,
-    ) -> Result<&'v Value, Box<SqlError>> {
-        match self {
-            Bound::Field(inner, i) if matches!(**inner, Bound::Column(_)) => {
-                Ok(field_of(inner.operand(row, cx, slot)?, *i))
-            }
             _ => {
                 *slot = self.value(row, cx)?;
                 Ok(slot)
@@ -416,6 +401,88 @@ impl std::fmt::Display for Qualifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// A prepared call of the library function `name` on `args` of `types`.
+    fn call(name: &str, args: Vec<Bound>, types: &[SqlType]) -> Bound {
+        let function = crate::functions::lookup(name).expect("a function");
+        let prepared = {
+            let literals: Vec<Option<&Value>> =
+                args.iter().map(|b| if let Bound::Literal(v) = b { Some(v) } else { None }).collect();
+            (function.prepare)(types, &literals).expect("prepared")
+        };
+        Bound::Call(prepared, args)
+    }
+
+    fn lit(value: Value) -> Bound {
+        Bound::Literal(value)
+    }
+
+    fn eval_on(bound: &Bound, values: &[Value]) -> Result<Value, SqlError> {
+        bound.eval(&RowRef { values, rowtime: 7 }, &EvalContext::default())
+    }
+
+    #[test]
+    fn columns_and_constants_are_read_in_place_and_computed_arguments_evaluated() {
+        use SqlType as T;
+        // SUBSTRING(#0 FROM 1 FOR POSITION(',' IN #0) - 1): a column, a constant and a computed argument.
+        let position =
+            call("POSITION", vec![lit(Value::string(",")), Bound::Column(0)], &[T::Varchar(1), T::Varchar(9)]);
+        let length = Bound::Binary(BinaryOp::Subtract, Box::new(position), Box::new(lit(Value::Int(1))));
+        let first = call(
+            "SUBSTRING",
+            vec![Bound::Column(0), lit(Value::Int(1)), length],
+            &[T::Varchar(9), T::Integer, T::Integer],
+        );
+        assert_eq!(eval_on(&first, &[Value::string("12,3,4")]), Ok(Value::string("12")));
+        assert_eq!(eval_on(&first, &[Value::Null]), Ok(Value::Null));
+        // A column past the end of the row reads as NULL, alone or as an argument.
+        assert_eq!(eval_on(&Bound::Column(3), &[Value::Int(1)]), Ok(Value::Null));
+        assert_eq!(eval_on(&first, &[]), Ok(Value::Null));
+        assert_eq!(eval_on(&Bound::RowTime, &[]), Ok(Value::Timestamp(7)));
+        // More arguments than the stack arities: COALESCE of five.
+        let nulls = (0..4).map(|_| lit(Value::Null));
+        let coalesce = call(
+            "COALESCE",
+            nulls.chain([Bound::Column(0)]).collect(),
+            &[T::Null, T::Null, T::Null, T::Null, T::Integer],
+        );
+        assert_eq!(eval_on(&coalesce, &[Value::Int(5)]), Ok(Value::Int(5)));
+    }
+
+    #[test]
+    fn fields_of_a_row_column_or_of_a_computed_row_and_of_null() {
+        let row = Value::Row(Arc::from(vec![Value::string("a"), Value::Int(2)]));
+        let field = Bound::Field(Box::new(Bound::Column(0)), 1);
+        assert_eq!(eval_on(&field, std::slice::from_ref(&row)), Ok(Value::Int(2)));
+        assert_eq!(eval_on(&field, &[Value::Null]), Ok(Value::Null));
+        assert_eq!(eval_on(&Bound::Field(Box::new(Bound::Column(0)), 5), std::slice::from_ref(&row)), Ok(Value::Null));
+        let computed = Bound::Field(Box::new(lit(row.clone())), 0);
+        assert_eq!(eval_on(&computed, &[]), Ok(Value::string("a")));
+        let is_null = Bound::IsNull(Box::new(Bound::Field(Box::new(Bound::Column(0)), 0)), false);
+        assert_eq!(eval_on(&is_null, &[Value::Null]), Ok(Value::Boolean(true)));
+    }
+
+    #[test]
+    fn errors_of_nested_operands_are_the_row_error_and_short_circuits_skip_them() {
+        let divide = || Bound::Binary(BinaryOp::Divide, Box::new(lit(Value::Int(1))), Box::new(Bound::Column(0)));
+        let nested = call("ABS", vec![divide()], &[SqlType::Integer]);
+        let error = eval_on(&nested, &[Value::Int(0)]).expect_err("division by zero");
+        assert_eq!((error.kind, error.message.as_str()), (crate::error::SqlErrorKind::Data, "division by zero"));
+        let cast = Bound::Cast(Box::new(Bound::Column(0)), SqlType::Varchar(4), SqlType::Integer);
+        assert_eq!(eval_on(&cast, &[Value::string(" 12 ")]), Ok(Value::Int(12)));
+        assert!(eval_on(&cast, &[Value::string("1x")]).is_err());
+        let skipped = Bound::Binary(
+            BinaryOp::And,
+            Box::new(lit(Value::Boolean(false))),
+            Box::new(Bound::Binary(BinaryOp::Eq, Box::new(divide()), Box::new(lit(Value::Int(1))))),
+        );
+        assert_eq!(eval_on(&skipped, &[Value::Int(0)]), Ok(Value::Boolean(false)));
+        let between =
+            Bound::Between(Box::new(Bound::Column(0)), Box::new(lit(Value::Int(1))), Box::new(divide()), false);
+        assert!(eval_on(&between, &[Value::Int(0)]).is_err());
+        assert_eq!(eval_on(&between, &[Value::Int(1)]), Ok(Value::Boolean(true)));
+    }
 
     fn q(leading: TimeUnit, trailing: Option<TimeUnit>) -> Qualifier {
         Qualifier::new(leading, trailing).expect("a qualifier")

@@ -183,9 +183,15 @@ pub fn substring(s: &str, from: i64, len: Option<i64>) -> Result<&str, SqlError>
     if end <= start {
         return Ok("");
     }
+    // ASCII text (the usual case) has a character per byte: offsets without walking the characters.
+    let ascii = s.is_ascii();
     let byte_at = |pos: i64| -> usize {
         // The byte offset of 1-based character `pos`, or the end.
-        usize::try_from(pos - 1).ok().and_then(|n| s.char_indices().nth(n)).map_or(s.len(), |(i, _)| i)
+        let n = usize::try_from(pos - 1).ok();
+        match n {
+            Some(n) if ascii => n.min(s.len()),
+            _ => n.and_then(|n| s.char_indices().nth(n)).map_or(s.len(), |(i, _)| i),
+        }
     };
     let (a, b) = (byte_at(start), if end == i64::MAX { s.len() } else { byte_at(end) });
     Ok(&s[a..b.max(a)])
@@ -430,5 +436,25 @@ mod tests {
         assert_eq!(call("REGEX_REPLACE", &args("(\\w)at", "$1\\$", 1, 0)), Ok(s("the c$ s$")));
         assert_eq!(call("REGEX_REPLACE", &[s("a.b"), s("\\."), s("-")]), Ok(s("a-b")));
         assert!(type_of_call("REGEX_REPLACE", &[s("a"), s("(a"), s("b")]).is_err());
+    }
+
+    #[test]
+    fn substring_of_ascii_counts_bytes_and_of_other_text_characters() {
+        // The same positions on ASCII and on text with multi-byte characters.
+        for (text, from, len, expected) in [
+            ("hello", 2, Some(3), "ell"),
+            ("héllo", 2, Some(3), "éll"),
+            ("hello", 1, None, "hello"),
+            ("héllo", 4, None, "lo"),
+            ("hello", 4, Some(10), "lo"),
+            ("héllo", 4, Some(10), "lo"),
+            ("hello", 9, Some(2), ""),
+            ("hello", -1, Some(3), "h"),
+            ("héllo", -1, Some(4), "hé"),
+            ("", 1, Some(1), ""),
+        ] {
+            assert_eq!(substring(text, from, len), Ok(expected), "SUBSTRING('{text}' FROM {from} FOR {len:?})");
+        }
+        assert!(substring("hello", 1, Some(-1)).is_err());
     }
 }
