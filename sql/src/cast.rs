@@ -144,9 +144,33 @@ pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlErr
 fn integer_from_text(value: &Value, from: &SqlType, to: &SqlType) -> Option<Value> {
     let (Value::String(s), true) = (value, from.is_string()) else { return None };
     let (lo, hi) = integer_range(to)?;
-    let text = s.trim();
-    let n = text.strip_prefix('+').unwrap_or(text).parse::<i64>().ok()?;
+    let n = plain_integer(s.as_bytes())?;
     (lo..=hi).contains(&n).then_some(Value::Int(n))
+}
+
+/// `[spaces][+|-]digits[spaces]` (ASCII spaces) as an i64; None for any other text (other whitespace, a second
+/// sign, no digits) or an overflow, which the general path reads or rejects.
+fn plain_integer(text: &[u8]) -> Option<i64> {
+    let start = text.iter().position(|b| *b != b' ')?;
+    let end = text.iter().rposition(|b| *b != b' ')? + 1;
+    let (negative, digits) = match &text[start..end] {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        digits => (false, digits),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulated negatively so that i64::MIN, whose magnitude no i64 holds, reads too.
+    let mut n: i64 = 0;
+    for b in digits {
+        let digit = i64::from(b.wrapping_sub(b'0'));
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub(digit)?;
+    }
+    if negative { Some(n) } else { n.checked_neg() }
 }
 
 fn to_number(value: &Value, to: &SqlType) -> Result<Value, SqlError> {
@@ -695,6 +719,16 @@ mod tests {
             assert!(error.message.starts_with("cannot cast string"), "{}", error.message);
         }
         assert_eq!(integer_from_text(&s("5"), &SqlType::Varchar(1), &SqlType::Double), None);
+        for (text, n) in
+            [("0", Some(0)), (" -12 ", Some(-12)), ("+7", Some(7)), ("-9223372036854775808", Some(i64::MIN))]
+        {
+            assert_eq!(plain_integer(text.as_bytes()), n, "{text}");
+        }
+        for text in ["", " ", "-", "+-5", "9223372036854775808", "1 2", "\t5", "٣"] {
+            assert_eq!(plain_integer(text.as_bytes()), None, "{text}");
+            let general = to_number(&s(text), &SqlType::BigInt);
+            assert_eq!(cast(&s(text), &SqlType::Varchar(30), &SqlType::BigInt), general, "{text}");
+        }
         assert_eq!(integer_from_text(&Value::Int(5), &SqlType::BigInt, &int), None);
         assert_eq!(cast(&s("1.5"), &SqlType::Varchar(3), &SqlType::Double), Ok(Value::Double(1.5)));
     }

@@ -26,6 +26,8 @@ pub(crate) enum Bound {
     Binary(BinaryOp, Box<Bound>, Box<Bound>),
     /// A scalar function, prepared once.
     Call(Box<dyn ScalarEval>, Vec<Bound>),
+    /// A call whose arguments are all constants or columns (see [`Bound::call`]): passed where they lie.
+    CallInPlace(Box<dyn ScalarEval>, Vec<Bound>),
     /// `CAST(x AS t)`: from, to.
     Cast(Box<Bound>, SqlType, SqlType),
     /// `x IS [NOT] NULL` (true: NOT NULL).
@@ -54,7 +56,7 @@ impl std::fmt::Debug for Bound {
             Bound::Field(b, i) => write!(f, "{b:?}.{i}"),
             Bound::Unary(op, b) => write!(f, "{op:?}({b:?})"),
             Bound::Binary(op, a, b) => write!(f, "{op:?}({a:?}, {b:?})"),
-            Bound::Call(_, args) => write!(f, "call({args:?})"),
+            Bound::Call(_, args) | Bound::CallInPlace(_, args) => write!(f, "call({args:?})"),
             Bound::Cast(b, _, to) => write!(f, "CAST({b:?} AS {to})"),
             Bound::IsNull(b, not) => write!(f, "{b:?} IS {}NULL", if *not { "NOT " } else { "" }),
             Bound::Case { .. } => f.write_str("CASE"),
@@ -88,6 +90,15 @@ type Evaluated = Result<Value, Box<SqlError>>;
 static NULL: Value = Value::Null;
 
 impl Bound {
+    /// A call of `function` on `args`.
+    pub(crate) fn call(function: Box<dyn ScalarEval>, args: Vec<Bound>) -> Bound {
+        if args.iter().all(|a| matches!(a, Bound::Literal(_) | Bound::Column(_))) {
+            Bound::CallInPlace(function, args)
+        } else {
+            Bound::Call(function, args)
+        }
+    }
+
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
     #[inline]
     pub(crate) fn eval(&self, row: &RowRef<'_>, cx: &EvalContext) -> Result<Value, SqlError> {
@@ -123,6 +134,7 @@ impl Bound {
             Bound::Unary(op, inner) => ops::unary(*op, inner.operand(row, cx, &mut slot)?)?,
             Bound::Binary(op, a, b) => return binary(*op, a, b, row, cx),
             Bound::Call(function, args) => return call(&**function, args, row, cx),
+            Bound::CallInPlace(function, args) => return call_in_place(&**function, args, row, cx),
             Bound::Cast(inner, from, to) => cast(inner.operand(row, cx, &mut slot)?, from, to)?,
             Bound::IsNull(inner, not) => Value::Boolean(inner.operand(row, cx, &mut slot)?.is_null() != *not),
             Bound::Case { operand, whens, otherwise } => {
@@ -220,6 +232,40 @@ fn call_n<const N: usize>(
         *value = arg.operand(row, cx, slot).map_err(|e| *e)?;
     }
     function.eval(&values, cx)
+}
+
+/// A call whose arguments are constants and columns only: no slots for computed values.
+fn call_in_place(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    Ok(match args.len() {
+        0 => function.eval(&[], cx)?,
+        1 => function.eval(&in_place::<1>(args, row), cx)?,
+        2 => function.eval(&in_place::<2>(args, row), cx)?,
+        3 => function.eval(&in_place::<3>(args, row), cx)?,
+        _ => function.eval(&args.iter().map(|a| a.in_place(row)).collect::<Vec<_>>(), cx)?,
+    })
+}
+
+/// `N` arguments (`args.len() == N`) that are constants or columns, where they lie.
+#[inline]
+fn in_place<'v, const N: usize>(args: &'v [Bound], row: &'v RowRef<'_>) -> [&'v Value; N] {
+    let mut values = [&NULL; N];
+    for (value, arg) in values.iter_mut().zip(args) {
+        *value = arg.in_place(row);
+    }
+    values
+}
+
+impl Bound {
+    /// A constant or a column where it lies (NULL for any other node, which [`Bound::call`] keeps out of
+    /// [`Bound::CallInPlace`]).
+    #[inline]
+    fn in_place<'v>(&'v self, row: &'v RowRef<'_>) -> &'v Value {
+        match self {
+            Bound::Literal(v) => v,
+            Bound::Column(i) => row.values.get(*i).unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
 }
 
 /// `CASE [operand] WHEN .. THEN .. ELSE .. END`: the first branch that matches, evaluated alone.
@@ -411,7 +457,7 @@ mod tests {
                 args.iter().map(|b| if let Bound::Literal(v) = b { Some(v) } else { None }).collect();
             (function.prepare)(types, &literals).expect("prepared")
         };
-        Bound::Call(prepared, args)
+        Bound::call(prepared, args)
     }
 
     fn lit(value: Value) -> Bound {
@@ -448,6 +494,29 @@ mod tests {
             &[T::Null, T::Null, T::Null, T::Null, T::Integer],
         );
         assert_eq!(eval_on(&coalesce, &[Value::Int(5)]), Ok(Value::Int(5)));
+    }
+
+    #[test]
+    fn calls_on_constants_and_columns_pass_them_in_place_with_the_general_results() {
+        use SqlType as T;
+        let floor =
+            || call("FLOOR_TO", vec![Bound::Column(1), lit(Value::string("MINUTE"))], &[T::Timestamp, T::Char(6)]);
+        assert!(matches!(floor(), Bound::CallInPlace(..)));
+        let Bound::CallInPlace(function, args) = floor() else { unreachable!() };
+        let general = Bound::Call(function, args);
+        for values in [vec![Value::Null, Value::Timestamp(125_000)], vec![Value::Null, Value::Null], vec![]] {
+            assert_eq!(eval_on(&floor(), &values), eval_on(&general, &values), "{values:?}");
+        }
+        assert_eq!(eval_on(&floor(), &[Value::Null, Value::Timestamp(125_000)]), Ok(Value::Timestamp(120_000)));
+        let computed = call("ABS", vec![Bound::RowTime], &[T::Timestamp]);
+        assert!(matches!(computed, Bound::Call(..)), "ROWTIME is computed");
+        let many = call(
+            "COALESCE",
+            (0..5).map(|_| lit(Value::Null)).collect(),
+            &[T::Null, T::Null, T::Null, T::Null, T::Null],
+        );
+        assert!(matches!(many, Bound::CallInPlace(..)));
+        assert_eq!(eval_on(&many, &[]), Ok(Value::Null));
     }
 
     #[test]
