@@ -214,7 +214,7 @@ pub fn convert(line: &Text, field: Option<&str>, column: &Column) -> Result<Valu
     let value = match field {
         None => Value::Null,
         Some(text) if column.ty.is_string() => match column.ty {
-            SqlType::Varchar(n) => Value::String(text_within(line, cut_chars(text, n as usize))),
+            SqlType::Varchar(n) => varchar_field(line, text, n),
             _ => fit(Value::String(text_within(line, text)), &column.ty)?,
         },
         Some(text) if text.trim().is_empty() => Value::Null,
@@ -233,6 +233,21 @@ pub fn convert(line: &Text, field: Option<&str>, column: &Column) -> Result<Valu
         return Err(SqlError::data(format!("column {} is NOT NULL but the field is missing", column.name)));
     }
     Ok(value)
+}
+
+/// A field of a VARCHAR(n) column: cut to n characters, a shared slice of `line` when it lies within it.
+#[inline]
+fn varchar_field(line: &Text, text: &str, n: u32) -> Value {
+    Value::String(text_within(line, cut_chars(text, n as usize)))
+}
+
+/// [`convert`], with the usual case (a VARCHAR field, never NULL) inline.
+#[inline]
+fn convert_field(line: &Text, field: Option<&str>, column: &Column) -> Result<Value, SqlError> {
+    match (field, &column.ty) {
+        (Some(text), SqlType::Varchar(n)) => Ok(varchar_field(line, text, *n)),
+        _ => convert(line, field, column),
+    }
 }
 
 /// Row values a parser made on this thread, kept to be filled again: a row value usually lives only while its
@@ -266,7 +281,7 @@ fn make_row<'a>(
         match Arc::get_mut(&mut spare[at]) {
             Some(slots) => {
                 for (slot, column) in slots.iter_mut().zip(columns) {
-                    *slot = convert(line, fields.next().flatten(), column)?;
+                    *slot = convert_field(line, fields.next().flatten(), column)?;
                 }
                 Ok(Value::Row(Arc::clone(&spare[at])))
             }
@@ -794,5 +809,28 @@ mod tests {
         };
         assert_eq!(fields[0], Value::Timestamp(parse_timestamp("1970-10-11 22:14:15").expect("ts")));
         assert_eq!(fields[1], s("mymachine su: 'su root' failed"));
+    }
+
+    #[test]
+    fn varchar_fields_take_the_quick_path_with_the_general_results() {
+        let line = Text::from("a line longer than twenty-four bytes,é,x");
+        let mut not_null = Column::plain("C".into(), SqlType::Varchar(3));
+        not_null.not_null = true;
+        let columns = [
+            Column::plain("A".into(), SqlType::Varchar(3)),
+            Column::plain("B".into(), SqlType::Varchar(100)),
+            not_null,
+            Column::plain("D".into(), SqlType::Char(3)),
+            Column::plain("E".into(), SqlType::Integer),
+        ];
+        for field in [None, Some(""), Some("é"), Some("abcdef"), Some(&line[..30]), Some("12")] {
+            for column in &columns {
+                let (quick, general) = (convert_field(&line, field, column), convert(&line, field, column));
+                assert_eq!(quick.is_ok(), general.is_ok(), "{field:?} {}", column.ty);
+                assert_eq!(quick.map_err(|e| e.message), general.map_err(|e| e.message), "{field:?} {}", column.ty);
+            }
+        }
+        let shared = convert_field(&line, Some(&line[..30]), &columns[1]);
+        assert!(matches!(shared, Ok(Value::String(t)) if t.as_ptr() == line.as_ptr()), "a long field shares the line");
     }
 }

@@ -102,6 +102,12 @@ impl Bound {
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
     #[inline]
     pub(crate) fn eval(&self, row: &RowRef<'_>, cx: &EvalContext) -> Result<Value, SqlError> {
+        // A field of a column (`t.r."COL_1"`, as a log parser's row is read) is a copy: read it right here.
+        if let Bound::Field(inner, i) = self
+            && let Bound::Column(column) = **inner
+        {
+            return Ok(field_of(row.values.get(column).unwrap_or(&NULL), *i).clone());
+        }
         self.value(row, cx).map_err(|e| *e)
     }
 
@@ -126,60 +132,116 @@ impl Bound {
 
     /// This node's value (see [`Bound::eval`]).
     fn value(&self, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
-        let mut slot = Value::Null;
-        Ok(match self {
-            Bound::Literal(_) | Bound::Column(_) => self.operand(row, cx, &mut slot)?.clone(),
-            Bound::RowTime => Value::Timestamp(row.rowtime),
-            Bound::Field(inner, i) => field_of(inner.operand(row, cx, &mut slot)?, *i).clone(),
-            Bound::Unary(op, inner) => ops::unary(*op, inner.operand(row, cx, &mut slot)?)?,
-            Bound::Binary(op, a, b) => return binary(*op, a, b, row, cx),
-            Bound::Call(function, args) => return call(&**function, args, row, cx),
-            Bound::CallInPlace(function, args) => return call_in_place(&**function, args, row, cx),
-            Bound::Cast(inner, from, to) => cast(inner.operand(row, cx, &mut slot)?, from, to)?,
-            Bound::IsNull(inner, not) => Value::Boolean(inner.operand(row, cx, &mut slot)?.is_null() != *not),
-            Bound::Case { operand, whens, otherwise } => {
-                return case(operand.as_deref(), whens, otherwise.as_deref(), row, cx);
-            }
-            Bound::InList(inner, list, not) => return in_list(inner, list, *not, row, cx),
+        // A dispatch only: each kind of node is evaluated in a function of its own, so that this one, which every
+        // node goes through, keeps a small frame.
+        match self {
+            Bound::Literal(v) => Ok(v.clone()),
+            Bound::Column(i) => Ok(row.values.get(*i).cloned().unwrap_or(Value::Null)),
+            Bound::RowTime => Ok(Value::Timestamp(row.rowtime)),
+            Bound::Field(inner, i) => field(inner, *i, row, cx),
+            Bound::Unary(op, inner) => unary(*op, inner, row, cx),
+            Bound::Binary(op, a, b) => binary(*op, a, b, row, cx),
+            Bound::Call(function, args) => call(&**function, args, row, cx),
+            Bound::CallInPlace(function, args) => call_in_place(&**function, args, row, cx),
+            Bound::Cast(inner, from, to) => cast_to(inner, from, to, row, cx),
+            Bound::IsNull(inner, not) => is_null(inner, *not, row, cx),
+            Bound::Case { operand, whens, otherwise } => case(operand.as_deref(), whens, otherwise.as_deref(), row, cx),
+            Bound::InList(inner, list, not) => in_list(inner, list, *not, row, cx),
             Bound::Like { expr, pattern, escape, similar, negated } => {
-                let mut pattern_slot = Value::Null;
-                let text = expr.operand(row, cx, &mut slot)?;
-                let pattern = pattern.operand(row, cx, &mut pattern_slot)?;
-                let escape = escape.as_ref().map(|e| e.value(row, cx)).transpose()?;
-                let (Value::String(text), Value::String(pattern)) = (text, pattern) else { return Ok(Value::Null) };
-                let escape = match &escape {
-                    None => None,
-                    Some(Value::String(e)) => e.chars().next(),
-                    Some(_) => return Ok(Value::Null),
-                };
-                let hit =
-                    if *similar { ops::similar_to(text, pattern, escape)? } else { ops::like(text, pattern, escape)? };
-                Value::Boolean(hit != *negated)
+                like(expr, pattern, escape.as_deref(), *similar, *negated, row, cx)
             }
-            Bound::Between(inner, low, high, not) => {
-                let (mut low_slot, mut high_slot) = (Value::Null, Value::Null);
-                let v = inner.operand(row, cx, &mut slot)?;
-                let lo = low.operand(row, cx, &mut low_slot)?;
-                let hi = high.operand(row, cx, &mut high_slot)?;
-                match (ops::compare(v, lo), ops::compare(v, hi)) {
-                    (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *not),
-                    _ => Value::Null,
-                }
-            }
-            Bound::DatetimeMinus(a, b, qualifier) => {
-                let mut right_slot = Value::Null;
-                let (left, right) = (a.operand(row, cx, &mut slot)?, b.operand(row, cx, &mut right_slot)?);
-                match ops::binary(BinaryOp::Subtract, left, right)? {
-                    Value::Interval(ms) => Value::Interval(qualifier.truncate(ms)),
-                    other => other, // NULL
-                }
-            }
-            Bound::IntervalCast(inner, qualifier, to) => match inner.operand(row, cx, &mut slot)? {
-                Value::Interval(ms) => qualifier.cast(*ms, to)?,
-                other => cast(other, &SqlType::IntervalDayTime, to)?,
-            },
-        })
+            Bound::Between(inner, low, high, not) => between(inner, low, high, *not, row, cx),
+            Bound::DatetimeMinus(a, b, qualifier) => datetime_minus(a, b, *qualifier, row, cx),
+            Bound::IntervalCast(inner, qualifier, to) => interval_cast(inner, *qualifier, to, row, cx),
+        }
     }
+}
+
+/// Field `i` of a row value.
+#[inline(never)]
+fn field(inner: &Bound, i: usize, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(field_of(inner.operand(row, cx, &mut slot)?, i).clone())
+}
+
+/// `-x`, `NOT x`.
+#[inline(never)]
+fn unary(op: UnaryOp, inner: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(ops::unary(op, inner.operand(row, cx, &mut slot)?)?)
+}
+
+/// `CAST(x AS to)`, `x` of type `from`.
+#[inline(never)]
+fn cast_to(inner: &Bound, from: &SqlType, to: &SqlType, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(cast(inner.operand(row, cx, &mut slot)?, from, to)?)
+}
+
+/// `x IS [NOT] NULL` (`not`: NOT NULL).
+#[inline(never)]
+fn is_null(inner: &Bound, not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(Value::Boolean(inner.operand(row, cx, &mut slot)?.is_null() != not))
+}
+
+/// `x [NOT] LIKE p [ESCAPE e]` or `SIMILAR TO`: NULL when an operand is NULL.
+#[inline(never)]
+fn like(
+    expr: &Bound,
+    pattern: &Bound,
+    escape: Option<&Bound>,
+    similar: bool,
+    negated: bool,
+    row: &RowRef<'_>,
+    cx: &EvalContext,
+) -> Evaluated {
+    let (mut text_slot, mut pattern_slot) = (Value::Null, Value::Null);
+    let text = expr.operand(row, cx, &mut text_slot)?;
+    let pattern = pattern.operand(row, cx, &mut pattern_slot)?;
+    let escape = escape.map(|e| e.value(row, cx)).transpose()?;
+    let (Value::String(text), Value::String(pattern)) = (text, pattern) else { return Ok(Value::Null) };
+    let escape = match &escape {
+        None => None,
+        Some(Value::String(e)) => e.chars().next(),
+        Some(_) => return Ok(Value::Null),
+    };
+    let hit = if similar { ops::similar_to(text, pattern, escape)? } else { ops::like(text, pattern, escape)? };
+    Ok(Value::Boolean(hit != negated))
+}
+
+/// `x [NOT] BETWEEN low AND high`: NULL when a comparison is unknown.
+#[inline(never)]
+fn between(inner: &Bound, low: &Bound, high: &Bound, not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let (mut slot, mut low_slot, mut high_slot) = (Value::Null, Value::Null, Value::Null);
+    let v = inner.operand(row, cx, &mut slot)?;
+    let lo = low.operand(row, cx, &mut low_slot)?;
+    let hi = high.operand(row, cx, &mut high_slot)?;
+    Ok(match (ops::compare(v, lo), ops::compare(v, hi)) {
+        (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != not),
+        _ => Value::Null,
+    })
+}
+
+/// `(a - b) <qualifier>`.
+#[inline(never)]
+fn datetime_minus(a: &Bound, b: &Bound, qualifier: Qualifier, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let (mut left_slot, mut right_slot) = (Value::Null, Value::Null);
+    let (left, right) = (a.operand(row, cx, &mut left_slot)?, b.operand(row, cx, &mut right_slot)?);
+    Ok(match ops::binary(BinaryOp::Subtract, left, right)? {
+        Value::Interval(ms) => Value::Interval(qualifier.truncate(ms)),
+        other => other, // NULL
+    })
+}
+
+/// `CAST(interval AS to)` in the interval's fields.
+#[inline(never)]
+fn interval_cast(inner: &Bound, qualifier: Qualifier, to: &SqlType, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(match inner.operand(row, cx, &mut slot)? {
+        Value::Interval(ms) => qualifier.cast(*ms, to)?,
+        other => cast(other, &SqlType::IntervalDayTime, to)?,
+    })
 }
 
 /// Field `i` of a row value (NULL for a NULL row).
@@ -192,6 +254,7 @@ fn field_of(row: &Value, i: usize) -> &Value {
 }
 
 /// `a op b`, short-circuiting where three-valued logic allows it.
+#[inline(never)]
 fn binary(op: BinaryOp, a: &Bound, b: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     let (mut left_slot, mut right_slot) = (Value::Null, Value::Null);
     let left = a.operand(row, cx, &mut left_slot)?;
@@ -205,6 +268,7 @@ fn binary(op: BinaryOp, a: &Bound, b: &Bound, row: &RowRef<'_>, cx: &EvalContext
 
 /// A function call. Its arguments are read in place where they can be (see [`Bound::operand`]), with the usual
 /// arities on the stack: no allocation and no clone per call.
+#[inline(never)]
 fn call(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     Ok(match args.len() {
         0 => function.eval(&[], cx)?,
@@ -235,6 +299,7 @@ fn call_n<const N: usize>(
 }
 
 /// A call whose arguments are constants and columns only: no slots for computed values.
+#[inline(never)]
 fn call_in_place(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     Ok(match args.len() {
         0 => function.eval(&[], cx)?,
@@ -269,6 +334,7 @@ impl Bound {
 }
 
 /// `CASE [operand] WHEN .. THEN .. ELSE .. END`: the first branch that matches, evaluated alone.
+#[inline(never)]
 fn case(
     operand: Option<&Bound>,
     whens: &[(Bound, Bound)],
@@ -296,6 +362,7 @@ fn case(
 }
 
 /// `x [NOT] IN (list)`: NULL when `x` is NULL, or when nothing matches and the list holds a NULL.
+#[inline(never)]
 fn in_list(inner: &Bound, list: &[Bound], not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     let mut subject_slot = Value::Null;
     let subject = inner.operand(row, cx, &mut subject_slot)?;
