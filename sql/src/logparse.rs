@@ -20,7 +20,7 @@ use crate::java_regex::JavaRegex;
 use crate::cast::{cast, cut_chars, fit};
 use crate::datetime_format::DatePattern;
 use crate::error::SqlError;
-use crate::functions::{EvalContext, ScalarEval, check_arity, stringy};
+use crate::functions::{EvalContext, Evaluated, ScalarEval, check_arity, stringy};
 use crate::types::SqlType;
 use crate::value::{Text, Value, text_within};
 
@@ -258,11 +258,7 @@ thread_local! {
     static ROWS: std::cell::RefCell<Vec<Arc<[Value]>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn make_row<'a>(
-    line: &Text,
-    columns: &[Column],
-    fields: impl Iterator<Item = Option<&'a str>>,
-) -> Result<Value, SqlError> {
+fn make_row<'a>(line: &Text, columns: &[Column], fields: impl Iterator<Item = Option<&'a str>>) -> Evaluated {
     ROWS.with_borrow_mut(|spare| {
         // A spare row of this width that no one else holds any more, else a new one (which joins the spares).
         let found = spare.iter_mut().position(|row| row.len() == columns.len() && Arc::get_mut(row).is_some());
@@ -368,7 +364,7 @@ fn split_ascii(text: &str, byte: u8) -> impl Iterator<Item = &str> {
 }
 
 impl ScalarEval for VariableColumn {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
@@ -447,7 +443,7 @@ pub fn fixed_column_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Re
 }
 
 impl ScalarEval for FixedColumn {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let byte_at = |n: usize| line.char_indices().nth(n).map(|(i, _)| i);
         let fields = self.columns.iter().map(|c| {
@@ -525,7 +521,7 @@ pub fn sys_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn Sca
 }
 
 impl ScalarEval for RegexParse {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let Some(caps) = self.regex.captures(line)? else { return Ok(Value::Null) };
         if self.syslog {
@@ -666,7 +662,7 @@ impl W3cParse {
 }
 
 impl ScalarEval for W3cParse {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         match self.fields(line) {
             Some(fields) => make_row(line, &self.columns, fields.into_iter().map(Some)),

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use crate::cast::cast;
 use crate::error::SqlError;
-use crate::functions::{EvalContext, ScalarEval};
+use crate::functions::{EvalContext, Evaluated, ScalarEval};
 use crate::operator::{BinaryOp, TimeUnit, UnaryOp};
 use crate::ops;
 use crate::types::SqlType;
@@ -81,10 +81,6 @@ fn truth(value: &Value) -> Option<bool> {
         _ => None,
     }
 }
-
-/// What evaluating a node gives. The error is boxed so that every node returns a value-sized result (an
-/// unboxed [`SqlError`] doubles what each node writes and copies), and errors are rare.
-type Evaluated = Result<Value, Box<SqlError>>;
 
 /// NULL, for a column index past the end of a row (borrowed, as a column is).
 static NULL: Value = Value::Null;
@@ -270,30 +266,25 @@ fn binary(op: BinaryOp, a: &Bound, b: &Bound, row: &RowRef<'_>, cx: &EvalContext
 /// arities on the stack: no allocation and no clone per call.
 #[inline(never)]
 fn call(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
-    Ok(match args.len() {
-        0 => function.eval(&[], cx)?,
-        1 => call_n::<1>(function, args, row, cx)?,
-        2 => call_n::<2>(function, args, row, cx)?,
-        3 => call_n::<3>(function, args, row, cx)?,
-        4 => call_n::<4>(function, args, row, cx)?,
+    match args.len() {
+        0 => function.eval(&[], cx),
+        1 => call_n::<1>(function, args, row, cx),
+        2 => call_n::<2>(function, args, row, cx),
+        3 => call_n::<3>(function, args, row, cx),
+        4 => call_n::<4>(function, args, row, cx),
         _ => {
             let values = args.iter().map(|a| a.value(row, cx)).collect::<Result<Vec<_>, _>>()?;
-            function.eval(&values.iter().collect::<Vec<_>>(), cx)?
+            function.eval(&values.iter().collect::<Vec<_>>(), cx)
         }
-    })
+    }
 }
 
 /// A call of `N` arguments (`args.len() == N`), evaluated in order.
-fn call_n<const N: usize>(
-    function: &dyn ScalarEval,
-    args: &[Bound],
-    row: &RowRef<'_>,
-    cx: &EvalContext,
-) -> Result<Value, SqlError> {
+fn call_n<const N: usize>(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     let mut slots = [const { Value::Null }; N];
     let mut values = [&NULL; N];
     for ((value, slot), arg) in values.iter_mut().zip(slots.iter_mut()).zip(args) {
-        *value = arg.operand(row, cx, slot).map_err(|e| *e)?;
+        *value = arg.operand(row, cx, slot)?;
     }
     function.eval(&values, cx)
 }
@@ -301,13 +292,13 @@ fn call_n<const N: usize>(
 /// A call whose arguments are constants and columns only: no slots for computed values.
 #[inline(never)]
 fn call_in_place(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
-    Ok(match args.len() {
-        0 => function.eval(&[], cx)?,
-        1 => function.eval(&in_place::<1>(args, row), cx)?,
-        2 => function.eval(&in_place::<2>(args, row), cx)?,
-        3 => function.eval(&in_place::<3>(args, row), cx)?,
-        _ => function.eval(&args.iter().map(|a| a.in_place(row)).collect::<Vec<_>>(), cx)?,
-    })
+    match args.len() {
+        0 => function.eval(&[], cx),
+        1 => function.eval(&in_place::<1>(args, row), cx),
+        2 => function.eval(&in_place::<2>(args, row), cx),
+        3 => function.eval(&in_place::<3>(args, row), cx),
+        _ => function.eval(&args.iter().map(|a| a.in_place(row)).collect::<Vec<_>>(), cx),
+    }
 }
 
 /// `N` arguments (`args.len() == N`) that are constants or columns, where they lie.

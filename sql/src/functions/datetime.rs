@@ -15,7 +15,9 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{EvalContext, ScalarEval, ScalarFunction, arg_int, check_arity, eval_fn, literal_str, strict, stringy};
+use super::{
+    EvalContext, Evaluated, ScalarEval, ScalarFunction, arg_int, check_arity, eval_fn, literal_str, strict, stringy,
+};
 use crate::datetime_format::DatePattern;
 use crate::error::SqlError;
 use crate::literal::{civil_from_days, days_from_civil, parse_timestamp};
@@ -414,7 +416,7 @@ fn format_ms(pattern: &DatePattern, ms: i64) -> Text {
 }
 
 impl ScalarEval for ToChar {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Value::String(text) = &args[0] else { return Ok(Value::Null) };
         let ms = match &args[1] {
             Value::Null => return Ok(Value::string("null")),

@@ -47,11 +47,15 @@ impl std::fmt::Debug for ScalarFunction {
     }
 }
 
+/// What a call gives: the error is boxed so that the result is no larger than a value (calls nest, and each
+/// level moves its result), and errors are rare.
+pub type Evaluated = Result<Value, Box<SqlError>>;
+
 /// A prepared call: evaluates the function on one row's argument values.
 pub trait ScalarEval: Send + Sync {
     /// The result for `args` (one value per argument, constants included). Arguments are borrowed: a column or
     /// a constant is passed where it lies, without a copy.
-    fn eval(&self, args: &[&Value], cx: &EvalContext) -> Result<Value, SqlError>;
+    fn eval(&self, args: &[&Value], cx: &EvalContext) -> Evaluated;
 }
 
 /// The clocks a row is evaluated against, all in milliseconds since the epoch (UTC).
@@ -74,8 +78,8 @@ impl<F> ScalarEval for FnEval<F>
 where
     F: Fn(&[&Value], &EvalContext) -> Result<Value, SqlError> + Send + Sync,
 {
-    fn eval(&self, args: &[&Value], cx: &EvalContext) -> Result<Value, SqlError> {
-        (self.0)(args, cx)
+    fn eval(&self, args: &[&Value], cx: &EvalContext) -> Evaluated {
+        (self.0)(args, cx).map_err(Box::new)
     }
 }
 
@@ -218,7 +222,7 @@ pub(crate) mod test_support {
         let literals: Vec<Option<&Value>> = args.iter().map(Some).collect();
         (f.return_type)(&types, &literals).map_err(SqlError::data)?;
         let eval = (f.prepare)(&types, &literals).map_err(SqlError::data)?;
-        eval.eval(&args.iter().collect::<Vec<_>>(), cx)
+        eval.eval(&args.iter().collect::<Vec<_>>(), cx).map_err(|e| *e)
     }
 
     /// The result type of `name` on constant arguments.
