@@ -241,13 +241,22 @@ fn varchar_field(line: &Text, text: &str, n: u32) -> Value {
     Value::String(text_within(line, cut_chars(text, n as usize)))
 }
 
-/// [`convert`], with the usual case (a VARCHAR field, never NULL) inline.
-#[inline]
-fn convert_field(line: &Text, field: Option<&str>, column: &Column) -> Result<Value, SqlError> {
-    match (field, &column.ty) {
-        (Some(text), SqlType::Varchar(n)) => Ok(varchar_field(line, text, *n)),
-        _ => convert(line, field, column),
+/// Fills `slots` with `fields` converted to `columns` (a missing field is NULL); VARCHAR fields, the usual case,
+/// without going through [`convert`].
+fn fill<'a>(
+    slots: &mut [Value],
+    line: &Text,
+    columns: &[Column],
+    mut fields: impl Iterator<Item = Option<&'a str>>,
+) -> Result<(), Box<SqlError>> {
+    for (slot, column) in slots.iter_mut().zip(columns) {
+        let field = fields.next().flatten();
+        *slot = match (field, &column.ty) {
+            (Some(text), SqlType::Varchar(n)) => varchar_field(line, text, *n),
+            _ => convert(line, field, column)?,
+        };
     }
+    Ok(())
 }
 
 /// Row values a parser made on this thread, kept to be filled again: a row value usually lives only while its
@@ -261,32 +270,24 @@ thread_local! {
 fn make_row<'a>(line: &Text, columns: &[Column], fields: impl Iterator<Item = Option<&'a str>>) -> Evaluated {
     ROWS.with_borrow_mut(|spare| {
         // A spare row of this width that no one else holds any more, else a new one (which joins the spares).
-        let found = spare.iter_mut().position(|row| row.len() == columns.len() && Arc::get_mut(row).is_some());
-        let at = match found {
-            Some(at) => at,
-            None => {
-                let row: Arc<[Value]> = std::iter::repeat_n(Value::Null, columns.len()).collect();
-                if spare.len() == SPARE_ROWS {
-                    spare.remove(0);
-                }
-                spare.push(row);
-                spare.len() - 1
-            }
-        };
-        let mut fields = fields;
-        match Arc::get_mut(&mut spare[at]) {
-            Some(slots) => {
-                for (slot, column) in slots.iter_mut().zip(columns) {
-                    *slot = convert_field(line, fields.next().flatten(), column)?;
-                }
-                Ok(Value::Row(Arc::clone(&spare[at])))
-            }
-            // Not reached (the row was checked or just made); a row of its own is still right.
-            None => {
-                let values = columns.iter().map(|c| convert(line, fields.next().flatten(), c));
-                Ok(Value::Row(values.collect::<Result<Arc<[Value]>, _>>()?))
+        for row in spare.iter_mut() {
+            if row.len() == columns.len()
+                && let Some(slots) = Arc::get_mut(row)
+            {
+                fill(slots, line, columns, fields)?;
+                return Ok(Value::Row(Arc::clone(row)));
             }
         }
+        let mut row: Arc<[Value]> = std::iter::repeat_n(Value::Null, columns.len()).collect();
+        match Arc::get_mut(&mut row) {
+            Some(slots) => fill(slots, line, columns, fields)?,
+            None => unreachable!("a row just made is not shared"),
+        }
+        if spare.len() == SPARE_ROWS {
+            spare.remove(0);
+        }
+        spare.push(Arc::clone(&row));
+        Ok(Value::Row(row))
     })
 }
 
@@ -821,12 +822,16 @@ mod tests {
         ];
         for field in [None, Some(""), Some("é"), Some("abcdef"), Some(&line[..30]), Some("12")] {
             for column in &columns {
-                let (quick, general) = (convert_field(&line, field, column), convert(&line, field, column));
+                let mut slot = [Value::Null];
+                let quick =
+                    fill(&mut slot, &line, std::slice::from_ref(column), [field].into_iter()).map(|()| slot[0].clone());
+                let general = convert(&line, field, column);
                 assert_eq!(quick.is_ok(), general.is_ok(), "{field:?} {}", column.ty);
                 assert_eq!(quick.map_err(|e| e.message), general.map_err(|e| e.message), "{field:?} {}", column.ty);
             }
         }
-        let shared = convert_field(&line, Some(&line[..30]), &columns[1]);
-        assert!(matches!(shared, Ok(Value::String(t)) if t.as_ptr() == line.as_ptr()), "a long field shares the line");
+        let mut slot = [Value::Null];
+        fill(&mut slot, &line, &columns[1..2], [Some(&line[..30])].into_iter()).expect("a field");
+        assert!(matches!(&slot[0], Value::String(t) if t.as_ptr() == line.as_ptr()), "a long field shares the line");
     }
 }
