@@ -58,13 +58,19 @@ fn failed(value: &Value, to: &SqlType) -> SqlError {
 }
 
 /// `CAST(value AS to)`, where `from` is the value's static type.
+#[inline]
 pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
+    match integer_from_text(value, from, to) {
+        Some(number) => Ok(number),
+        None => cast_general(value, from, to),
+    }
+}
+
+/// [`cast`] of any value.
+fn cast_general(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
     use SqlType as T;
     if value.is_null() {
         return Ok(Value::Null);
-    }
-    if let Some(number) = integer_from_text(value, from, to) {
-        return Ok(number);
     }
     if !can_cast(from, to) {
         return Err(SqlError::data(format!("cannot cast {from} to {to}")));
@@ -148,29 +154,34 @@ fn integer_from_text(value: &Value, from: &SqlType, to: &SqlType) -> Option<Valu
     (lo..=hi).contains(&n).then_some(Value::Int(n))
 }
 
-/// `[spaces][+|-]digits[spaces]` (ASCII spaces) as an i64; None for any other text (other whitespace, a second
-/// sign, no digits) or an overflow, which the general path reads or rejects.
+/// `[spaces][+|-]digits[spaces]` (ASCII spaces, up to 18 digits) as an i64; None for any other text (other
+/// whitespace, a second sign, no digits, more digits), which the general path reads or rejects.
 fn plain_integer(text: &[u8]) -> Option<i64> {
-    let start = text.iter().position(|b| *b != b' ')?;
-    let end = text.iter().rposition(|b| *b != b' ')? + 1;
-    let (negative, digits) = match &text[start..end] {
+    let mut text = text;
+    while let [b' ', rest @ ..] = text {
+        text = rest;
+    }
+    while let [rest @ .., b' '] = text {
+        text = rest;
+    }
+    let (negative, digits) = match text {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),
         digits => (false, digits),
     };
-    if digits.is_empty() {
+    // 18 digits stay below i64::MAX: no overflow checks per digit.
+    if digits.is_empty() || digits.len() > 18 {
         return None;
     }
-    // Accumulated negatively so that i64::MIN, whose magnitude no i64 holds, reads too.
     let mut n: i64 = 0;
     for b in digits {
-        let digit = i64::from(b.wrapping_sub(b'0'));
+        let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        n = n.checked_mul(10)?.checked_sub(digit)?;
+        n = n * 10 + i64::from(digit);
     }
-    if negative { Some(n) } else { n.checked_neg() }
+    Some(if negative { -n } else { n })
 }
 
 fn to_number(value: &Value, to: &SqlType) -> Result<Value, SqlError> {
@@ -704,13 +715,16 @@ mod tests {
         let int = SqlType::Integer;
         // Quick path: what the general path (to_number) gives too.
         for (text, to) in
-            [(" +42 ", &int), ("-7", &int), ("127", &SqlType::TinyInt), ("9223372036854775807", &SqlType::BigInt)]
+            [(" +42 ", &int), ("-7", &int), ("127", &SqlType::TinyInt), ("-999999999999999999", &SqlType::BigInt)]
         {
             let quick = integer_from_text(&s(text), &SqlType::Varchar(20), to);
             assert!(quick.is_some(), "{text}");
             assert_eq!(quick.map(Ok), Some(to_number(&s(text), to)), "{text}");
             assert_eq!(cast(&s(text), &SqlType::Varchar(20), to), to_number(&s(text), to));
         }
+        // 19 digits: the general path reads them.
+        assert_eq!(integer_from_text(&s("9223372036854775807"), &SqlType::Varchar(20), &SqlType::BigInt), None);
+        assert_eq!(cast(&s("9223372036854775807"), &SqlType::Varchar(20), &SqlType::BigInt), Ok(Value::Int(i64::MAX)));
         // Fallback: out of range, not an integer, not text, not to an integer: the general answer and message.
         for (value, to) in [(s("3000000000"), &int), (s("128"), &SqlType::TinyInt), (s("1.5"), &int), (s("x"), &int)] {
             assert_eq!(integer_from_text(&value, &SqlType::Varchar(20), to), None);
@@ -719,12 +733,15 @@ mod tests {
             assert!(error.message.starts_with("cannot cast string"), "{}", error.message);
         }
         assert_eq!(integer_from_text(&s("5"), &SqlType::Varchar(1), &SqlType::Double), None);
-        for (text, n) in
-            [("0", Some(0)), (" -12 ", Some(-12)), ("+7", Some(7)), ("-9223372036854775808", Some(i64::MIN))]
-        {
+        for (text, n) in [
+            ("0", Some(0)),
+            (" -12 ", Some(-12)),
+            ("+7", Some(7)),
+            ("999999999999999999", Some(999_999_999_999_999_999)),
+        ] {
             assert_eq!(plain_integer(text.as_bytes()), n, "{text}");
         }
-        for text in ["", " ", "-", "+-5", "9223372036854775808", "1 2", "\t5", "٣"] {
+        for text in ["", " ", "-", "+-5", "9223372036854775808", "-9223372036854775808", "1x", "1 2", "\t5", "٣"] {
             assert_eq!(plain_integer(text.as_bytes()), None, "{text}");
             let general = to_number(&s(text), &SqlType::BigInt);
             assert_eq!(cast(&s(text), &SqlType::Varchar(30), &SqlType::BigInt), general, "{text}");

@@ -127,11 +127,18 @@ fn position_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super
         let (Some(needle), Some(hay)) = (arg_str(args, 0), arg_str(args, 1)) else { return Ok(Value::Null) };
         // A one-byte needle (a delimiter, usually) is a byte search: no searcher to build per row.
         let found = match needle.as_bytes() {
-            &[byte] => memchr::memchr(byte, hay.as_bytes()),
+            &[byte] => find_byte(byte, hay.as_bytes()),
             _ => hay.find(needle),
         };
         Ok(Value::Int(found.map_or(0, |at| hay[..at].chars().count() as i64 + 1)))
     }))
+}
+
+/// Where `byte` first is in `hay`: a plain loop over short text (a field or two), where it beats setting up the
+/// vectorized search, which longer text gets.
+fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
+    const SHORT: usize = 32;
+    if hay.len() <= SHORT { hay.iter().position(|b| *b == byte) } else { memchr::memchr(byte, hay) }
 }
 
 fn substring_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
@@ -456,5 +463,15 @@ mod tests {
             assert_eq!(substring(text, from, len), Ok(expected), "SUBSTRING('{text}' FROM {from} FOR {len:?})");
         }
         assert!(substring("hello", 1, Some(-1)).is_err());
+    }
+
+    #[test]
+    fn a_byte_is_found_in_short_and_long_text_alike() {
+        let long = format!("{},x", "a".repeat(40));
+        for hay in ["", ",", "ab,c,", "abc", "ab,c", &long[36..], &long] {
+            assert_eq!(find_byte(b',', hay.as_bytes()), hay.find(','), "{hay}");
+        }
+        assert_eq!(call("POSITION", &[s(","), s(&long)]), Ok(Value::Int(41)));
+        assert_eq!(call("POSITION", &[s(","), s("é,")]), Ok(Value::Int(2)), "characters, not bytes");
     }
 }
