@@ -181,6 +181,7 @@ fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Bo
 }
 
 /// SQL's SUBSTRING(s FROM from FOR len): characters `from .. from+len-1` (1-based), clipped to the string.
+#[inline]
 pub fn substring(s: &str, from: i64, len: Option<i64>) -> Result<&str, SqlError> {
     if len.is_some_and(|l| l < 0) {
         return Err(SqlError::data("negative substring length"));
@@ -190,8 +191,10 @@ pub fn substring(s: &str, from: i64, len: Option<i64>) -> Result<&str, SqlError>
     if end <= start {
         return Ok("");
     }
-    // ASCII text (the usual case) has a character per byte: offsets without walking the characters.
-    let ascii = s.is_ascii();
+    // Where the text is ASCII up to the end of the part (the usual case), characters are bytes: offsets without
+    // walking the characters.
+    let part_end = usize::try_from(end.saturating_sub(1)).map_or(0, |e| e.min(s.len()));
+    let ascii = s.as_bytes()[..part_end].is_ascii();
     let byte_at = |pos: i64| -> usize {
         // The byte offset of 1-based character `pos`, or the end.
         let n = usize::try_from(pos - 1).ok();
@@ -459,6 +462,11 @@ mod tests {
             ("hello", -1, Some(3), "h"),
             ("héllo", -1, Some(4), "hé"),
             ("", 1, Some(1), ""),
+            ("ab€cd", 1, Some(2), "ab"),
+            ("ab€cd", 2, Some(2), "b€"),
+            ("ab€cd", 4, None, "cd"),
+            ("€", 1, Some(1), "€"),
+            ("a€", 3, Some(1), ""),
         ] {
             assert_eq!(substring(text, from, len), Ok(expected), "SUBSTRING('{text}' FROM {from} FOR {len:?})");
         }
