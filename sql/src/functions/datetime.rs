@@ -117,7 +117,7 @@ pub(super) const FUNCTIONS: &[ScalarFunction] = &[
                 t => Err(format!("UNIX_TIMESTAMP takes a TIMESTAMP, not {t}")),
             }
         },
-        prepare: |_, _| Ok(strict(|a| Ok(epoch_ms(&a[0]).map_or(Value::Null, Value::Int)))),
+        prepare: |_, _| Ok(strict(|a| Ok(epoch_ms(a[0]).map_or(Value::Null, Value::Int)))),
     },
 ];
 
@@ -174,11 +174,11 @@ fn extract_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<Box<dyn
     let unit = unit_of("EXTRACT", literals, 0)?;
     if unit == "SECOND" {
         return Ok(strict(|a| {
-            let millis = extract("SECOND", &a[1])? * 1000 + extract("MILLISECOND", &a[1])?;
+            let millis = extract("SECOND", a[1])? * 1000 + extract("MILLISECOND", a[1])?;
             Ok(Value::Decimal(Decimal { unscaled: i128::from(millis), scale: 3 }))
         }));
     }
-    Ok(strict(move |a| extract(&unit, &a[1]).map(Value::Int)))
+    Ok(strict(move |a| extract(&unit, a[1]).map(Value::Int)))
 }
 
 /// EXTRACT(unit FROM v): calendar fields of datetimes (DOW 1 = Sunday, WEEK is ISO-8601, EPOCH in seconds) and the
@@ -245,7 +245,7 @@ fn tsdiff_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String
 }
 
 fn tsdiff(a: &[&Value]) -> Result<Value, SqlError> {
-    match (epoch_ms(&a[0]), epoch_ms(&a[1])) {
+    match (epoch_ms(a[0]), epoch_ms(a[1])) {
         (Some(x), Some(y)) => x.checked_sub(y).map(Value::Int).ok_or_else(|| SqlError::data("numeric overflow")),
         _ => Err(SqlError::data("TSDIFF takes two TIMESTAMPs")),
     }
@@ -280,7 +280,7 @@ fn floor_to_prepare(_: &[SqlType], literals: &[Option<&Value>], up: bool) -> Res
             let floored = ms.div_euclid(width) * width;
             return Ok(Value::Interval(if up && floored != *ms { floored + width } else { floored }));
         }
-        let ms = epoch_ms(&a[0]).ok_or_else(|| SqlError::data("FLOOR/CEIL TO takes a datetime"))?;
+        let ms = epoch_ms(a[0]).ok_or_else(|| SqlError::data("FLOOR/CEIL TO takes a datetime"))?;
         let floored = floor_ms(ms, unit);
         let result = if up && floored != ms { add_unit(floored, unit) } else { floored };
         Ok(match &a[0] {
