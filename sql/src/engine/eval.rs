@@ -96,7 +96,6 @@ impl Bound {
     }
 
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
-    #[inline]
     pub(crate) fn eval(&self, row: &RowRef<'_>, cx: &EvalContext) -> Result<Value, SqlError> {
         // A field of a column (`t.r."COL_1"`, as a log parser's row is read) is a copy: read it right here.
         if let Bound::Field(inner, i) = self
