@@ -130,8 +130,14 @@ fn position_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super
             &[byte] => find_byte(byte, hay.as_bytes()),
             _ => hay.find(needle),
         };
-        Ok(Value::Int(found.map_or(0, |at| hay[..at].chars().count() as i64 + 1)))
+        Ok(Value::Int(found.map_or(0, |at| chars_before(hay, at) as i64 + 1)))
     }))
+}
+
+/// How many characters `text` has before byte `at` (a character boundary): `at` when they are ASCII.
+fn chars_before(text: &str, at: usize) -> usize {
+    let before = &text[..at];
+    if before.is_ascii() { at } else { before.chars().count() }
 }
 
 /// Where `byte` first is in `hay`: a plain loop over short text (a field or two), where it beats setting up the
@@ -174,10 +180,28 @@ fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Bo
         }));
     }
     Ok(strict(|args| {
+        if let Some(part) = ascii_substring(args) {
+            return Ok(Value::String(Text::from(part)));
+        }
         let (Some(s), Some(from)) = (arg_str(args, 0), arg_int(args, 1)) else { return Ok(Value::Null) };
         let len = arg_int(args, 2);
         substring(s, from, len).map(|r| Value::String(Text::from(r)))
     }))
+}
+
+/// SUBSTRING(s FROM from FOR len) with integers, when the part lies within `s` and `s` is ASCII up to its end
+/// (the usual case: characters are bytes, nothing to clip); None for anything else, which [`substring`] answers.
+#[inline]
+fn ascii_substring<'a>(args: &[&'a Value]) -> Option<&'a str> {
+    let (Value::String(s), Value::Int(from), Some(Value::Int(len))) = (args[0], args[1], args.get(2).copied()) else {
+        return None;
+    };
+    let start = usize::try_from(from.checked_sub(1)?).ok()?;
+    let end = start.checked_add(usize::try_from(*len).ok()?)?;
+    if !s.as_bytes().get(..end)?.is_ascii() {
+        return None;
+    }
+    s.get(start..end)
 }
 
 /// SQL's SUBSTRING(s FROM from FOR len): characters `from .. from+len-1` (1-based), clipped to the string.
@@ -471,6 +495,42 @@ mod tests {
             assert_eq!(substring(text, from, len), Ok(expected), "SUBSTRING('{text}' FROM {from} FOR {len:?})");
         }
         assert!(substring("hello", 1, Some(-1)).is_err());
+    }
+
+    #[test]
+    fn substring_of_ascii_text_by_integers_takes_the_quick_path_with_the_general_results() {
+        let cases = [
+            ("62,3,1", 1, 2),
+            ("62,3,1", 3, 4),
+            ("62,3,1", 1, 0),
+            ("62,3,1", 5, 9),
+            ("62,3,1", 0, 2),
+            ("62,3,1", -3, 5),
+            ("62,3,1", 1, -1),
+            ("é2,3", 2, 2),
+            ("ab€d", 1, 2),
+            ("ab€d", 2, 2),
+            ("", 1, 1),
+        ];
+        for (text, from, len) in cases {
+            let (text_value, from_value, len_value) = (s(text), Value::Int(from), Value::Int(len));
+            let quick = ascii_substring(&[&text_value, &from_value, &len_value]);
+            let general = substring(text, from, Some(len));
+            if let Some(part) = quick {
+                assert_eq!(Ok(part), general, "SUBSTRING('{text}' FROM {from} FOR {len})");
+            }
+            let expected = general.map(|p| Value::String(Text::from(p))).map_err(|e| e.message);
+            let called = call("SUBSTRING", &[s(text), Value::Int(from), Value::Int(len)]).map_err(|e| e.message);
+            assert_eq!(called, expected, "SUBSTRING('{text}' FROM {from} FOR {len})");
+        }
+        let (text, one) = (s("abc"), Value::Int(1));
+        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(2)]), Some("ab"));
+        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(9)]), None, "past the end: clipped by the general path");
+        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(-1)]), None, "negative: the general path's error");
+        assert_eq!(ascii_substring(&[&text, &one]), None, "no FOR");
+        assert_eq!(ascii_substring(&[&text, &Value::Double(1.0), &one]), None);
+        assert_eq!(chars_before("ab€d,", 6), 4);
+        assert_eq!(chars_before("abcd,", 4), 4);
     }
 
     #[test]
