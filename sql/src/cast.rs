@@ -147,7 +147,7 @@ fn cast_general(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, Sq
 /// CAST of text to an integer type when the text is an integer in the type's range, as the general path reads it
 /// (trimmed, an optional `+`); None for anything else, which the general path casts or fails with its message.
 #[inline]
-fn integer_from_text(value: &Value, from: &SqlType, to: &SqlType) -> Option<Value> {
+pub(crate) fn integer_from_text(value: &Value, from: &SqlType, to: &SqlType) -> Option<Value> {
     let (Value::String(s), true) = (value, from.is_string()) else { return None };
     let (lo, hi) = integer_range(to)?;
     let n = plain_integer(s.as_bytes())?;

@@ -226,7 +226,7 @@ pub fn binary(op: BinaryOp, l: &Value, r: &Value) -> Result<Value, SqlError> {
 /// `a op b` on two integers when it is plain (`+`, `-`, `*` without overflow, a comparison); None for what the
 /// general path decides (AND/OR type errors, division, remainder, overflow), which gives the same result or error.
 #[inline]
-fn integers(op: BinaryOp, a: i64, b: i64) -> Option<Value> {
+pub(crate) fn integers(op: BinaryOp, a: i64, b: i64) -> Option<Value> {
     use BinaryOp as B;
     Some(match op {
         B::Add => Value::Int(a.checked_add(b)?),

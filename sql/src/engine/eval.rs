@@ -170,7 +170,12 @@ fn unary(op: UnaryOp, inner: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Eval
 #[inline(never)]
 fn cast_to(inner: &Bound, from: &SqlType, to: &SqlType, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     let mut slot = Value::Null;
-    Ok(cast(inner.operand(row, cx, &mut slot)?, from, to)?)
+    let value = inner.operand(row, cx, &mut slot)?;
+    // Integer text straight into the result (see `cast::integer_from_text`).
+    match crate::cast::integer_from_text(value, from, to) {
+        Some(number) => Ok(number),
+        None => Ok(cast(value, from, to)?),
+    }
 }
 
 /// `x IS [NOT] NULL` (`not`: NOT NULL).
@@ -258,7 +263,14 @@ fn binary(op: BinaryOp, a: &Bound, b: &Bound, row: &RowRef<'_>, cx: &EvalContext
         (BinaryOp::Or, Some(true)) => return Ok(Value::Boolean(true)),
         _ => {}
     }
-    Ok(ops::binary(op, left, b.operand(row, cx, &mut right_slot)?)?)
+    let right = b.operand(row, cx, &mut right_slot)?;
+    // Plain integer arithmetic and comparisons straight into the result (see `ops::integers`).
+    if let (Value::Int(x), Value::Int(y)) = (left, right)
+        && let Some(value) = ops::integers(op, *x, *y)
+    {
+        return Ok(value);
+    }
+    Ok(ops::binary(op, left, right)?)
 }
 
 /// A function call. Its arguments are read in place where they can be (see [`Bound::operand`]), with the usual
