@@ -620,6 +620,12 @@ mod tests {
             Bound::Between(Box::new(Bound::Column(0)), Box::new(lit(Value::Int(1))), Box::new(divide()), false);
         assert!(eval_on(&between, &[Value::Int(0)]).is_err());
         assert_eq!(eval_on(&between, &[Value::Int(1)]), Ok(Value::Boolean(true)));
+        // Integer operands: the quick path, and the general path's overflow error past it.
+        let add = |a: i64| Bound::Binary(BinaryOp::Add, Box::new(lit(Value::Int(a))), Box::new(Bound::Column(0)));
+        assert_eq!(eval_on(&add(2), &[Value::Int(3)]), Ok(Value::Int(5)));
+        assert_eq!(eval_on(&add(2), &[Value::Null]), Ok(Value::Null));
+        assert_eq!(eval_on(&add(i64::MAX), &[Value::Int(1)]).map_err(|e| e.message), Err("numeric overflow".into()));
+        assert_eq!(eval_on(&add(1), &[Value::Double(0.5)]), Ok(Value::Double(1.5)));
     }
 
     fn q(leading: TimeUnit, trailing: Option<TimeUnit>) -> Qualifier {
