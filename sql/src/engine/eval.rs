@@ -24,10 +24,8 @@ pub(crate) enum Bound {
     Unary(UnaryOp, Box<Bound>),
     /// `a + b`, `a AND b`, ...
     Binary(BinaryOp, Box<Bound>, Box<Bound>),
-    /// A scalar function, prepared once.
-    Call(Box<dyn ScalarEval>, Vec<Bound>),
-    /// A call whose arguments are all constants or columns (see [`Bound::call`]): passed where they lie.
-    CallInPlace(Box<dyn ScalarEval>, Vec<Bound>),
+    /// A scalar function, prepared once (built by [`Bound::call`]), and its arguments.
+    Call(Callee, Vec<Bound>),
     /// `CAST(x AS t)`: from, to.
     Cast(Box<Bound>, SqlType, SqlType),
     /// `x IS [NOT] NULL` (true: NOT NULL).
@@ -56,7 +54,7 @@ impl std::fmt::Debug for Bound {
             Bound::Field(b, i) => write!(f, "{b:?}.{i}"),
             Bound::Unary(op, b) => write!(f, "{op:?}({b:?})"),
             Bound::Binary(op, a, b) => write!(f, "{op:?}({a:?}, {b:?})"),
-            Bound::Call(_, args) | Bound::CallInPlace(_, args) => write!(f, "call({args:?})"),
+            Bound::Call(_, args) => write!(f, "call({args:?})"),
             Bound::Cast(b, _, to) => write!(f, "CAST({b:?} AS {to})"),
             Bound::IsNull(b, not) => write!(f, "{b:?} IS {}NULL", if *not { "NOT " } else { "" }),
             Bound::Case { .. } => f.write_str("CASE"),
@@ -67,6 +65,14 @@ impl std::fmt::Debug for Bound {
             Bound::IntervalCast(b, q, to) => write!(f, "CAST({b:?} {q} AS {to})"),
         }
     }
+}
+
+/// The function of a [`Bound::Call`].
+pub(crate) struct Callee {
+    function: Box<dyn ScalarEval>,
+    /// Every argument is a constant or a column: they are passed where they lie, with no slots for computed
+    /// values.
+    in_place: bool,
 }
 
 /// What an expression reads: the row's values and its ROWTIME.
@@ -88,11 +94,8 @@ static NULL: Value = Value::Null;
 impl Bound {
     /// A call of `function` on `args`.
     pub(crate) fn call(function: Box<dyn ScalarEval>, args: Vec<Bound>) -> Bound {
-        if args.iter().all(|a| matches!(a, Bound::Literal(_) | Bound::Column(_))) {
-            Bound::CallInPlace(function, args)
-        } else {
-            Bound::Call(function, args)
-        }
+        let in_place = args.iter().all(|a| matches!(a, Bound::Literal(_) | Bound::Column(_)));
+        Bound::Call(Callee { function, in_place }, args)
     }
 
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
@@ -136,8 +139,8 @@ impl Bound {
             Bound::Field(inner, i) => field(inner, *i, row, cx),
             Bound::Unary(op, inner) => unary(*op, inner, row, cx),
             Bound::Binary(op, a, b) => binary(*op, a, b, row, cx),
-            Bound::Call(function, args) => call(&**function, args, row, cx),
-            Bound::CallInPlace(function, args) => call_in_place(&**function, args, row, cx),
+            Bound::Call(Callee { function, in_place: true }, args) => call_in_place(&**function, args, row, cx),
+            Bound::Call(Callee { function, in_place: false }, args) => call(&**function, args, row, cx),
             Bound::Cast(inner, from, to) => cast_to(inner, from, to, row, cx),
             Bound::IsNull(inner, not) => is_null(inner, *not, row, cx),
             Bound::Case { operand, whens, otherwise } => case(operand.as_deref(), whens, otherwise.as_deref(), row, cx),
@@ -323,8 +326,8 @@ fn in_place<'v, const N: usize>(args: &'v [Bound], row: &'v RowRef<'_>) -> [&'v 
 }
 
 impl Bound {
-    /// A constant or a column where it lies (NULL for any other node, which [`Bound::call`] keeps out of
-    /// [`Bound::CallInPlace`]).
+    /// A constant or a column where it lies (NULL for any other node, which [`Bound::call`] keeps out of calls
+    /// made in place).
     #[inline]
     fn in_place<'v>(&'v self, row: &'v RowRef<'_>) -> &'v Value {
         match self {
@@ -570,21 +573,21 @@ mod tests {
         use SqlType as T;
         let floor =
             || call("FLOOR_TO", vec![Bound::Column(1), lit(Value::string("MINUTE"))], &[T::Timestamp, T::Char(6)]);
-        assert!(matches!(floor(), Bound::CallInPlace(..)));
-        let Bound::CallInPlace(function, args) = floor() else { unreachable!() };
-        let general = Bound::Call(function, args);
+        assert!(matches!(floor(), Bound::Call(Callee { in_place: true, .. }, _)));
+        let Bound::Call(Callee { function, .. }, args) = floor() else { unreachable!() };
+        let general = Bound::Call(Callee { function, in_place: false }, args);
         for values in [vec![Value::Null, Value::Timestamp(125_000)], vec![Value::Null, Value::Null], vec![]] {
             assert_eq!(eval_on(&floor(), &values), eval_on(&general, &values), "{values:?}");
         }
         assert_eq!(eval_on(&floor(), &[Value::Null, Value::Timestamp(125_000)]), Ok(Value::Timestamp(120_000)));
         let computed = call("ABS", vec![Bound::RowTime], &[T::Timestamp]);
-        assert!(matches!(computed, Bound::Call(..)), "ROWTIME is computed");
+        assert!(matches!(computed, Bound::Call(Callee { in_place: false, .. }, _)), "ROWTIME is computed");
         let many = call(
             "COALESCE",
             (0..5).map(|_| lit(Value::Null)).collect(),
             &[T::Null, T::Null, T::Null, T::Null, T::Null],
         );
-        assert!(matches!(many, Bound::CallInPlace(..)));
+        assert!(matches!(many, Bound::Call(Callee { in_place: true, .. }, _)));
         assert_eq!(eval_on(&many, &[]), Ok(Value::Null));
     }
 
