@@ -58,7 +58,16 @@ fn failed(value: &Value, to: &SqlType) -> SqlError {
 }
 
 /// `CAST(value AS to)`, where `from` is the value's static type.
+#[inline]
 pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
+    match integer_from_text(value, from, to) {
+        Some(number) => Ok(number),
+        None => cast_general(value, from, to),
+    }
+}
+
+/// [`cast`] of any value.
+fn cast_general(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
     use SqlType as T;
     if value.is_null() {
         return Ok(Value::Null);
@@ -135,6 +144,46 @@ pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlErr
 }
 
 /// Converts a number (or numeric text) to the numeric type `to`, with range checks.
+/// CAST of text to an integer type when the text is an integer in the type's range, as the general path reads it
+/// (trimmed, an optional `+`); None for anything else, which the general path casts or fails with its message.
+#[inline]
+pub(crate) fn integer_from_text(value: &Value, from: &SqlType, to: &SqlType) -> Option<Value> {
+    let (Value::String(s), true) = (value, from.is_string()) else { return None };
+    let (lo, hi) = integer_range(to)?;
+    let n = plain_integer(s.as_bytes())?;
+    (lo..=hi).contains(&n).then_some(Value::Int(n))
+}
+
+/// `[spaces][+|-]digits[spaces]` (ASCII spaces, up to 18 digits) as an i64; None for any other text (other
+/// whitespace, a second sign, no digits, more digits), which the general path reads or rejects.
+fn plain_integer(text: &[u8]) -> Option<i64> {
+    let mut text = text;
+    while let [b' ', rest @ ..] = text {
+        text = rest;
+    }
+    while let [rest @ .., b' '] = text {
+        text = rest;
+    }
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        digits => (false, digits),
+    };
+    // 18 digits stay below i64::MAX: no overflow checks per digit.
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(digit);
+    }
+    Some(if negative { -n } else { n })
+}
+
 fn to_number(value: &Value, to: &SqlType) -> Result<Value, SqlError> {
     use SqlType as T;
     let fail = || failed(value, to);
@@ -205,7 +254,28 @@ pub fn integer_range(t: &SqlType) -> Option<(i64, i64)> {
 /// Stores `value` into a column of type `to`: VARCHAR(n) truncates to n characters, CHAR(n) blank-pads or truncates
 /// to n, integers are range-checked (other numbers round to them), DECIMAL is rounded to its scale and checked
 /// against its precision, REAL is rounded to 32 bits. Values of another family are converted as by [`cast`].
+#[inline]
 pub fn fit(value: Value, to: &SqlType) -> Result<Value, SqlError> {
+    if fits_as_is(&value, to) { Ok(value) } else { fit_changed(value, to) }
+}
+
+/// Whether `fit` keeps `value` as it is, for the common cases only (false sends the value through the general
+/// path, which gives the same answer): NULL, text that a VARCHAR holds without a cut (no more bytes than the
+/// limit in characters), a BIGINT, and a value already of the column's datetime or boolean type.
+#[inline]
+fn fits_as_is(value: &Value, to: &SqlType) -> bool {
+    use SqlType as T;
+    match (value, to) {
+        (Value::Null, _) | (Value::Int(_), T::BigInt) => true,
+        (Value::String(s), T::Varchar(n)) => s.len() <= *n as usize,
+        (Value::Timestamp(_), T::Timestamp) | (Value::Date(_), T::Date) | (Value::Time(_), T::Time) => true,
+        (Value::Boolean(_), T::Boolean) => true,
+        _ => false,
+    }
+}
+
+/// [`fit`] of a value that may change (be cut, padded, rounded, range-checked or converted).
+fn fit_changed(value: Value, to: &SqlType) -> Result<Value, SqlError> {
     use SqlType as T;
     match (&value, to) {
         (Value::Null, _) | (_, T::Null) => Ok(value),
@@ -638,5 +708,69 @@ mod tests {
         assert_eq!(text_of(Value::Interval(-93_600_000), SqlType::IntervalDayTime), "-1 02:00:00.000");
         assert!(!can_cast(&SqlType::Timestamp, &SqlType::Integer));
         assert!(can_cast(&SqlType::Real, &SqlType::Varchar(5)));
+    }
+
+    #[test]
+    fn integer_text_takes_the_quick_path_and_everything_else_the_general_one() {
+        let int = SqlType::Integer;
+        // Quick path: what the general path (to_number) gives too.
+        for (text, to) in
+            [(" +42 ", &int), ("-7", &int), ("127", &SqlType::TinyInt), ("-999999999999999999", &SqlType::BigInt)]
+        {
+            let quick = integer_from_text(&s(text), &SqlType::Varchar(20), to);
+            assert!(quick.is_some(), "{text}");
+            assert_eq!(quick.map(Ok), Some(to_number(&s(text), to)), "{text}");
+            assert_eq!(cast(&s(text), &SqlType::Varchar(20), to), to_number(&s(text), to));
+        }
+        // 19 digits: the general path reads them.
+        assert_eq!(integer_from_text(&s("9223372036854775807"), &SqlType::Varchar(20), &SqlType::BigInt), None);
+        assert_eq!(cast(&s("9223372036854775807"), &SqlType::Varchar(20), &SqlType::BigInt), Ok(Value::Int(i64::MAX)));
+        // Fallback: out of range, not an integer, not text, not to an integer: the general answer and message.
+        for (value, to) in [(s("3000000000"), &int), (s("128"), &SqlType::TinyInt), (s("1.5"), &int), (s("x"), &int)] {
+            assert_eq!(integer_from_text(&value, &SqlType::Varchar(20), to), None);
+            let error = cast(&value, &SqlType::Varchar(20), to).expect_err("fails");
+            assert_eq!(error.kind, SqlErrorKind::Data);
+            assert!(error.message.starts_with("cannot cast string"), "{}", error.message);
+        }
+        assert_eq!(integer_from_text(&s("5"), &SqlType::Varchar(1), &SqlType::Double), None);
+        for (text, n) in [
+            ("0", Some(0)),
+            (" -12 ", Some(-12)),
+            ("+7", Some(7)),
+            ("999999999999999999", Some(999_999_999_999_999_999)),
+        ] {
+            assert_eq!(plain_integer(text.as_bytes()), n, "{text}");
+        }
+        for text in ["", " ", "-", "+-5", "9223372036854775808", "-9223372036854775808", "1x", "1 2", "\t5", "٣"] {
+            assert_eq!(plain_integer(text.as_bytes()), None, "{text}");
+            let general = to_number(&s(text), &SqlType::BigInt);
+            assert_eq!(cast(&s(text), &SqlType::Varchar(30), &SqlType::BigInt), general, "{text}");
+        }
+        assert_eq!(integer_from_text(&Value::Int(5), &SqlType::BigInt, &int), None);
+        assert_eq!(cast(&s("1.5"), &SqlType::Varchar(3), &SqlType::Double), Ok(Value::Double(1.5)));
+    }
+
+    #[test]
+    fn values_that_fit_as_they_are_give_what_the_general_path_gives() {
+        let cases = [
+            (Value::Null, SqlType::Integer),
+            (s("abc"), SqlType::Varchar(3)),
+            (s("abcd"), SqlType::Varchar(3)),
+            (s("ééé"), SqlType::Varchar(3)),
+            (s("ab"), SqlType::Char(3)),
+            (Value::Int(i64::MAX), SqlType::BigInt),
+            (Value::Int(300), SqlType::TinyInt),
+            (Value::Timestamp(5), SqlType::Timestamp),
+            (Value::Date(5), SqlType::Date),
+            (Value::Time(5), SqlType::Time),
+            (Value::Boolean(true), SqlType::Boolean),
+            (Value::Timestamp(5), SqlType::Date),
+        ];
+        for (value, to) in cases {
+            assert_eq!(fit(value.clone(), &to), fit_changed(value.clone(), &to), "{value:?} into {to}");
+        }
+        assert!(fits_as_is(&s("ab"), &SqlType::Varchar(2)));
+        assert!(!fits_as_is(&s("ééé"), &SqlType::Varchar(3)), "more bytes than the limit: the general path counts");
+        assert!(!fits_as_is(&Value::Int(1), &SqlType::Integer), "range-checked by the general path");
     }
 }

@@ -20,7 +20,7 @@ use crate::java_regex::JavaRegex;
 use crate::cast::{cast, cut_chars, fit};
 use crate::datetime_format::DatePattern;
 use crate::error::SqlError;
-use crate::functions::{EvalContext, ScalarEval, check_arity, stringy};
+use crate::functions::{EvalContext, Evaluated, ScalarEval, check_arity, stringy};
 use crate::types::SqlType;
 use crate::value::{Text, Value, text_within};
 
@@ -214,7 +214,7 @@ pub fn convert(line: &Text, field: Option<&str>, column: &Column) -> Result<Valu
     let value = match field {
         None => Value::Null,
         Some(text) if column.ty.is_string() => match column.ty {
-            SqlType::Varchar(n) => Value::String(text_within(line, cut_chars(text, n as usize))),
+            SqlType::Varchar(n) => varchar_field(line, text, n),
             _ => fit(Value::String(text_within(line, text)), &column.ty)?,
         },
         Some(text) if text.trim().is_empty() => Value::Null,
@@ -235,6 +235,30 @@ pub fn convert(line: &Text, field: Option<&str>, column: &Column) -> Result<Valu
     Ok(value)
 }
 
+/// A field of a VARCHAR(n) column: cut to n characters, a shared slice of `line` when it lies within it.
+#[inline]
+fn varchar_field(line: &Text, text: &str, n: u32) -> Value {
+    Value::String(text_within(line, cut_chars(text, n as usize)))
+}
+
+/// Fills `slots` with `fields` converted to `columns` (a missing field is NULL); VARCHAR fields, the usual case,
+/// without going through [`convert`].
+fn fill<'a>(
+    slots: &mut [Value],
+    line: &Text,
+    columns: &[Column],
+    mut fields: impl Iterator<Item = Option<&'a str>>,
+) -> Result<(), Box<SqlError>> {
+    for (slot, column) in slots.iter_mut().zip(columns) {
+        let field = fields.next().flatten();
+        *slot = match (field, &column.ty) {
+            (Some(text), SqlType::Varchar(n)) => varchar_field(line, text, *n),
+            _ => convert(line, field, column)?,
+        };
+    }
+    Ok(())
+}
+
 /// Row values a parser made on this thread, kept to be filled again: a row value usually lives only while its
 /// row goes through a pump, after which the pool's reference is the only one left and the allocation is reused.
 const SPARE_ROWS: usize = 4;
@@ -243,39 +267,27 @@ thread_local! {
     static ROWS: std::cell::RefCell<Vec<Arc<[Value]>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn make_row<'a>(
-    line: &Text,
-    columns: &[Column],
-    fields: impl Iterator<Item = Option<&'a str>>,
-) -> Result<Value, SqlError> {
+fn make_row<'a>(line: &Text, columns: &[Column], fields: impl Iterator<Item = Option<&'a str>>) -> Evaluated {
     ROWS.with_borrow_mut(|spare| {
         // A spare row of this width that no one else holds any more, else a new one (which joins the spares).
-        let found = spare.iter_mut().position(|row| row.len() == columns.len() && Arc::get_mut(row).is_some());
-        let at = match found {
-            Some(at) => at,
-            None => {
-                let row: Arc<[Value]> = std::iter::repeat_n(Value::Null, columns.len()).collect();
-                if spare.len() == SPARE_ROWS {
-                    spare.remove(0);
-                }
-                spare.push(row);
-                spare.len() - 1
-            }
-        };
-        let mut fields = fields;
-        match Arc::get_mut(&mut spare[at]) {
-            Some(slots) => {
-                for (slot, column) in slots.iter_mut().zip(columns) {
-                    *slot = convert(line, fields.next().flatten(), column)?;
-                }
-                Ok(Value::Row(Arc::clone(&spare[at])))
-            }
-            // Not reached (the row was checked or just made); a row of its own is still right.
-            None => {
-                let values = columns.iter().map(|c| convert(line, fields.next().flatten(), c));
-                Ok(Value::Row(values.collect::<Result<Arc<[Value]>, _>>()?))
+        for row in spare.iter_mut() {
+            if row.len() == columns.len()
+                && let Some(slots) = Arc::get_mut(row)
+            {
+                fill(slots, line, columns, fields)?;
+                return Ok(Value::Row(Arc::clone(row)));
             }
         }
+        let mut row: Arc<[Value]> = std::iter::repeat_n(Value::Null, columns.len()).collect();
+        match Arc::get_mut(&mut row) {
+            Some(slots) => fill(slots, line, columns, fields)?,
+            None => unreachable!("a row just made is not shared"),
+        }
+        if spare.len() == SPARE_ROWS {
+            spare.remove(0);
+        }
+        spare.push(Arc::clone(&row));
+        Ok(Value::Row(row))
     })
 }
 
@@ -353,7 +365,7 @@ fn split_ascii(text: &str, byte: u8) -> impl Iterator<Item = &str> {
 }
 
 impl ScalarEval for VariableColumn {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
@@ -432,7 +444,7 @@ pub fn fixed_column_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Re
 }
 
 impl ScalarEval for FixedColumn {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let byte_at = |n: usize| line.char_indices().nth(n).map(|(i, _)| i);
         let fields = self.columns.iter().map(|c| {
@@ -510,7 +522,7 @@ pub fn sys_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn Sca
 }
 
 impl ScalarEval for RegexParse {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let Some(caps) = self.regex.captures(line)? else { return Ok(Value::Null) };
         if self.syslog {
@@ -651,7 +663,7 @@ impl W3cParse {
 }
 
 impl ScalarEval for W3cParse {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         match self.fields(line) {
             Some(fields) => make_row(line, &self.columns, fields.into_iter().map(Some)),
@@ -794,5 +806,32 @@ mod tests {
         };
         assert_eq!(fields[0], Value::Timestamp(parse_timestamp("1970-10-11 22:14:15").expect("ts")));
         assert_eq!(fields[1], s("mymachine su: 'su root' failed"));
+    }
+
+    #[test]
+    fn varchar_fields_take_the_quick_path_with_the_general_results() {
+        let line = Text::from("a line longer than twenty-four bytes,é,x");
+        let mut not_null = Column::plain("C".into(), SqlType::Varchar(3));
+        not_null.not_null = true;
+        let columns = [
+            Column::plain("A".into(), SqlType::Varchar(3)),
+            Column::plain("B".into(), SqlType::Varchar(100)),
+            not_null,
+            Column::plain("D".into(), SqlType::Char(3)),
+            Column::plain("E".into(), SqlType::Integer),
+        ];
+        for field in [None, Some(""), Some("é"), Some("abcdef"), Some(&line[..30]), Some("12")] {
+            for column in &columns {
+                let mut slot = [Value::Null];
+                let quick =
+                    fill(&mut slot, &line, std::slice::from_ref(column), [field].into_iter()).map(|()| slot[0].clone());
+                let general = convert(&line, field, column);
+                assert_eq!(quick.is_ok(), general.is_ok(), "{field:?} {}", column.ty);
+                assert_eq!(quick.map_err(|e| e.message), general.map_err(|e| e.message), "{field:?} {}", column.ty);
+            }
+        }
+        let mut slot = [Value::Null];
+        fill(&mut slot, &line, &columns[1..2], [Some(&line[..30])].into_iter()).expect("a field");
+        assert!(matches!(&slot[0], Value::String(t) if t.as_ptr() == line.as_ptr()), "a long field shares the line");
     }
 }

@@ -164,6 +164,9 @@ impl std::fmt::Display for Text {
 /// `part` as [`Text`]: a shared slice of `source` when `part` lies within it and is long (no copy), else a copy
 /// of `part` (inline when short).
 pub fn text_within(source: &Text, part: &str) -> Text {
+    if part.len() <= INLINE {
+        return Text::copied(part); // Short parts are inline copies wherever they lie.
+    }
     let (start, end) = (source.as_ptr() as usize, source.as_ptr() as usize + source.len());
     let at = part.as_ptr() as usize;
     if at >= start && at + part.len() <= end { source.slice_within(part) } else { Text::from(part) }

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use crate::cast::cast;
 use crate::error::SqlError;
-use crate::functions::{EvalContext, ScalarEval};
+use crate::functions::{EvalContext, Evaluated, ScalarEval};
 use crate::operator::{BinaryOp, TimeUnit, UnaryOp};
 use crate::ops;
 use crate::types::SqlType;
@@ -24,8 +24,8 @@ pub(crate) enum Bound {
     Unary(UnaryOp, Box<Bound>),
     /// `a + b`, `a AND b`, ...
     Binary(BinaryOp, Box<Bound>, Box<Bound>),
-    /// A scalar function, prepared once.
-    Call(Box<dyn ScalarEval>, Vec<Bound>),
+    /// A scalar function, prepared once (built by [`Bound::call`]), and its arguments.
+    Call(Callee, Vec<Bound>),
     /// `CAST(x AS t)`: from, to.
     Cast(Box<Bound>, SqlType, SqlType),
     /// `x IS [NOT] NULL` (true: NOT NULL).
@@ -67,6 +67,14 @@ impl std::fmt::Debug for Bound {
     }
 }
 
+/// The function of a [`Bound::Call`].
+pub(crate) struct Callee {
+    function: Box<dyn ScalarEval>,
+    /// Every argument is a constant or a column: they are passed where they lie, with no slots for computed
+    /// values.
+    in_place: bool,
+}
+
 /// What an expression reads: the row's values and its ROWTIME.
 pub(crate) struct RowRef<'a> {
     pub values: &'a [Value],
@@ -80,123 +88,302 @@ fn truth(value: &Value) -> Option<bool> {
     }
 }
 
+/// NULL, for a column index past the end of a row (borrowed, as a column is).
+static NULL: Value = Value::Null;
+
 impl Bound {
+    /// A call of `function` on `args`.
+    pub(crate) fn call(function: Box<dyn ScalarEval>, args: Vec<Bound>) -> Bound {
+        let in_place = args.iter().all(|a| matches!(a, Bound::Literal(_) | Bound::Column(_)));
+        Bound::Call(Callee { function, in_place }, args)
+    }
+
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
     pub(crate) fn eval(&self, row: &RowRef<'_>, cx: &EvalContext) -> Result<Value, SqlError> {
-        Ok(match self {
-            Bound::Literal(v) => v.clone(),
-            Bound::Column(i) => row.values.get(*i).cloned().unwrap_or(Value::Null),
-            Bound::RowTime => Value::Timestamp(row.rowtime),
-            // A field of a column (`t.r."COL_1"`): read in place, without cloning the row value.
-            Bound::Field(inner, i) if matches!(**inner, Bound::Column(_)) => {
-                let Bound::Column(column) = **inner else { return Ok(Value::Null) };
-                match row.values.get(column) {
-                    Some(Value::Row(fields)) => fields.get(*i).cloned().unwrap_or(Value::Null),
-                    _ => Value::Null,
-                }
+        // A field of a column (`t.r."COL_1"`, as a log parser's row is read) is a copy: read it right here.
+        if let Bound::Field(inner, i) = self
+            && let Bound::Column(column) = **inner
+        {
+            return Ok(field_of(row.values.get(column).unwrap_or(&NULL), *i).clone());
+        }
+        self.value(row, cx).map_err(|e| *e)
+    }
+
+    /// This node's value, read in place when it is a constant or a column (no clone; inlined, as most operands
+    /// are one of these); any other node is computed into `slot`.
+    #[inline(always)]
+    fn operand<'v>(
+        &'v self,
+        row: &'v RowRef<'_>,
+        cx: &EvalContext,
+        slot: &'v mut Value,
+    ) -> Result<&'v Value, Box<SqlError>> {
+        match self {
+            Bound::Literal(v) => Ok(v),
+            Bound::Column(i) => Ok(row.values.get(*i).unwrap_or(&NULL)),
+            _ => {
+                *slot = self.value(row, cx)?;
+                Ok(slot)
             }
-            Bound::Field(inner, i) => match inner.eval(row, cx)? {
-                Value::Row(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
-                _ => Value::Null,
-            },
-            Bound::Unary(op, inner) => ops::unary(*op, &inner.eval(row, cx)?)?,
-            Bound::Binary(op, a, b) => {
-                let left = a.eval(row, cx)?;
-                // Short-circuit where three-valued logic allows it.
-                match (op, truth(&left)) {
-                    (BinaryOp::And, Some(false)) => return Ok(Value::Boolean(false)),
-                    (BinaryOp::Or, Some(true)) => return Ok(Value::Boolean(true)),
-                    _ => {}
-                }
-                ops::binary(*op, &left, &b.eval(row, cx)?)?
-            }
-            // Arguments on the stack for the usual arities: no allocation per call.
-            Bound::Call(function, args) => match args.len() {
-                0 => function.eval(&[], cx)?,
-                1 => function.eval(&eval_args::<1>(args, row, cx)?, cx)?,
-                2 => function.eval(&eval_args::<2>(args, row, cx)?, cx)?,
-                3 => function.eval(&eval_args::<3>(args, row, cx)?, cx)?,
-                4 => function.eval(&eval_args::<4>(args, row, cx)?, cx)?,
-                _ => {
-                    let values = args.iter().map(|a| a.eval(row, cx)).collect::<Result<Vec<_>, _>>()?;
-                    function.eval(&values, cx)?
-                }
-            },
-            Bound::Cast(inner, from, to) => cast(&inner.eval(row, cx)?, from, to)?,
-            Bound::IsNull(inner, not) => Value::Boolean(inner.eval(row, cx)?.is_null() != *not),
-            Bound::Case { operand, whens, otherwise } => {
-                let subject = operand.as_ref().map(|o| o.eval(row, cx)).transpose()?;
-                for (when, then) in whens {
-                    let candidate = when.eval(row, cx)?;
-                    let hit = match &subject {
-                        Some(subject) => ops::compare(subject, &candidate) == Some(Ordering::Equal),
-                        None => truth(&candidate) == Some(true),
-                    };
-                    if hit {
-                        return then.eval(row, cx);
-                    }
-                }
-                match otherwise {
-                    Some(e) => e.eval(row, cx)?,
-                    None => Value::Null,
-                }
-            }
-            Bound::InList(inner, list, not) => {
-                let subject = inner.eval(row, cx)?;
-                if subject.is_null() {
-                    return Ok(Value::Null);
-                }
-                let mut saw_null = false;
-                for item in list {
-                    let candidate = item.eval(row, cx)?;
-                    saw_null |= candidate.is_null();
-                    if ops::compare(&subject, &candidate) == Some(Ordering::Equal) {
-                        return Ok(Value::Boolean(!*not));
-                    }
-                }
-                if saw_null { Value::Null } else { Value::Boolean(*not) }
-            }
+        }
+    }
+
+    /// This node's value (see [`Bound::eval`]).
+    fn value(&self, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+        // A dispatch only: each kind of node is evaluated in a function of its own, so that this one, which every
+        // node goes through, keeps a small frame.
+        match self {
+            Bound::Literal(v) => Ok(v.clone()),
+            Bound::Column(i) => Ok(row.values.get(*i).cloned().unwrap_or(Value::Null)),
+            Bound::RowTime => Ok(Value::Timestamp(row.rowtime)),
+            Bound::Field(inner, i) => field(inner, *i, row, cx),
+            Bound::Unary(op, inner) => unary(*op, inner, row, cx),
+            Bound::Binary(op, a, b) => binary(*op, a, b, row, cx),
+            Bound::Call(Callee { function, in_place: true }, args) => call_in_place(&**function, args, row, cx),
+            Bound::Call(Callee { function, in_place: false }, args) => call(&**function, args, row, cx),
+            Bound::Cast(inner, from, to) => cast_to(inner, from, to, row, cx),
+            Bound::IsNull(inner, not) => is_null(inner, *not, row, cx),
+            Bound::Case { operand, whens, otherwise } => case(operand.as_deref(), whens, otherwise.as_deref(), row, cx),
+            Bound::InList(inner, list, not) => in_list(inner, list, *not, row, cx),
             Bound::Like { expr, pattern, escape, similar, negated } => {
-                let (text, pattern) = (expr.eval(row, cx)?, pattern.eval(row, cx)?);
-                let escape = escape.as_ref().map(|e| e.eval(row, cx)).transpose()?;
-                let (Value::String(text), Value::String(pattern)) = (&text, &pattern) else { return Ok(Value::Null) };
-                let escape = match &escape {
-                    None => None,
-                    Some(Value::String(e)) => e.chars().next(),
-                    Some(_) => return Ok(Value::Null),
-                };
-                let hit =
-                    if *similar { ops::similar_to(text, pattern, escape)? } else { ops::like(text, pattern, escape)? };
-                Value::Boolean(hit != *negated)
+                like(expr, pattern, escape.as_deref(), *similar, *negated, row, cx)
             }
-            Bound::Between(inner, low, high, not) => {
-                let (v, lo, hi) = (inner.eval(row, cx)?, low.eval(row, cx)?, high.eval(row, cx)?);
-                match (ops::compare(&v, &lo), ops::compare(&v, &hi)) {
-                    (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *not),
-                    _ => Value::Null,
-                }
-            }
-            Bound::DatetimeMinus(a, b, qualifier) => {
-                match ops::binary(BinaryOp::Subtract, &a.eval(row, cx)?, &b.eval(row, cx)?)? {
-                    Value::Interval(ms) => Value::Interval(qualifier.truncate(ms)),
-                    other => other, // NULL
-                }
-            }
-            Bound::IntervalCast(inner, qualifier, to) => match inner.eval(row, cx)? {
-                Value::Interval(ms) => qualifier.cast(ms, to)?,
-                other => cast(&other, &SqlType::IntervalDayTime, to)?,
-            },
-        })
+            Bound::Between(inner, low, high, not) => between(inner, low, high, *not, row, cx),
+            Bound::DatetimeMinus(a, b, qualifier) => datetime_minus(a, b, *qualifier, row, cx),
+            Bound::IntervalCast(inner, qualifier, to) => interval_cast(inner, *qualifier, to, row, cx),
+        }
     }
 }
 
-/// Evaluates `N` arguments (`args.len() == N`) in order into an array.
-fn eval_args<const N: usize>(args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Result<[Value; N], SqlError> {
-    let mut values = [const { Value::Null }; N];
-    for (slot, arg) in values.iter_mut().zip(args) {
-        *slot = arg.eval(row, cx)?;
+/// Field `i` of a row value.
+#[inline(never)]
+fn field(inner: &Bound, i: usize, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(field_of(inner.operand(row, cx, &mut slot)?, i).clone())
+}
+
+/// `-x`, `NOT x`.
+#[inline(never)]
+fn unary(op: UnaryOp, inner: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(ops::unary(op, inner.operand(row, cx, &mut slot)?)?)
+}
+
+/// `CAST(x AS to)`, `x` of type `from`.
+#[inline(never)]
+fn cast_to(inner: &Bound, from: &SqlType, to: &SqlType, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    let value = inner.operand(row, cx, &mut slot)?;
+    // Integer text straight into the result (see `cast::integer_from_text`).
+    match crate::cast::integer_from_text(value, from, to) {
+        Some(number) => Ok(number),
+        None => Ok(cast(value, from, to)?),
     }
-    Ok(values)
+}
+
+/// `x IS [NOT] NULL` (`not`: NOT NULL).
+#[inline(never)]
+fn is_null(inner: &Bound, not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(Value::Boolean(inner.operand(row, cx, &mut slot)?.is_null() != not))
+}
+
+/// `x [NOT] LIKE p [ESCAPE e]` or `SIMILAR TO`: NULL when an operand is NULL.
+#[inline(never)]
+fn like(
+    expr: &Bound,
+    pattern: &Bound,
+    escape: Option<&Bound>,
+    similar: bool,
+    negated: bool,
+    row: &RowRef<'_>,
+    cx: &EvalContext,
+) -> Evaluated {
+    let (mut text_slot, mut pattern_slot) = (Value::Null, Value::Null);
+    let text = expr.operand(row, cx, &mut text_slot)?;
+    let pattern = pattern.operand(row, cx, &mut pattern_slot)?;
+    let escape = escape.map(|e| e.value(row, cx)).transpose()?;
+    let (Value::String(text), Value::String(pattern)) = (text, pattern) else { return Ok(Value::Null) };
+    let escape = match &escape {
+        None => None,
+        Some(Value::String(e)) => e.chars().next(),
+        Some(_) => return Ok(Value::Null),
+    };
+    let hit = if similar { ops::similar_to(text, pattern, escape)? } else { ops::like(text, pattern, escape)? };
+    Ok(Value::Boolean(hit != negated))
+}
+
+/// `x [NOT] BETWEEN low AND high`: NULL when a comparison is unknown.
+#[inline(never)]
+fn between(inner: &Bound, low: &Bound, high: &Bound, not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let (mut slot, mut low_slot, mut high_slot) = (Value::Null, Value::Null, Value::Null);
+    let v = inner.operand(row, cx, &mut slot)?;
+    let lo = low.operand(row, cx, &mut low_slot)?;
+    let hi = high.operand(row, cx, &mut high_slot)?;
+    Ok(match (ops::compare(v, lo), ops::compare(v, hi)) {
+        (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != not),
+        _ => Value::Null,
+    })
+}
+
+/// `(a - b) <qualifier>`.
+#[inline(never)]
+fn datetime_minus(a: &Bound, b: &Bound, qualifier: Qualifier, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let (mut left_slot, mut right_slot) = (Value::Null, Value::Null);
+    let (left, right) = (a.operand(row, cx, &mut left_slot)?, b.operand(row, cx, &mut right_slot)?);
+    Ok(match ops::binary(BinaryOp::Subtract, left, right)? {
+        Value::Interval(ms) => Value::Interval(qualifier.truncate(ms)),
+        other => other, // NULL
+    })
+}
+
+/// `CAST(interval AS to)` in the interval's fields.
+#[inline(never)]
+fn interval_cast(inner: &Bound, qualifier: Qualifier, to: &SqlType, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slot = Value::Null;
+    Ok(match inner.operand(row, cx, &mut slot)? {
+        Value::Interval(ms) => qualifier.cast(*ms, to)?,
+        other => cast(other, &SqlType::IntervalDayTime, to)?,
+    })
+}
+
+/// Field `i` of a row value (NULL for a NULL row).
+#[inline]
+fn field_of(row: &Value, i: usize) -> &Value {
+    match row {
+        Value::Row(fields) => fields.get(i).unwrap_or(&NULL),
+        _ => &NULL,
+    }
+}
+
+/// `a op b`, short-circuiting where three-valued logic allows it.
+#[inline(never)]
+fn binary(op: BinaryOp, a: &Bound, b: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let (mut left_slot, mut right_slot) = (Value::Null, Value::Null);
+    let left = a.operand(row, cx, &mut left_slot)?;
+    match (op, truth(left)) {
+        (BinaryOp::And, Some(false)) => return Ok(Value::Boolean(false)),
+        (BinaryOp::Or, Some(true)) => return Ok(Value::Boolean(true)),
+        _ => {}
+    }
+    let right = b.operand(row, cx, &mut right_slot)?;
+    // Plain integer arithmetic and comparisons straight into the result (see `ops::integers`).
+    if let (Value::Int(x), Value::Int(y)) = (left, right)
+        && let Some(value) = ops::integers(op, *x, *y)
+    {
+        return Ok(value);
+    }
+    Ok(ops::binary(op, left, right)?)
+}
+
+/// A function call. Its arguments are read in place where they can be (see [`Bound::operand`]), with the usual
+/// arities on the stack: no allocation and no clone per call.
+#[inline(never)]
+fn call(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    match args.len() {
+        0 => function.eval(&[], cx),
+        1 => call_n::<1>(function, args, row, cx),
+        2 => call_n::<2>(function, args, row, cx),
+        3 => call_n::<3>(function, args, row, cx),
+        4 => call_n::<4>(function, args, row, cx),
+        _ => {
+            let values = args.iter().map(|a| a.value(row, cx)).collect::<Result<Vec<_>, _>>()?;
+            function.eval(&values.iter().collect::<Vec<_>>(), cx)
+        }
+    }
+}
+
+/// A call of `N` arguments (`args.len() == N`), evaluated in order.
+fn call_n<const N: usize>(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut slots = [const { Value::Null }; N];
+    let mut values = [&NULL; N];
+    for ((value, slot), arg) in values.iter_mut().zip(slots.iter_mut()).zip(args) {
+        *value = arg.operand(row, cx, slot)?;
+    }
+    function.eval(&values, cx)
+}
+
+/// A call whose arguments are constants and columns only: no slots for computed values.
+#[inline(never)]
+fn call_in_place(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    match args.len() {
+        0 => function.eval(&[], cx),
+        1 => function.eval(&in_place::<1>(args, row), cx),
+        2 => function.eval(&in_place::<2>(args, row), cx),
+        3 => function.eval(&in_place::<3>(args, row), cx),
+        _ => function.eval(&args.iter().map(|a| a.in_place(row)).collect::<Vec<_>>(), cx),
+    }
+}
+
+/// `N` arguments (`args.len() == N`) that are constants or columns, where they lie.
+#[inline]
+fn in_place<'v, const N: usize>(args: &'v [Bound], row: &'v RowRef<'_>) -> [&'v Value; N] {
+    let mut values = [&NULL; N];
+    for (value, arg) in values.iter_mut().zip(args) {
+        *value = arg.in_place(row);
+    }
+    values
+}
+
+impl Bound {
+    /// A constant or a column where it lies (NULL for any other node, which [`Bound::call`] keeps out of calls
+    /// made in place).
+    #[inline]
+    fn in_place<'v>(&'v self, row: &'v RowRef<'_>) -> &'v Value {
+        match self {
+            Bound::Literal(v) => v,
+            Bound::Column(i) => row.values.get(*i).unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
+}
+
+/// `CASE [operand] WHEN .. THEN .. ELSE .. END`: the first branch that matches, evaluated alone.
+#[inline(never)]
+fn case(
+    operand: Option<&Bound>,
+    whens: &[(Bound, Bound)],
+    otherwise: Option<&Bound>,
+    row: &RowRef<'_>,
+    cx: &EvalContext,
+) -> Evaluated {
+    let mut subject_slot = Value::Null;
+    let subject = operand.map(|o| o.operand(row, cx, &mut subject_slot)).transpose()?;
+    for (when, then) in whens {
+        let mut slot = Value::Null;
+        let candidate = when.operand(row, cx, &mut slot)?;
+        let hit = match subject {
+            Some(subject) => ops::compare(subject, candidate) == Some(Ordering::Equal),
+            None => truth(candidate) == Some(true),
+        };
+        if hit {
+            return then.value(row, cx);
+        }
+    }
+    match otherwise {
+        Some(e) => e.value(row, cx),
+        None => Ok(Value::Null),
+    }
+}
+
+/// `x [NOT] IN (list)`: NULL when `x` is NULL, or when nothing matches and the list holds a NULL.
+#[inline(never)]
+fn in_list(inner: &Bound, list: &[Bound], not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let mut subject_slot = Value::Null;
+    let subject = inner.operand(row, cx, &mut subject_slot)?;
+    if subject.is_null() {
+        return Ok(Value::Null);
+    }
+    let mut saw_null = false;
+    for item in list {
+        let mut slot = Value::Null;
+        let candidate = item.operand(row, cx, &mut slot)?;
+        saw_null |= candidate.is_null();
+        if ops::compare(subject, candidate) == Some(Ordering::Equal) {
+            return Ok(Value::Boolean(!not));
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Boolean(not) })
 }
 
 /// A day-time interval qualifier: its leading and trailing fields (`MINUTE TO SECOND`; `SECOND` alone is
@@ -332,6 +519,117 @@ impl std::fmt::Display for Qualifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// A prepared call of the library function `name` on `args` of `types`.
+    fn call(name: &str, args: Vec<Bound>, types: &[SqlType]) -> Bound {
+        let function = crate::functions::lookup(name).expect("a function");
+        let prepared = {
+            let literals: Vec<Option<&Value>> =
+                args.iter().map(|b| if let Bound::Literal(v) = b { Some(v) } else { None }).collect();
+            (function.prepare)(types, &literals).expect("prepared")
+        };
+        Bound::call(prepared, args)
+    }
+
+    fn lit(value: Value) -> Bound {
+        Bound::Literal(value)
+    }
+
+    fn eval_on(bound: &Bound, values: &[Value]) -> Result<Value, SqlError> {
+        bound.eval(&RowRef { values, rowtime: 7 }, &EvalContext::default())
+    }
+
+    #[test]
+    fn columns_and_constants_are_read_in_place_and_computed_arguments_evaluated() {
+        use SqlType as T;
+        // SUBSTRING(#0 FROM 1 FOR POSITION(',' IN #0) - 1): a column, a constant and a computed argument.
+        let position =
+            call("POSITION", vec![lit(Value::string(",")), Bound::Column(0)], &[T::Varchar(1), T::Varchar(9)]);
+        let length = Bound::Binary(BinaryOp::Subtract, Box::new(position), Box::new(lit(Value::Int(1))));
+        let first = call(
+            "SUBSTRING",
+            vec![Bound::Column(0), lit(Value::Int(1)), length],
+            &[T::Varchar(9), T::Integer, T::Integer],
+        );
+        assert_eq!(eval_on(&first, &[Value::string("12,3,4")]), Ok(Value::string("12")));
+        assert_eq!(eval_on(&first, &[Value::Null]), Ok(Value::Null));
+        // A column past the end of the row reads as NULL, alone or as an argument.
+        assert_eq!(eval_on(&Bound::Column(3), &[Value::Int(1)]), Ok(Value::Null));
+        assert_eq!(eval_on(&first, &[]), Ok(Value::Null));
+        assert_eq!(eval_on(&Bound::RowTime, &[]), Ok(Value::Timestamp(7)));
+        // More arguments than the stack arities: COALESCE of five.
+        let nulls = (0..4).map(|_| lit(Value::Null));
+        let coalesce = call(
+            "COALESCE",
+            nulls.chain([Bound::Column(0)]).collect(),
+            &[T::Null, T::Null, T::Null, T::Null, T::Integer],
+        );
+        assert_eq!(eval_on(&coalesce, &[Value::Int(5)]), Ok(Value::Int(5)));
+    }
+
+    #[test]
+    fn calls_on_constants_and_columns_pass_them_in_place_with_the_general_results() {
+        use SqlType as T;
+        let floor =
+            || call("FLOOR_TO", vec![Bound::Column(1), lit(Value::string("MINUTE"))], &[T::Timestamp, T::Char(6)]);
+        assert!(matches!(floor(), Bound::Call(Callee { in_place: true, .. }, _)));
+        let Bound::Call(Callee { function, .. }, args) = floor() else { unreachable!() };
+        let general = Bound::Call(Callee { function, in_place: false }, args);
+        for values in [vec![Value::Null, Value::Timestamp(125_000)], vec![Value::Null, Value::Null], vec![]] {
+            assert_eq!(eval_on(&floor(), &values), eval_on(&general, &values), "{values:?}");
+        }
+        assert_eq!(eval_on(&floor(), &[Value::Null, Value::Timestamp(125_000)]), Ok(Value::Timestamp(120_000)));
+        let computed = call("ABS", vec![Bound::RowTime], &[T::Timestamp]);
+        assert!(matches!(computed, Bound::Call(Callee { in_place: false, .. }, _)), "ROWTIME is computed");
+        let many = call(
+            "COALESCE",
+            (0..5).map(|_| lit(Value::Null)).collect(),
+            &[T::Null, T::Null, T::Null, T::Null, T::Null],
+        );
+        assert!(matches!(many, Bound::Call(Callee { in_place: true, .. }, _)));
+        assert_eq!(eval_on(&many, &[]), Ok(Value::Null));
+    }
+
+    #[test]
+    fn fields_of_a_row_column_or_of_a_computed_row_and_of_null() {
+        let row = Value::Row(Arc::from(vec![Value::string("a"), Value::Int(2)]));
+        let field = Bound::Field(Box::new(Bound::Column(0)), 1);
+        assert_eq!(eval_on(&field, std::slice::from_ref(&row)), Ok(Value::Int(2)));
+        assert_eq!(eval_on(&field, &[Value::Null]), Ok(Value::Null));
+        assert_eq!(eval_on(&Bound::Field(Box::new(Bound::Column(0)), 5), std::slice::from_ref(&row)), Ok(Value::Null));
+        let computed = Bound::Field(Box::new(lit(row.clone())), 0);
+        assert_eq!(eval_on(&computed, &[]), Ok(Value::string("a")));
+        let is_null = Bound::IsNull(Box::new(Bound::Field(Box::new(Bound::Column(0)), 0)), false);
+        assert_eq!(eval_on(&is_null, &[Value::Null]), Ok(Value::Boolean(true)));
+    }
+
+    #[test]
+    fn errors_of_nested_operands_are_the_row_error_and_short_circuits_skip_them() {
+        let divide = || Bound::Binary(BinaryOp::Divide, Box::new(lit(Value::Int(1))), Box::new(Bound::Column(0)));
+        let nested = call("ABS", vec![divide()], &[SqlType::Integer]);
+        let error = eval_on(&nested, &[Value::Int(0)]).expect_err("division by zero");
+        assert_eq!((error.kind, error.message.as_str()), (crate::error::SqlErrorKind::Data, "division by zero"));
+        let cast = Bound::Cast(Box::new(Bound::Column(0)), SqlType::Varchar(4), SqlType::Integer);
+        assert_eq!(eval_on(&cast, &[Value::string(" 12 ")]), Ok(Value::Int(12)));
+        assert!(eval_on(&cast, &[Value::string("1x")]).is_err());
+        let skipped = Bound::Binary(
+            BinaryOp::And,
+            Box::new(lit(Value::Boolean(false))),
+            Box::new(Bound::Binary(BinaryOp::Eq, Box::new(divide()), Box::new(lit(Value::Int(1))))),
+        );
+        assert_eq!(eval_on(&skipped, &[Value::Int(0)]), Ok(Value::Boolean(false)));
+        let between =
+            Bound::Between(Box::new(Bound::Column(0)), Box::new(lit(Value::Int(1))), Box::new(divide()), false);
+        assert!(eval_on(&between, &[Value::Int(0)]).is_err());
+        assert_eq!(eval_on(&between, &[Value::Int(1)]), Ok(Value::Boolean(true)));
+        // Integer operands: the quick path, and the general path's overflow error past it.
+        let add = |a: i64| Bound::Binary(BinaryOp::Add, Box::new(lit(Value::Int(a))), Box::new(Bound::Column(0)));
+        assert_eq!(eval_on(&add(2), &[Value::Int(3)]), Ok(Value::Int(5)));
+        assert_eq!(eval_on(&add(2), &[Value::Null]), Ok(Value::Null));
+        assert_eq!(eval_on(&add(i64::MAX), &[Value::Int(1)]).map_err(|e| e.message), Err("numeric overflow".into()));
+        assert_eq!(eval_on(&add(1), &[Value::Double(0.5)]), Ok(Value::Double(1.5)));
+    }
 
     fn q(leading: TimeUnit, trailing: Option<TimeUnit>) -> Qualifier {
         Qualifier::new(leading, trailing).expect("a qualifier")

@@ -662,7 +662,7 @@ pub(super) fn bind(expr: &Expr, scope: &Scope<'_>) -> Result<(Bound, SqlType), S
                 .map_err(|m| type_error(*span, format!("{}: {m}", function.name)))?;
             let prepared = (function.prepare)(&types, &literals)
                 .map_err(|m| type_error(*span, format!("{}: {m}", function.name)))?;
-            (Bound::Call(prepared, bound), ty)
+            (Bound::call(prepared, bound), ty)
         }
         Expr::Cast { expr, to, span } => {
             let (inner, from) = bind(expr, scope)?;

@@ -15,7 +15,9 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{EvalContext, ScalarEval, ScalarFunction, arg_int, check_arity, eval_fn, literal_str, strict, stringy};
+use super::{
+    EvalContext, Evaluated, ScalarEval, ScalarFunction, arg_int, check_arity, eval_fn, literal_str, strict, stringy,
+};
 use crate::datetime_format::DatePattern;
 use crate::error::SqlError;
 use crate::literal::{civil_from_days, days_from_civil, parse_timestamp};
@@ -115,7 +117,7 @@ pub(super) const FUNCTIONS: &[ScalarFunction] = &[
                 t => Err(format!("UNIX_TIMESTAMP takes a TIMESTAMP, not {t}")),
             }
         },
-        prepare: |_, _| Ok(strict(|a| Ok(epoch_ms(&a[0]).map_or(Value::Null, Value::Int)))),
+        prepare: |_, _| Ok(strict(|a| Ok(epoch_ms(a[0]).map_or(Value::Null, Value::Int)))),
     },
 ];
 
@@ -172,11 +174,11 @@ fn extract_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<Box<dyn
     let unit = unit_of("EXTRACT", literals, 0)?;
     if unit == "SECOND" {
         return Ok(strict(|a| {
-            let millis = extract("SECOND", &a[1])? * 1000 + extract("MILLISECOND", &a[1])?;
+            let millis = extract("SECOND", a[1])? * 1000 + extract("MILLISECOND", a[1])?;
             Ok(Value::Decimal(Decimal { unscaled: i128::from(millis), scale: 3 }))
         }));
     }
-    Ok(strict(move |a| extract(&unit, &a[1]).map(Value::Int)))
+    Ok(strict(move |a| extract(&unit, a[1]).map(Value::Int)))
 }
 
 /// EXTRACT(unit FROM v): calendar fields of datetimes (DOW 1 = Sunday, WEEK is ISO-8601, EPOCH in seconds) and the
@@ -242,8 +244,8 @@ fn tsdiff_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String
     if args.iter().all(ok) { Ok(SqlType::BigInt) } else { Err("TSDIFF takes two TIMESTAMPs".into()) }
 }
 
-fn tsdiff(a: &[Value]) -> Result<Value, SqlError> {
-    match (epoch_ms(&a[0]), epoch_ms(&a[1])) {
+fn tsdiff(a: &[&Value]) -> Result<Value, SqlError> {
+    match (epoch_ms(a[0]), epoch_ms(a[1])) {
         (Some(x), Some(y)) => x.checked_sub(y).map(Value::Int).ok_or_else(|| SqlError::data("numeric overflow")),
         _ => Err(SqlError::data("TSDIFF takes two TIMESTAMPs")),
     }
@@ -276,9 +278,9 @@ fn floor_to_prepare(_: &[SqlType], literals: &[Option<&Value>], up: bool) -> Res
         if let Value::Interval(ms) = a[0] {
             let width = add_unit(0, unit); // Day-time units only: the type check refused YEAR and MONTH.
             let floored = ms.div_euclid(width) * width;
-            return Ok(Value::Interval(if up && floored != ms { floored + width } else { floored }));
+            return Ok(Value::Interval(if up && floored != *ms { floored + width } else { floored }));
         }
-        let ms = epoch_ms(&a[0]).ok_or_else(|| SqlError::data("FLOOR/CEIL TO takes a datetime"))?;
+        let ms = epoch_ms(a[0]).ok_or_else(|| SqlError::data("FLOOR/CEIL TO takes a datetime"))?;
         let floored = floor_ms(ms, unit);
         let result = if up && floored != ms { add_unit(floored, unit) } else { floored };
         Ok(match &a[0] {
@@ -414,7 +416,7 @@ fn format_ms(pattern: &DatePattern, ms: i64) -> Text {
 }
 
 impl ScalarEval for ToChar {
-    fn eval(&self, args: &[Value], _: &EvalContext) -> Result<Value, SqlError> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Value::String(text) = &args[0] else { return Ok(Value::Null) };
         let ms = match &args[1] {
             Value::Null => return Ok(Value::string("null")),
@@ -572,7 +574,7 @@ mod tests {
         let started = std::time::Instant::now();
         for i in 0..n {
             args[1] = Value::Timestamp(start_ms + i * 10);
-            if let Ok(Value::String(s)) = eval.eval(&args, &cx) {
+            if let Ok(Value::String(s)) = eval.eval(&[&args[0], &args[1]], &cx) {
                 total += s.len();
             }
         }
@@ -581,7 +583,7 @@ mod tests {
         let started = std::time::Instant::now();
         for i in 0..n {
             args[1] = Value::Timestamp(start_ms + i * 1000);
-            if let Ok(Value::String(s)) = eval.eval(&args, &cx) {
+            if let Ok(Value::String(s)) = eval.eval(&[&args[0], &args[1]], &cx) {
                 total += s.len();
             }
         }

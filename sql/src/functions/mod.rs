@@ -47,10 +47,15 @@ impl std::fmt::Debug for ScalarFunction {
     }
 }
 
+/// What a call gives: the error is boxed so that the result is no larger than a value (calls nest, and each
+/// level moves its result), and errors are rare.
+pub type Evaluated = Result<Value, Box<SqlError>>;
+
 /// A prepared call: evaluates the function on one row's argument values.
 pub trait ScalarEval: Send + Sync {
-    /// The result for `args` (one value per argument, constants included).
-    fn eval(&self, args: &[Value], cx: &EvalContext) -> Result<Value, SqlError>;
+    /// The result for `args` (one value per argument, constants included). Arguments are borrowed: a column or
+    /// a constant is passed where it lies, without a copy.
+    fn eval(&self, args: &[&Value], cx: &EvalContext) -> Evaluated;
 }
 
 /// The clocks a row is evaluated against, all in milliseconds since the epoch (UTC).
@@ -71,17 +76,17 @@ pub struct FnEval<F>(pub F);
 
 impl<F> ScalarEval for FnEval<F>
 where
-    F: Fn(&[Value], &EvalContext) -> Result<Value, SqlError> + Send + Sync,
+    F: Fn(&[&Value], &EvalContext) -> Result<Value, SqlError> + Send + Sync,
 {
-    fn eval(&self, args: &[Value], cx: &EvalContext) -> Result<Value, SqlError> {
-        (self.0)(args, cx)
+    fn eval(&self, args: &[&Value], cx: &EvalContext) -> Evaluated {
+        (self.0)(args, cx).map_err(Box::new)
     }
 }
 
 /// Boxes a closure as an evaluator.
 pub fn eval_fn<F>(f: F) -> Box<dyn ScalarEval>
 where
-    F: Fn(&[Value], &EvalContext) -> Result<Value, SqlError> + Send + Sync + 'static,
+    F: Fn(&[&Value], &EvalContext) -> Result<Value, SqlError> + Send + Sync + 'static,
 {
     Box::new(FnEval(f))
 }
@@ -89,11 +94,11 @@ where
 /// Boxes a closure as an evaluator that returns NULL when any argument is NULL.
 pub fn strict<F>(f: F) -> Box<dyn ScalarEval>
 where
-    F: Fn(&[Value]) -> Result<Value, SqlError> + Send + Sync + 'static,
+    F: Fn(&[&Value]) -> Result<Value, SqlError> + Send + Sync + 'static,
 {
     Box::new(FnEval(
-        move |args: &[Value], _: &EvalContext| {
-            if args.iter().any(Value::is_null) { Ok(Value::Null) } else { f(args) }
+        move |args: &[&Value], _: &EvalContext| {
+            if args.iter().any(|a| a.is_null()) { Ok(Value::Null) } else { f(args) }
         },
     ))
 }
@@ -126,16 +131,16 @@ pub fn literal_str<'a>(literals: &[Option<&'a Value>], i: usize) -> Option<&'a s
 }
 
 /// A string argument value (`None` for NULL or a non-string).
-pub fn arg_str(args: &[Value], i: usize) -> Option<&str> {
-    match args.get(i) {
+pub fn arg_str<'a>(args: &[&'a Value], i: usize) -> Option<&'a str> {
+    match args.get(i).copied() {
         Some(Value::String(s)) => Some(s),
         _ => None,
     }
 }
 
 /// An integer argument value (`None` for NULL; DOUBLE and DECIMAL are truncated).
-pub fn arg_int(args: &[Value], i: usize) -> Option<i64> {
-    match args.get(i)? {
+pub fn arg_int(args: &[&Value], i: usize) -> Option<i64> {
+    match *args.get(i)? {
         Value::Int(n) => Some(*n),
         Value::Double(d) => Some(*d as i64),
         Value::Decimal(d) => crate::ops::rescale(*d, 0).and_then(|d| i64::try_from(d.unscaled).ok()),
@@ -217,7 +222,7 @@ pub(crate) mod test_support {
         let literals: Vec<Option<&Value>> = args.iter().map(Some).collect();
         (f.return_type)(&types, &literals).map_err(SqlError::data)?;
         let eval = (f.prepare)(&types, &literals).map_err(SqlError::data)?;
-        eval.eval(args, cx)
+        eval.eval(&args.iter().collect::<Vec<_>>(), cx).map_err(|e| *e)
     }
 
     /// The result type of `name` on constant arguments.

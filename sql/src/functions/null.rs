@@ -47,7 +47,11 @@ fn coalesce_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn su
     Ok(eval_fn(move |values, _| {
         for (i, v) in values.iter().enumerate() {
             if !v.is_null() {
-                return if same.get(i).copied().unwrap_or(false) { Ok(v.clone()) } else { fit(v.clone(), &result) };
+                return if same.get(i).copied().unwrap_or(false) {
+                    Ok((*v).clone())
+                } else {
+                    fit((*v).clone(), &result)
+                };
             }
         }
         Ok(Value::Null)
@@ -64,7 +68,7 @@ fn nullif_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String
 
 fn nullif_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
     Ok(eval_fn(|values, _| {
-        let (a, b) = (&values[0], &values[1]);
+        let (a, b) = (values[0], values[1]);
         Ok(if compare(a, b) == Some(std::cmp::Ordering::Equal) { Value::Null } else { a.clone() })
     }))
 }

@@ -16,9 +16,9 @@ const MS_PER_DAY: i64 = 86_400_000;
 
 pub(super) const FUNCTIONS: &[ScalarFunction] = &[
     ScalarFunction { name: "ABS", return_type: same_numeric, prepare: |_, _| Ok(strict(abs)) },
-    ScalarFunction { name: "CEIL", return_type: rounded_type, prepare: |_, _| Ok(strict(|a| round(&a[0], true))) },
-    ScalarFunction { name: "CEILING", return_type: rounded_type, prepare: |_, _| Ok(strict(|a| round(&a[0], true))) },
-    ScalarFunction { name: "FLOOR", return_type: rounded_type, prepare: |_, _| Ok(strict(|a| round(&a[0], false))) },
+    ScalarFunction { name: "CEIL", return_type: rounded_type, prepare: |_, _| Ok(strict(|a| round(a[0], true))) },
+    ScalarFunction { name: "CEILING", return_type: rounded_type, prepare: |_, _| Ok(strict(|a| round(a[0], true))) },
+    ScalarFunction { name: "FLOOR", return_type: rounded_type, prepare: |_, _| Ok(strict(|a| round(a[0], false))) },
     ScalarFunction { name: "EXP", return_type: double_of_one, prepare: |_, _| Ok(strict(|a| double(a, f64::exp))) },
     ScalarFunction { name: "LN", return_type: double_of_one, prepare: |_, _| Ok(strict(|a| log(a, f64::ln))) },
     ScalarFunction { name: "LOG10", return_type: double_of_one, prepare: |_, _| Ok(strict(|a| log(a, f64::log10))) },
@@ -26,9 +26,9 @@ pub(super) const FUNCTIONS: &[ScalarFunction] = &[
     ScalarFunction {
         name: "MOD",
         return_type: mod_type,
-        prepare: |_, _| Ok(strict(|a| ops::binary(BinaryOp::Modulo, &a[0], &a[1]))),
+        prepare: |_, _| Ok(strict(|a| ops::binary(BinaryOp::Modulo, a[0], a[1]))),
     },
-    ScalarFunction { name: "STEP", return_type: step_type, prepare: |_, _| Ok(strict(|a| step(&a[0], &a[1]))) },
+    ScalarFunction { name: "STEP", return_type: step_type, prepare: |_, _| Ok(strict(|a| step(a[0], a[1]))) },
 ];
 
 fn one_numeric(args: &[SqlType]) -> Result<(), String> {
@@ -68,7 +68,7 @@ fn mod_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
     ops::binary_type(BinaryOp::Modulo, &args[0], &args[1])
 }
 
-fn abs(a: &[Value]) -> Result<Value, SqlError> {
+fn abs(a: &[&Value]) -> Result<Value, SqlError> {
     match &a[0] {
         Value::Int(i) => i.checked_abs().map(Value::Int).ok_or_else(|| SqlError::data("numeric overflow")),
         Value::Double(d) => Ok(Value::Double(d.abs())),
@@ -90,20 +90,20 @@ fn round(v: &Value, up: bool) -> Result<Value, SqlError> {
     }
 }
 
-fn double(a: &[Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
-    to_f64(&a[0]).map(|x| Value::Double(f(x))).ok_or_else(|| SqlError::data("expected a number"))
+fn double(a: &[&Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
+    to_f64(a[0]).map(|x| Value::Double(f(x))).ok_or_else(|| SqlError::data("expected a number"))
 }
 
-fn log(a: &[Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
-    match to_f64(&a[0]) {
+fn log(a: &[&Value], f: fn(f64) -> f64) -> Result<Value, SqlError> {
+    match to_f64(a[0]) {
         Some(x) if x > 0.0 => Ok(Value::Double(f(x))),
         Some(x) => Err(SqlError::data(format!("cannot take the logarithm of {x}"))),
         None => Err(SqlError::data("expected a number")),
     }
 }
 
-fn power(a: &[Value]) -> Result<Value, SqlError> {
-    match (to_f64(&a[0]), to_f64(&a[1])) {
+fn power(a: &[&Value]) -> Result<Value, SqlError> {
+    match (to_f64(a[0]), to_f64(a[1])) {
         (Some(x), Some(y)) => Ok(Value::Double(x.powf(y))),
         _ => Err(SqlError::data("POWER takes two numbers")),
     }

@@ -127,11 +127,24 @@ fn position_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super
         let (Some(needle), Some(hay)) = (arg_str(args, 0), arg_str(args, 1)) else { return Ok(Value::Null) };
         // A one-byte needle (a delimiter, usually) is a byte search: no searcher to build per row.
         let found = match needle.as_bytes() {
-            &[byte] => memchr::memchr(byte, hay.as_bytes()),
+            &[byte] => find_byte(byte, hay.as_bytes()),
             _ => hay.find(needle),
         };
-        Ok(Value::Int(found.map_or(0, |at| hay[..at].chars().count() as i64 + 1)))
+        Ok(Value::Int(found.map_or(0, |at| chars_before(hay, at) as i64 + 1)))
     }))
+}
+
+/// How many characters `text` has before byte `at` (a character boundary): `at` when they are ASCII.
+fn chars_before(text: &str, at: usize) -> usize {
+    let before = &text[..at];
+    if before.is_ascii() { at } else { before.chars().count() }
+}
+
+/// Where `byte` first is in `hay`: a plain loop over short text (a field or two), where it beats setting up the
+/// vectorized search, which longer text gets.
+fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
+    const SHORT: usize = 32;
+    if hay.len() <= SHORT { hay.iter().position(|b| *b == byte) } else { memchr::memchr(byte, hay) }
 }
 
 fn substring_type(args: &[SqlType], _: &[Option<&Value>]) -> Result<SqlType, String> {
@@ -167,13 +180,32 @@ fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Bo
         }));
     }
     Ok(strict(|args| {
+        if let Some(part) = ascii_substring(args) {
+            return Ok(Value::String(Text::from(part)));
+        }
         let (Some(s), Some(from)) = (arg_str(args, 0), arg_int(args, 1)) else { return Ok(Value::Null) };
         let len = arg_int(args, 2);
         substring(s, from, len).map(|r| Value::String(Text::from(r)))
     }))
 }
 
+/// SUBSTRING(s FROM from FOR len) with integers, when the part lies within `s` and `s` is ASCII up to its end
+/// (the usual case: characters are bytes, nothing to clip); None for anything else, which [`substring`] answers.
+#[inline]
+fn ascii_substring<'a>(args: &[&'a Value]) -> Option<&'a str> {
+    let (Value::String(s), Value::Int(from), Some(Value::Int(len))) = (args[0], args[1], args.get(2).copied()) else {
+        return None;
+    };
+    let start = usize::try_from(from.checked_sub(1)?).ok()?;
+    let end = start.checked_add(usize::try_from(*len).ok()?)?;
+    if !s.as_bytes().get(..end)?.is_ascii() {
+        return None;
+    }
+    s.get(start..end)
+}
+
 /// SQL's SUBSTRING(s FROM from FOR len): characters `from .. from+len-1` (1-based), clipped to the string.
+#[inline]
 pub fn substring(s: &str, from: i64, len: Option<i64>) -> Result<&str, SqlError> {
     if len.is_some_and(|l| l < 0) {
         return Err(SqlError::data("negative substring length"));
@@ -183,9 +215,17 @@ pub fn substring(s: &str, from: i64, len: Option<i64>) -> Result<&str, SqlError>
     if end <= start {
         return Ok("");
     }
+    // Where the text is ASCII up to the end of the part (the usual case), characters are bytes: offsets without
+    // walking the characters.
+    let part_end = usize::try_from(end.saturating_sub(1)).map_or(0, |e| e.min(s.len()));
+    let ascii = s.as_bytes()[..part_end].is_ascii();
     let byte_at = |pos: i64| -> usize {
         // The byte offset of 1-based character `pos`, or the end.
-        usize::try_from(pos - 1).ok().and_then(|n| s.char_indices().nth(n)).map_or(s.len(), |(i, _)| i)
+        let n = usize::try_from(pos - 1).ok();
+        match n {
+            Some(n) if ascii => n.min(s.len()),
+            _ => n.and_then(|n| s.char_indices().nth(n)).map_or(s.len(), |(i, _)| i),
+        }
     };
     let (a, b) = (byte_at(start), if end == i64::MAX { s.len() } else { byte_at(end) });
     Ok(&s[a..b.max(a)])
@@ -287,7 +327,7 @@ fn regex_replace_prepare(_: &[SqlType], literals: &[Option<&Value>]) -> Result<B
     let fixed_re = literal_str(literals, 1).map(compile_regex).transpose()?;
     let fixed_rep = literal_str(literals, 2).map(compile_replacement).transpose()?;
     Ok(eval_fn(move |args, _| {
-        if args.iter().take(3).any(Value::is_null) {
+        if args.iter().take(3).any(|a| a.is_null()) {
             return Ok(Value::Null);
         }
         let s = arg_str(args, 0).unwrap_or_default();
@@ -430,5 +470,76 @@ mod tests {
         assert_eq!(call("REGEX_REPLACE", &args("(\\w)at", "$1\\$", 1, 0)), Ok(s("the c$ s$")));
         assert_eq!(call("REGEX_REPLACE", &[s("a.b"), s("\\."), s("-")]), Ok(s("a-b")));
         assert!(type_of_call("REGEX_REPLACE", &[s("a"), s("(a"), s("b")]).is_err());
+    }
+
+    #[test]
+    fn substring_of_ascii_counts_bytes_and_of_other_text_characters() {
+        // The same positions on ASCII and on text with multi-byte characters.
+        for (text, from, len, expected) in [
+            ("hello", 2, Some(3), "ell"),
+            ("héllo", 2, Some(3), "éll"),
+            ("hello", 1, None, "hello"),
+            ("héllo", 4, None, "lo"),
+            ("hello", 4, Some(10), "lo"),
+            ("héllo", 4, Some(10), "lo"),
+            ("hello", 9, Some(2), ""),
+            ("hello", -1, Some(3), "h"),
+            ("héllo", -1, Some(4), "hé"),
+            ("", 1, Some(1), ""),
+            ("ab€cd", 1, Some(2), "ab"),
+            ("ab€cd", 2, Some(2), "b€"),
+            ("ab€cd", 4, None, "cd"),
+            ("€", 1, Some(1), "€"),
+            ("a€", 3, Some(1), ""),
+        ] {
+            assert_eq!(substring(text, from, len), Ok(expected), "SUBSTRING('{text}' FROM {from} FOR {len:?})");
+        }
+        assert!(substring("hello", 1, Some(-1)).is_err());
+    }
+
+    #[test]
+    fn substring_of_ascii_text_by_integers_takes_the_quick_path_with_the_general_results() {
+        let cases = [
+            ("62,3,1", 1, 2),
+            ("62,3,1", 3, 4),
+            ("62,3,1", 1, 0),
+            ("62,3,1", 5, 9),
+            ("62,3,1", 0, 2),
+            ("62,3,1", -3, 5),
+            ("62,3,1", 1, -1),
+            ("é2,3", 2, 2),
+            ("ab€d", 1, 2),
+            ("ab€d", 2, 2),
+            ("", 1, 1),
+        ];
+        for (text, from, len) in cases {
+            let (text_value, from_value, len_value) = (s(text), Value::Int(from), Value::Int(len));
+            let quick = ascii_substring(&[&text_value, &from_value, &len_value]);
+            let general = substring(text, from, Some(len));
+            if let Some(part) = quick {
+                assert_eq!(Ok(part), general, "SUBSTRING('{text}' FROM {from} FOR {len})");
+            }
+            let expected = general.map(|p| Value::String(Text::from(p))).map_err(|e| e.message);
+            let called = call("SUBSTRING", &[s(text), Value::Int(from), Value::Int(len)]).map_err(|e| e.message);
+            assert_eq!(called, expected, "SUBSTRING('{text}' FROM {from} FOR {len})");
+        }
+        let (text, one) = (s("abc"), Value::Int(1));
+        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(2)]), Some("ab"));
+        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(9)]), None, "past the end: clipped by the general path");
+        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(-1)]), None, "negative: the general path's error");
+        assert_eq!(ascii_substring(&[&text, &one]), None, "no FOR");
+        assert_eq!(ascii_substring(&[&text, &Value::Double(1.0), &one]), None);
+        assert_eq!(chars_before("ab€d,", 6), 4);
+        assert_eq!(chars_before("abcd,", 4), 4);
+    }
+
+    #[test]
+    fn a_byte_is_found_in_short_and_long_text_alike() {
+        let long = format!("{},x", "a".repeat(40));
+        for hay in ["", ",", "ab,c,", "abc", "ab,c", &long[36..], &long] {
+            assert_eq!(find_byte(b',', hay.as_bytes()), hay.find(','), "{hay}");
+        }
+        assert_eq!(call("POSITION", &[s(","), s(&long)]), Ok(Value::Int(41)));
+        assert_eq!(call("POSITION", &[s(","), s("é,")]), Ok(Value::Int(2)), "characters, not bytes");
     }
 }
