@@ -261,15 +261,18 @@ pub fn fit(value: Value, to: &SqlType) -> Result<Value, SqlError> {
 
 /// Whether `fit` keeps `value` as it is, for the common cases only (false sends the value through the general
 /// path, which gives the same answer): NULL, text that a VARCHAR holds without a cut (no more bytes than the
-/// limit in characters), a BIGINT, and a value already of the column's datetime or boolean type.
+/// limit in characters), an integer in the column's range, and a value already of the column's double, datetime,
+/// interval, boolean or row type. The runner asks it before fitting a row's values in place.
 #[inline]
-fn fits_as_is(value: &Value, to: &SqlType) -> bool {
+pub(crate) fn fits_as_is(value: &Value, to: &SqlType) -> bool {
     use SqlType as T;
     match (value, to) {
-        (Value::Null, _) | (Value::Int(_), T::BigInt) => true,
+        (Value::Null, _) | (_, T::Null) | (Value::Int(_), T::BigInt) => true,
+        (Value::Int(i), T::Integer) => i32::try_from(*i).is_ok(),
         (Value::String(s), T::Varchar(n)) => s.len() <= *n as usize,
         (Value::Timestamp(_), T::Timestamp) | (Value::Date(_), T::Date) | (Value::Time(_), T::Time) => true,
-        (Value::Boolean(_), T::Boolean) => true,
+        (Value::Double(_), T::Double) | (Value::Boolean(_), T::Boolean) | (Value::Row(_), T::Row(_)) => true,
+        (Value::Interval(_), T::IntervalDayTime) | (Value::IntervalMonths(_), T::IntervalYearMonth) => true,
         _ => false,
     }
 }
@@ -771,6 +774,58 @@ mod tests {
         }
         assert!(fits_as_is(&s("ab"), &SqlType::Varchar(2)));
         assert!(!fits_as_is(&s("ééé"), &SqlType::Varchar(3)), "more bytes than the limit: the general path counts");
-        assert!(!fits_as_is(&Value::Int(1), &SqlType::Integer), "range-checked by the general path");
+        assert!(fits_as_is(&Value::Int(1), &SqlType::Integer), "in INTEGER's range");
+        assert!(!fits_as_is(&Value::Int(i64::from(i32::MAX) + 1), &SqlType::Integer), "out of range: an error");
+        assert!(!fits_as_is(&s("ab"), &SqlType::Char(8)), "CHAR pads: the general path decides");
+    }
+
+    #[test]
+    fn fit_is_skipped_only_where_it_would_change_nothing() {
+        let values = [
+            Value::Null,
+            Value::string("abcdefgh"),
+            Value::string("abcdefghijklmnop"),
+            Value::string("ééééé"),
+            Value::Int(7),
+            Value::Int(i64::from(i32::MAX) + 1),
+            Value::Double(1.5),
+            Value::Double(f64::NAN),
+            Value::Boolean(true),
+            Value::Timestamp(1_000),
+            Value::Date(3),
+            Value::Interval(60_000),
+            Value::Decimal(crate::value::Decimal { unscaled: 150, scale: 2 }),
+        ];
+        let types = [
+            SqlType::Varchar(8),
+            SqlType::Varchar(16),
+            SqlType::Char(8),
+            SqlType::Integer,
+            SqlType::SmallInt,
+            SqlType::BigInt,
+            SqlType::Double,
+            SqlType::Real,
+            SqlType::Decimal { precision: 5, scale: 1 },
+            SqlType::Boolean,
+            SqlType::Timestamp,
+            SqlType::Date,
+            SqlType::IntervalDayTime,
+        ];
+        let mut skipped = 0;
+        for value in &values {
+            for ty in &types {
+                let general = fit_changed(value.clone(), ty).map_err(|e| e.message);
+                if fits_as_is(value, ty) {
+                    skipped += 1;
+                    assert_eq!(
+                        format!("{general:?}"),
+                        format!("{:?}", Ok::<_, String>(value.clone())),
+                        "{value:?} into {ty}"
+                    );
+                }
+                assert_eq!(format!("{:?}", fit(value.clone(), ty).map_err(|e| e.message)), format!("{general:?}"));
+            }
+        }
+        assert!(skipped > 20, "the shortcut applies to the usual cases ({skipped})");
     }
 }

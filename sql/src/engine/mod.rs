@@ -638,7 +638,7 @@ impl Runner<'_> {
                     let value = source
                         .and_then(|i| values.get_mut(i))
                         .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
-                    out.push(fit(value, ty).map_err(data)?);
+                    out.push(crate::cast::fit(value, ty).map_err(data)?);
                 }
                 self.recycle(values);
                 out
@@ -648,7 +648,7 @@ impl Runner<'_> {
                 out.reserve(target.columns.len());
                 for ((_, ty), source) in target.columns.iter().zip(&pump.target_columns) {
                     let value = source.and_then(|i| values.get(i).cloned()).unwrap_or(Value::Null);
-                    out.push(fit(value, ty).map_err(data)?);
+                    out.push(crate::cast::fit(value, ty).map_err(data)?);
                 }
                 out
             }
@@ -664,40 +664,11 @@ impl Runner<'_> {
 /// Fits each of `values` into its column's type ([`crate::cast::fit`]), in place.
 fn fit_in_place(values: &mut [Value], columns: &[(String, SqlType)]) -> Result<(), SqlError> {
     for (value, (_, ty)) in values.iter_mut().zip(columns) {
-        if !fits_unchanged(value, ty) {
+        if !crate::cast::fits_as_is(value, ty) {
             *value = crate::cast::fit(std::mem::replace(value, Value::Null), ty)?;
         }
     }
     Ok(())
-}
-
-/// [`crate::cast::fit`], skipping the call when it would give the value back unchanged.
-fn fit(value: Value, ty: &SqlType) -> Result<Value, SqlError> {
-    if fits_unchanged(&value, ty) { Ok(value) } else { crate::cast::fit(value, ty) }
-}
-
-/// Whether `value` is stored into a column of type `ty` as it is: a cheap test of the cases in which
-/// [`crate::cast::fit`] returns its value unchanged (a short enough VARCHAR, an integer in range, the same
-/// datetime type...). `false` only means the full fit must decide.
-#[inline]
-fn fits_unchanged(value: &Value, ty: &SqlType) -> bool {
-    use SqlType as T;
-    match (value, ty) {
-        (Value::Null, _) | (_, T::Null) => true,
-        // Bytes bound characters: at most n bytes is at most n characters.
-        (Value::String(text), T::Varchar(n)) => text.len() <= *n as usize,
-        (Value::Int(_), T::BigInt) => true,
-        (Value::Int(i), T::Integer) => i32::try_from(*i).is_ok(),
-        (Value::Double(_), T::Double)
-        | (Value::Boolean(_), T::Boolean)
-        | (Value::Date(_), T::Date)
-        | (Value::Time(_), T::Time)
-        | (Value::Timestamp(_), T::Timestamp)
-        | (Value::Interval(_), T::IntervalDayTime)
-        | (Value::IntervalMonths(_), T::IntervalYearMonth)
-        | (Value::Row(_), T::Row(_)) => true,
-        _ => false,
-    }
 }
 
 /// A row as text for error_stream's DATA_ROW: `COLUMN=value` pairs.
@@ -717,55 +688,6 @@ mod tests;
 #[cfg(test)]
 mod fit_tests {
     use super::*;
-
-    #[test]
-    fn fit_is_skipped_only_where_it_would_change_nothing() {
-        let values = [
-            Value::Null,
-            Value::string("abcdefgh"),
-            Value::string("abcdefghijklmnop"),
-            Value::string("ééééé"),
-            Value::Int(7),
-            Value::Int(i64::from(i32::MAX) + 1),
-            Value::Double(1.5),
-            Value::Double(f64::NAN),
-            Value::Boolean(true),
-            Value::Timestamp(1_000),
-            Value::Date(3),
-            Value::Decimal(crate::value::Decimal { unscaled: 150, scale: 2 }),
-        ];
-        let types = [
-            SqlType::Varchar(8),
-            SqlType::Varchar(16),
-            SqlType::Char(8),
-            SqlType::Integer,
-            SqlType::SmallInt,
-            SqlType::BigInt,
-            SqlType::Double,
-            SqlType::Real,
-            SqlType::Decimal { precision: 5, scale: 1 },
-            SqlType::Boolean,
-            SqlType::Timestamp,
-            SqlType::Date,
-        ];
-        let mut skipped = 0;
-        for value in &values {
-            for ty in &types {
-                if fits_unchanged(value, ty) {
-                    skipped += 1;
-                    let fitted = crate::cast::fit(value.clone(), ty).expect("a value that fits");
-                    assert_eq!(format!("{fitted:?}"), format!("{value:?}"), "{value:?} into {ty}");
-                }
-                // With or without the shortcut, the same outcome.
-                let direct = crate::cast::fit(value.clone(), ty).map_err(|e| e.message);
-                assert_eq!(format!("{:?}", fit(value.clone(), ty).map_err(|e| e.message)), format!("{direct:?}"));
-            }
-        }
-        assert!(skipped > 20, "the shortcut applies to the usual cases ({skipped})");
-        assert!(!fits_unchanged(&Value::string("abcdefghijklmnop"), &SqlType::Varchar(8)));
-        assert!(!fits_unchanged(&Value::Int(i64::from(i32::MAX) + 1), &SqlType::Integer));
-        assert!(!fits_unchanged(&Value::string("ab"), &SqlType::Char(8)), "CHAR pads: the full fit decides");
-    }
 
     fn run_one(sql: &str, values: Vec<Value>) -> (Vec<Vec<Value>>, Vec<Failure>) {
         let input = StreamDef {
