@@ -66,6 +66,16 @@ pub fn cast(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlErr
     }
 }
 
+/// [`cast`] of `text`, a value of the string type `from`, that is not a value of its own yet (a part of another
+/// value's text): integer text is read in place, anything else is cast as a value made of it.
+#[inline]
+pub(crate) fn from_text(text: &str, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
+    match integer_from_str(text, from, to) {
+        Some(number) => Ok(number),
+        None => cast_general(&Value::string(text), from, to),
+    }
+}
+
 /// [`cast`] of any value.
 fn cast_general(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, SqlError> {
     use SqlType as T;
@@ -148,9 +158,18 @@ fn cast_general(value: &Value, from: &SqlType, to: &SqlType) -> Result<Value, Sq
 /// (trimmed, an optional `+`); None for anything else, which the general path casts or fails with its message.
 #[inline]
 pub(crate) fn integer_from_text(value: &Value, from: &SqlType, to: &SqlType) -> Option<Value> {
-    let (Value::String(s), true) = (value, from.is_string()) else { return None };
+    let Value::String(s) = value else { return None };
+    integer_from_str(s, from, to)
+}
+
+/// [`integer_from_text`] of text that is not a value of its own.
+#[inline]
+pub(crate) fn integer_from_str(text: &str, from: &SqlType, to: &SqlType) -> Option<Value> {
+    if !from.is_string() {
+        return None;
+    }
     let (lo, hi) = integer_range(to)?;
-    let n = plain_integer(s.as_bytes())?;
+    let n = plain_integer(text.as_bytes())?;
     (lo..=hi).contains(&n).then_some(Value::Int(n))
 }
 

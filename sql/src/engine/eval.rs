@@ -73,6 +73,8 @@ pub(crate) struct Callee {
     /// Every argument is a constant or a column: they are passed where they lie, with no slots for computed
     /// values.
     in_place: bool,
+    /// The function's result is a part of an argument's text (see [`Bound::text_operand`]).
+    part: bool,
 }
 
 /// What an expression reads: the row's values and its ROWTIME.
@@ -95,7 +97,12 @@ impl Bound {
     /// A call of `function` on `args`.
     pub(crate) fn call(function: Box<dyn ScalarEval>, args: Vec<Bound>) -> Bound {
         let in_place = args.iter().all(|a| matches!(a, Bound::Literal(_) | Bound::Column(_)));
-        Bound::Call(Callee { function, in_place }, args)
+        // A part's source is evaluated first: any argument before it must be one that cannot fail.
+        let part = function.text_part().is_some_and(|p| {
+            p.source() < args.len()
+                && args[..p.source()].iter().all(|a| matches!(a, Bound::Literal(_) | Bound::Column(_)))
+        }) && args.len() <= MAX_PART_ARGS;
+        Bound::Call(Callee { function, in_place, part }, args)
     }
 
     /// Evaluates against `row`; a failure (division by zero, a failed cast) is the row's error.
@@ -139,8 +146,8 @@ impl Bound {
             Bound::Field(inner, i) => field(inner, *i, row, cx),
             Bound::Unary(op, inner) => unary(*op, inner, row, cx),
             Bound::Binary(op, a, b) => binary(*op, a, b, row, cx),
-            Bound::Call(Callee { function, in_place: true }, args) => call_in_place(&**function, args, row, cx),
-            Bound::Call(Callee { function, in_place: false }, args) => call(&**function, args, row, cx),
+            Bound::Call(Callee { function, in_place: true, .. }, args) => call_in_place(&**function, args, row, cx),
+            Bound::Call(Callee { function, in_place: false, .. }, args) => call(&**function, args, row, cx),
             Bound::Cast(inner, from, to) => cast_to(inner, from, to, row, cx),
             Bound::IsNull(inner, not) => is_null(inner, *not, row, cx),
             Bound::Case { operand, whens, otherwise } => case(operand.as_deref(), whens, otherwise.as_deref(), row, cx),
@@ -173,7 +180,16 @@ fn unary(op: UnaryOp, inner: &Bound, row: &RowRef<'_>, cx: &EvalContext) -> Eval
 #[inline(never)]
 fn cast_to(inner: &Bound, from: &SqlType, to: &SqlType, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     let mut slot = Value::Null;
-    let value = inner.operand(row, cx, &mut slot)?;
+    let value = match inner.text_operand(row, cx, &mut slot)? {
+        Operand::Value(value) => value,
+        Operand::Text(text) => {
+            // Integer text straight into the result, as below; anything else the general way.
+            return match crate::cast::integer_from_str(text, from, to) {
+                Some(number) => Ok(number),
+                None => Ok(crate::cast::from_text(text, from, to)?),
+            };
+        }
+    };
     // Integer text straight into the result (see `cast::integer_from_text`).
     match crate::cast::integer_from_text(value, from, to) {
         Some(number) => Ok(number),
@@ -185,7 +201,8 @@ fn cast_to(inner: &Bound, from: &SqlType, to: &SqlType, row: &RowRef<'_>, cx: &E
 #[inline(never)]
 fn is_null(inner: &Bound, not: bool, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
     let mut slot = Value::Null;
-    Ok(Value::Boolean(inner.operand(row, cx, &mut slot)?.is_null() != not))
+    let null = matches!(inner.text_operand(row, cx, &mut slot)?, Operand::Value(Value::Null));
+    Ok(Value::Boolean(null != not))
 }
 
 /// `x [NOT] LIKE p [ESCAPE e]` or `SIMILAR TO`: NULL when an operand is NULL.
@@ -200,10 +217,10 @@ fn like(
     cx: &EvalContext,
 ) -> Evaluated {
     let (mut text_slot, mut pattern_slot) = (Value::Null, Value::Null);
-    let text = expr.operand(row, cx, &mut text_slot)?;
-    let pattern = pattern.operand(row, cx, &mut pattern_slot)?;
+    let text = expr.text_operand(row, cx, &mut text_slot)?.as_text();
+    let pattern = pattern.text_operand(row, cx, &mut pattern_slot)?.as_text();
     let escape = escape.map(|e| e.value(row, cx)).transpose()?;
-    let (Value::String(text), Value::String(pattern)) = (text, pattern) else { return Ok(Value::Null) };
+    let (Some(text), Some(pattern)) = (text, pattern) else { return Ok(Value::Null) };
     let escape = match &escape {
         None => None,
         Some(Value::String(e)) => e.chars().next(),
@@ -335,6 +352,97 @@ impl Bound {
             Bound::Column(i) => row.values.get(*i).unwrap_or(&NULL),
             _ => &NULL,
         }
+    }
+}
+
+/// An operand for a consumer that may only read text: a value where it lies (or in the caller's slot), or text
+/// borrowed from one, which a call taking a part of its argument's text gives without copying it.
+pub(crate) enum Operand<'v> {
+    Value(&'v Value),
+    /// The non-NULL text of a call whose result is a part of an argument (see [`crate::functions::TextPart`]).
+    Text(&'v str),
+}
+
+impl<'v> Operand<'v> {
+    /// Its text; None for NULL or a value that is not text.
+    fn as_text(&self) -> Option<&'v str> {
+        match *self {
+            Operand::Value(Value::String(text)) => Some(text),
+            Operand::Value(_) => None,
+            Operand::Text(text) => Some(text),
+        }
+    }
+}
+
+/// The most arguments a call taking a part of text is evaluated with in place (more go the general way).
+const MAX_PART_ARGS: usize = 4;
+
+impl Bound {
+    /// This node's value as [`Bound::operand`] gives it, except that a call whose result is a part of an
+    /// argument's text (SUBSTRING, TRIM) gives that part borrowed: no new value to build and drop.
+    #[inline]
+    pub(crate) fn text_operand<'v>(
+        &'v self,
+        row: &'v RowRef<'_>,
+        cx: &EvalContext,
+        slot: &'v mut Value,
+    ) -> Result<Operand<'v>, Box<SqlError>> {
+        match self {
+            Bound::Call(Callee { function, part: true, .. }, args) => text_part(&**function, args, row, cx, slot),
+            _ => Ok(Operand::Value(self.operand(row, cx, slot)?)),
+        }
+    }
+}
+
+/// A call of a function whose result is a part of its source argument's text, borrowed from that argument's
+/// value (evaluated into `slot` if computed); the other arguments are evaluated after it, in order (before it,
+/// there are only constants and columns, which cannot fail: see [`Bound::call`]). NULL when an argument is NULL
+/// or the source is not text, as [`crate::functions::PartEval`] gives it.
+#[inline(never)]
+fn text_part<'v>(
+    function: &dyn ScalarEval,
+    args: &'v [Bound],
+    row: &'v RowRef<'_>,
+    cx: &EvalContext,
+    slot: &'v mut Value,
+) -> Result<Operand<'v>, Box<SqlError>> {
+    let Some(part) = function.text_part() else { unreachable!("Bound::call checked it") };
+    let source = part.source();
+    let text = args[source].text_operand(row, cx, slot)?.as_text();
+    let text = match args.len() {
+        1 => text.map_or(Ok(None), |text| part.part(text, &[&PLACEHOLDER]))?,
+        2 => part_of::<2>(part, text, args, row, cx)?,
+        3 => part_of::<3>(part, text, args, row, cx)?,
+        _ => part_of::<MAX_PART_ARGS>(part, text, args, row, cx)?,
+    };
+    Ok(text.map_or(Operand::Value(&NULL), Operand::Text))
+}
+
+/// The source argument's place among the arguments passed to [`crate::functions::TextPart::part`] (not read).
+static PLACEHOLDER: Value = Value::String(crate::value::Text::new());
+
+/// The part of `text` (the source argument's text; None if NULL) for `N` arguments (`args.len() == N`).
+#[inline(always)]
+fn part_of<'v, const N: usize>(
+    part: &dyn crate::functions::TextPart,
+    text: Option<&'v str>,
+    args: &[Bound],
+    row: &RowRef<'_>,
+    cx: &EvalContext,
+) -> Result<Option<&'v str>, Box<SqlError>> {
+    let source = part.source();
+    let mut slots = [const { Value::Null }; N];
+    let mut values = [&PLACEHOLDER; N];
+    let mut null = false;
+    for (i, ((value, slot), arg)) in values.iter_mut().zip(slots.iter_mut()).zip(args).enumerate() {
+        if i != source {
+            *value = arg.operand(row, cx, slot)?;
+            null |= value.is_null();
+        }
+    }
+    match text {
+        Some(text) if !null => Ok(part.part(text, &values)?),
+        _ => Ok(None),
     }
 }
 
@@ -575,7 +683,7 @@ mod tests {
             || call("FLOOR_TO", vec![Bound::Column(1), lit(Value::string("MINUTE"))], &[T::Timestamp, T::Char(6)]);
         assert!(matches!(floor(), Bound::Call(Callee { in_place: true, .. }, _)));
         let Bound::Call(Callee { function, .. }, args) = floor() else { unreachable!() };
-        let general = Bound::Call(Callee { function, in_place: false }, args);
+        let general = Bound::Call(Callee { function, in_place: false, part: false }, args);
         for values in [vec![Value::Null, Value::Timestamp(125_000)], vec![Value::Null, Value::Null], vec![]] {
             assert_eq!(eval_on(&floor(), &values), eval_on(&general, &values), "{values:?}");
         }
@@ -629,6 +737,104 @@ mod tests {
         assert_eq!(eval_on(&add(2), &[Value::Null]), Ok(Value::Null));
         assert_eq!(eval_on(&add(i64::MAX), &[Value::Int(1)]).map_err(|e| e.message), Err("numeric overflow".into()));
         assert_eq!(eval_on(&add(1), &[Value::Double(0.5)]), Ok(Value::Double(1.5)));
+    }
+
+    /// `bound` with its calls evaluated the general way: each call's result a value of its own.
+    fn without_parts(bound: Bound) -> Bound {
+        match bound {
+            Bound::Call(Callee { function, in_place, .. }, args) => {
+                Bound::Call(Callee { function, in_place, part: false }, args.into_iter().map(without_parts).collect())
+            }
+            Bound::Cast(inner, from, to) => Bound::Cast(Box::new(without_parts(*inner)), from, to),
+            Bound::IsNull(inner, not) => Bound::IsNull(Box::new(without_parts(*inner)), not),
+            Bound::Like { expr, pattern, escape, similar, negated } => Bound::Like {
+                expr: Box::new(without_parts(*expr)),
+                pattern: Box::new(without_parts(*pattern)),
+                escape,
+                similar,
+                negated,
+            },
+            other => other,
+        }
+    }
+
+    #[test]
+    fn parts_of_text_are_borrowed_with_the_general_results() {
+        use SqlType as T;
+        let (text, int) = (T::Varchar(20), T::Integer);
+        // SUBSTRING(#0 FROM #1 FOR POSITION(',' IN #0) + #2): a computed argument after the source.
+        let substring = || {
+            let position =
+                call("POSITION", vec![lit(Value::string(",")), Bound::Column(0)], &[T::Char(1), text.clone()]);
+            let length = Bound::Binary(BinaryOp::Add, Box::new(position), Box::new(Bound::Column(2)));
+            call(
+                "SUBSTRING",
+                vec![Bound::Column(0), Bound::Column(1), length],
+                &[text.clone(), int.clone(), int.clone()],
+            )
+        };
+        let trim = |inner: Bound| {
+            call(
+                "TRIM",
+                vec![lit(Value::string("BOTH")), lit(Value::string(" ")), inner],
+                &[text.clone(), text.clone(), text.clone()],
+            )
+        };
+        let consumers: Vec<(&str, Box<dyn Fn() -> Bound>)> = vec![
+            ("SUBSTRING", Box::new(substring)),
+            ("CAST", Box::new(|| Bound::Cast(Box::new(substring()), text.clone(), T::Integer))),
+            ("CAST(TRIM)", Box::new(|| Bound::Cast(Box::new(trim(substring())), text.clone(), T::SmallInt))),
+            ("CAST AS DOUBLE", Box::new(|| Bound::Cast(Box::new(trim(substring())), text.clone(), T::Double))),
+            ("IS NULL", Box::new(|| Bound::IsNull(Box::new(substring()), false))),
+            (
+                "LIKE",
+                Box::new(|| Bound::Like {
+                    expr: Box::new(trim(substring())),
+                    pattern: Box::new(lit(Value::string("1%"))),
+                    escape: None,
+                    similar: false,
+                    negated: false,
+                }),
+            ),
+        ];
+        let rows = [
+            ("12,3", 1, -1),
+            (" 70000 ,1", 1, -1),
+            ("-5,", 1, -1),
+            ("1x,2", 1, -1),
+            ("é1,2", 2, -1),
+            ("1€,2", 1, 0),
+            ("12,3", 0, 0),
+            ("12,3", -4, 9),
+            ("12,3", 9, 2),
+            ("12,3", 1, -9),
+            ("nocomma", 1, 5),
+        ];
+        for (name, bound) in &consumers {
+            assert!(matches!(trim(Bound::Column(0)), Bound::Call(Callee { part: true, .. }, _)));
+            let general = without_parts(bound());
+            let mut cases: Vec<Vec<Value>> = rows
+                .iter()
+                .map(|(t, from, extra)| vec![Value::string(t), Value::Int(*from), Value::Int(*extra)])
+                .collect();
+            cases.push(vec![Value::Null, Value::Int(1), Value::Int(0)]);
+            cases.push(vec![Value::string("1,2"), Value::Null, Value::Int(0)]);
+            cases.push(vec![Value::string("1,2"), Value::Int(1), Value::Null]);
+            cases.push(vec![Value::Int(12), Value::Int(1), Value::Int(0)]);
+            for values in cases {
+                let (borrowed, copied) = (eval_on(&bound(), &values), eval_on(&general, &values));
+                assert_eq!(borrowed, copied, "{name} {values:?}");
+            }
+        }
+        let cast = Bound::Cast(Box::new(substring()), text.clone(), T::Integer);
+        let error = eval_on(&cast, &[Value::string("1x,2"), Value::Int(1), Value::Int(-1)]).expect_err("not a number");
+        assert_eq!(error.message, "cannot cast string '1x' to INTEGER");
+        let error = eval_on(&cast, &[Value::string("12,3"), Value::Int(1), Value::Int(-9)]).expect_err("negative");
+        assert_eq!(error.message, "negative substring length");
+        assert_eq!(eval_on(&cast, &[Value::string("é1,2"), Value::Int(2), Value::Int(-2)]), Ok(Value::Int(1)));
+        // A source after an argument that is computed is not borrowed: the arguments are evaluated in order.
+        let computed = call("TRIM", vec![substring(), Bound::Column(0)], &[text.clone(), text.clone()]);
+        assert!(matches!(computed, Bound::Call(Callee { part: false, .. }, _)));
     }
 
     fn q(leading: TimeUnit, trailing: Option<TimeUnit>) -> Qualifier {

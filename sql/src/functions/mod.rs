@@ -56,6 +56,45 @@ pub trait ScalarEval: Send + Sync {
     /// The result for `args` (one value per argument, constants included). Arguments are borrowed: a column or
     /// a constant is passed where it lies, without a copy.
     fn eval(&self, args: &[&Value], cx: &EvalContext) -> Evaluated;
+
+    /// How to take the result from an argument's text without copying it, when the function's result always
+    /// lies within one argument's text (SUBSTRING by position, TRIM); None for other functions.
+    fn text_part(&self) -> Option<&dyn TextPart> {
+        None
+    }
+}
+
+/// A function whose result, unless NULL, is a part of the text of one of its arguments (its source): a caller
+/// that only reads the result (CAST from text, IS NULL, LIKE) borrows the part instead of copying it into a new
+/// value that it would drop right after.
+pub trait TextPart: Send + Sync {
+    /// The argument whose text the result is a part of.
+    fn source(&self) -> usize;
+
+    /// The result for `args`, when the source argument's text is `text` (its own place in `args` is not read):
+    /// None for NULL. Called only when no argument is NULL.
+    fn part<'t>(&self, text: &'t str, args: &[&Value]) -> Result<Option<&'t str>, Box<SqlError>>;
+}
+
+/// The evaluator of a [`TextPart`] function: NULL when an argument is NULL (or the source is not text), else the
+/// part as a value of its own (sharing the source's bytes when long, see [`crate::value::text_within`]).
+pub struct PartEval<P>(pub P);
+
+impl<P: TextPart> ScalarEval for PartEval<P> {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
+        if args.iter().any(|a| a.is_null()) {
+            return Ok(Value::Null);
+        }
+        let Some(Value::String(text)) = args.get(self.0.source()).copied() else { return Ok(Value::Null) };
+        Ok(match self.0.part(text, args)? {
+            Some(part) => Value::String(crate::value::text_within(text, part)),
+            None => Value::Null,
+        })
+    }
+
+    fn text_part(&self) -> Option<&dyn TextPart> {
+        Some(&self.0)
+    }
 }
 
 /// The clocks a row is evaluated against, all in milliseconds since the epoch (UTC).

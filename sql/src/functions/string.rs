@@ -2,7 +2,9 @@
 //! SUBSTRING, TRIM. Lengths and positions count characters, 1-based, as SQL does. CHAR values keep their padding
 //! (CHAR_LENGTH of `CAST('fred' AS CHAR(16))` is 16).
 
-use super::{ScalarFunction, arg_int, arg_str, check_arity, eval_fn, literal_str, numeric, strict, stringy};
+use super::{
+    PartEval, ScalarFunction, TextPart, arg_int, arg_str, check_arity, eval_fn, literal_str, numeric, strict, stringy,
+};
 use crate::error::SqlError;
 use crate::java_regex::JavaRegex;
 use crate::types::SqlType;
@@ -179,21 +181,32 @@ fn substring_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Result<Bo
             })
         }));
     }
-    Ok(strict(|args| {
-        if let Some(part) = ascii_substring(args) {
-            return Ok(Value::String(Text::from(part)));
+    Ok(Box::new(PartEval(SubstringByPosition)))
+}
+
+/// SUBSTRING(s FROM from [FOR len]) with integers: a part of `s`.
+struct SubstringByPosition;
+
+impl TextPart for SubstringByPosition {
+    fn source(&self) -> usize {
+        0
+    }
+
+    #[inline]
+    fn part<'t>(&self, text: &'t str, args: &[&Value]) -> Result<Option<&'t str>, Box<SqlError>> {
+        if let Some(part) = ascii_substring(text, args) {
+            return Ok(Some(part));
         }
-        let (Some(s), Some(from)) = (arg_str(args, 0), arg_int(args, 1)) else { return Ok(Value::Null) };
-        let len = arg_int(args, 2);
-        substring(s, from, len).map(|r| Value::String(Text::from(r)))
-    }))
+        let Some(from) = arg_int(args, 1) else { return Ok(None) };
+        Ok(Some(substring(text, from, arg_int(args, 2))?))
+    }
 }
 
 /// SUBSTRING(s FROM from FOR len) with integers, when the part lies within `s` and `s` is ASCII up to its end
 /// (the usual case: characters are bytes, nothing to clip); None for anything else, which [`substring`] answers.
 #[inline]
-fn ascii_substring<'a>(args: &[&'a Value]) -> Option<&'a str> {
-    let (Value::String(s), Value::Int(from), Some(Value::Int(len))) = (args[0], args[1], args.get(2).copied()) else {
+fn ascii_substring<'t>(s: &'t str, args: &[&Value]) -> Option<&'t str> {
+    let (Value::Int(from), Some(Value::Int(len))) = (args[1], args.get(2).copied()) else {
         return None;
     };
     let start = usize::try_from(from.checked_sub(1)?).ok()?;
@@ -245,23 +258,34 @@ fn trim_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<SqlType, S
     Ok(SqlType::Varchar(width(&args[args.len() - 1])))
 }
 
-fn trim_prepare(_: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
-    Ok(strict(|args| {
-        // TRIM(s), TRIM(chars, s) or TRIM(mode, chars, s); each character of `chars` is trimmed.
-        let (mode, chars, s) = match args.len() {
-            1 => ("BOTH", " ", arg_str(args, 0)),
-            2 => ("BOTH", arg_str(args, 0).unwrap_or(" "), arg_str(args, 1)),
-            _ => (arg_str(args, 0).unwrap_or("BOTH"), arg_str(args, 1).unwrap_or(" "), arg_str(args, 2)),
+fn trim_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn super::ScalarEval>, String> {
+    Ok(Box::new(PartEval(Trim { source: args.len() - 1 })))
+}
+
+/// TRIM(s), TRIM(chars, s) or TRIM(mode, chars, s): a part of `s`, the last argument (`source`).
+struct Trim {
+    source: usize,
+}
+
+impl TextPart for Trim {
+    fn source(&self) -> usize {
+        self.source
+    }
+
+    fn part<'t>(&self, s: &'t str, args: &[&Value]) -> Result<Option<&'t str>, Box<SqlError>> {
+        // Each character of `chars` is trimmed.
+        let (mode, chars) = match args.len() {
+            1 => ("BOTH", " "),
+            2 => ("BOTH", arg_str(args, 0).unwrap_or(" ")),
+            _ => (arg_str(args, 0).unwrap_or("BOTH"), arg_str(args, 1).unwrap_or(" ")),
         };
-        let Some(s) = s else { return Ok(Value::Null) };
         let set = |c: char| chars.contains(c);
-        let out = match mode.to_ascii_uppercase().as_str() {
+        Ok(Some(match mode.to_ascii_uppercase().as_str() {
             "LEADING" => s.trim_start_matches(set),
             "TRAILING" => s.trim_end_matches(set),
             _ => s.trim_matches(set),
-        };
-        Ok(if out.len() == s.len() { args[args.len() - 1].clone() } else { Value::string(out) })
-    }))
+        }))
+    }
 }
 
 fn regex_replace_type(args: &[SqlType], literals: &[Option<&Value>]) -> Result<SqlType, String> {
@@ -514,7 +538,7 @@ mod tests {
         ];
         for (text, from, len) in cases {
             let (text_value, from_value, len_value) = (s(text), Value::Int(from), Value::Int(len));
-            let quick = ascii_substring(&[&text_value, &from_value, &len_value]);
+            let quick = ascii_substring(text, &[&text_value, &from_value, &len_value]);
             let general = substring(text, from, Some(len));
             if let Some(part) = quick {
                 assert_eq!(Ok(part), general, "SUBSTRING('{text}' FROM {from} FOR {len})");
@@ -524,11 +548,12 @@ mod tests {
             assert_eq!(called, expected, "SUBSTRING('{text}' FROM {from} FOR {len})");
         }
         let (text, one) = (s("abc"), Value::Int(1));
-        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(2)]), Some("ab"));
-        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(9)]), None, "past the end: clipped by the general path");
-        assert_eq!(ascii_substring(&[&text, &one, &Value::Int(-1)]), None, "negative: the general path's error");
-        assert_eq!(ascii_substring(&[&text, &one]), None, "no FOR");
-        assert_eq!(ascii_substring(&[&text, &Value::Double(1.0), &one]), None);
+        let quick = |args: &[&Value]| ascii_substring("abc", args);
+        assert_eq!(quick(&[&text, &one, &Value::Int(2)]), Some("ab"));
+        assert_eq!(quick(&[&text, &one, &Value::Int(9)]), None, "past the end: clipped by the general path");
+        assert_eq!(quick(&[&text, &one, &Value::Int(-1)]), None, "negative: the general path's error");
+        assert_eq!(quick(&[&text, &one]), None, "no FOR");
+        assert_eq!(quick(&[&text, &Value::Double(1.0), &one]), None);
         assert_eq!(chars_before("ab€d,", 6), 4);
         assert_eq!(chars_before("abcd,", 4), 4);
     }
