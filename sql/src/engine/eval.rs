@@ -303,11 +303,15 @@ fn call(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalCo
         2 => call_n::<2>(function, args, row, cx),
         3 => call_n::<3>(function, args, row, cx),
         4 => call_n::<4>(function, args, row, cx),
-        _ => {
-            let values = args.iter().map(|a| a.value(row, cx)).collect::<Result<Vec<_>, _>>()?;
-            function.eval(&values.iter().collect::<Vec<_>>(), cx)
-        }
+        _ => call_many(function, args, row, cx),
     }
+}
+
+/// [`call`] of more arguments than the usual arities (out of line, as [`call_in_place_many`]).
+#[inline(never)]
+fn call_many(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    let values = args.iter().map(|a| a.value(row, cx)).collect::<Result<Vec<_>, _>>()?;
+    function.eval(&values.iter().collect::<Vec<_>>(), cx)
 }
 
 /// A call of `N` arguments (`args.len() == N`), evaluated in order.
@@ -328,8 +332,15 @@ fn call_in_place(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx
         1 => function.eval(&in_place::<1>(args, row), cx),
         2 => function.eval(&in_place::<2>(args, row), cx),
         3 => function.eval(&in_place::<3>(args, row), cx),
-        _ => function.eval(&args.iter().map(|a| a.in_place(row)).collect::<Vec<_>>(), cx),
+        _ => call_in_place_many(function, args, row, cx),
     }
+}
+
+/// [`call_in_place`] of more arguments than the usual arities: out of line, so that its vector does not weigh on
+/// the frame of the usual calls.
+#[inline(never)]
+fn call_in_place_many(function: &dyn ScalarEval, args: &[Bound], row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {
+    function.eval(&args.iter().map(|a| a.in_place(row)).collect::<Vec<_>>(), cx)
 }
 
 /// `N` arguments (`args.len() == N`) that are constants or columns, where they lie.
