@@ -162,7 +162,8 @@ impl std::fmt::Display for Text {
 }
 
 /// `part` as [`Text`]: a shared slice of `source` when `part` lies within it and is long (no copy), else a copy
-/// of `part` (inline when short).
+/// of `part` (inline when short). Inline: log parsers make one per field.
+#[inline]
 pub fn text_within(source: &Text, part: &str) -> Text {
     if part.len() <= INLINE {
         return Text::copied(part); // Short parts are inline copies wherever they lie.
