@@ -791,7 +791,8 @@ mod tests {
                 &[text.clone(), text.clone(), text.clone()],
             )
         };
-        let consumers: Vec<(&str, Box<dyn Fn() -> Bound>)> = vec![
+        type Consumer<'a> = (&'a str, Box<dyn Fn() -> Bound + 'a>);
+        let consumers: Vec<Consumer> = vec![
             ("SUBSTRING", Box::new(substring)),
             ("CAST", Box::new(|| Bound::Cast(Box::new(substring()), text.clone(), T::Integer))),
             ("CAST(TRIM)", Box::new(|| Bound::Cast(Box::new(trim(substring())), text.clone(), T::SmallInt))),
