@@ -391,7 +391,7 @@ const MAX_PART_ARGS: usize = 4;
 impl Bound {
     /// This node's value as [`Bound::operand`] gives it, except that a call whose result is a part of an
     /// argument's text (SUBSTRING, TRIM) gives that part borrowed: no new value to build and drop.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn text_operand<'v>(
         &'v self,
         row: &'v RowRef<'_>,
