@@ -422,9 +422,9 @@ fn text_part<'v>(
     let text = args[source].text_operand(row, cx, slot)?.as_text();
     let text = match args.len() {
         1 => text.map_or(Ok(None), |text| part.part(text, &[&PLACEHOLDER]))?,
-        2 => part_of::<2>(part, text, args, row, cx)?,
-        3 => part_of::<3>(part, text, args, row, cx)?,
-        _ => part_of::<MAX_PART_ARGS>(part, text, args, row, cx)?,
+        2 => part_of::<2>(part, source, text, args, row, cx)?,
+        3 => part_of::<3>(part, source, text, args, row, cx)?,
+        _ => part_of::<MAX_PART_ARGS>(part, source, text, args, row, cx)?,
     };
     Ok(text.map_or(Operand::Value(&NULL), Operand::Text))
 }
@@ -432,16 +432,16 @@ fn text_part<'v>(
 /// The source argument's place among the arguments passed to [`crate::functions::TextPart::part`] (not read).
 static PLACEHOLDER: Value = Value::String(crate::value::Text::new());
 
-/// The part of `text` (the source argument's text; None if NULL) for `N` arguments (`args.len() == N`).
+/// The part of `text` (the text of argument `source`; None if NULL) for `N` arguments (`args.len() == N`).
 #[inline(always)]
 fn part_of<'v, const N: usize>(
     part: &dyn crate::functions::TextPart,
+    source: usize,
     text: Option<&'v str>,
     args: &[Bound],
     row: &RowRef<'_>,
     cx: &EvalContext,
 ) -> Result<Option<&'v str>, Box<SqlError>> {
-    let source = part.source();
     let mut slots = [const { Value::Null }; N];
     let mut values = [&PLACEHOLDER; N];
     let mut null = false;
