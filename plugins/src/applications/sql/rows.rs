@@ -201,7 +201,7 @@ mod tests {
                 Err(message) => emit(None, at, &error_row(at, MAPPING_ERROR, &message, None, &record.data, None)),
             }
         }
-        assert!(pool.len() > 0);
+        assert!(!pool.is_empty());
         assert_eq!(got, expected);
         got
     }
