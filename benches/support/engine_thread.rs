@@ -3,7 +3,7 @@
 //! runs it under callgrind to count instructions per record.
 
 use sluice_sql::engine::{Emit, Program, Row, StreamDef, StreamId};
-use sluice_sql::input::{InputColumn, InputFormat, InputMapping};
+use sluice_sql::input::{InputColumn, InputFormat, InputMapping, RowPool};
 use sluice_sql::output::{OutputFormat, RowWriter};
 use sluice_sql::types::SqlType;
 use sluice_sql::value::Value;
@@ -70,11 +70,12 @@ impl EngineThread {
     }
 
     /// Maps every line of `ndjson`, pushes the rows through a fresh runner and writes the output stream's rows
-    /// (JSON, one reused buffer); returns how many were written.
+    /// (JSON, one reused buffer); returns how many were written. Each row's buffer comes back from the runner for
+    /// the next record's row.
     pub fn run(&self, ndjson: &[u8]) -> u64 {
         let mut runner = self.program.runner_at(0);
         let shard = Value::string("shardId-000000000000");
-        let (mut rows, mut line, mut written) = (Vec::new(), Vec::new(), 0u64);
+        let (mut rows, mut pool, mut line, mut written) = (Vec::new(), RowPool::default(), Vec::new(), 0u64);
         let mut write = |emit: Emit<'_>| {
             if let Emit::Row(id, row) = emit
                 && id == self.output
@@ -86,11 +87,11 @@ impl EngineThread {
         };
         for (index, record) in ndjson.split(|&b| b == b'\n').filter(|record| !record.is_empty()).enumerate() {
             let arrival = FIRST_ARRIVAL_MS + (self.arrival)(index);
-            self.mapping.map_record(record, &mut rows).expect("a reference record maps");
+            self.mapping.map_record_pooled(record, &mut rows, &mut pool).expect("a reference record maps");
             for mut values in rows.drain(..) {
                 values.push(Value::Timestamp(arrival));
                 values.push(shard.clone());
-                runner.push(Row { rowtime: arrival, values }, &mut write);
+                pool.give(runner.push_recycling(Row { rowtime: arrival, values }, &mut write));
             }
         }
         runner.finish(&mut write);

@@ -113,16 +113,20 @@ impl Aggregate {
         {
             return Ok(());
         }
-        state.key.clear();
-        for key in &self.keys {
-            state.key.push(key.eval(row, cx)?);
+        // The scratch buffers are overwritten in place (a new group takes the key's buffer: it is refilled).
+        if state.key.len() != self.keys.len() {
+            state.key.resize(self.keys.len(), Value::Null);
         }
-        state.args.clear();
-        for spec in &self.aggs {
-            state.args.push(match &spec.arg {
-                Some(arg) => arg.eval(row, cx)?,
-                None => Value::Null,
-            });
+        for (slot, key) in state.key.iter_mut().zip(&self.keys) {
+            *slot = key.eval(row, cx)?;
+        }
+        if state.args.len() != self.aggs.len() {
+            state.args.resize(self.aggs.len(), Value::Null);
+        }
+        for (slot, spec) in state.args.iter_mut().zip(&self.aggs) {
+            if let Some(arg) = &spec.arg {
+                *slot = arg.eval(row, cx)?;
+            }
         }
         let group = state.groups.find_or_insert(&mut state.key, || self.aggs.iter().map(AggSpec::start).collect());
         if group.keys.len() < self.keys.len() + self.window_keys.len() {

@@ -39,6 +39,8 @@ impl Hash for KeyValue {
 #[inline]
 pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
+        // The usual keys (FLOOR of a timestamp, an integer) compared without the general equality's dispatch.
+        (Value::Timestamp(x), Value::Timestamp(y)) | (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Double(x), Value::Double(y)) => x == y || (x.is_nan() && y.is_nan()),
         (Value::Decimal(_), _) | (_, Value::Decimal(_)) => {
             ops::compare(a, b) == Some(std::cmp::Ordering::Equal) || (a.is_null() && b.is_null())
@@ -225,7 +227,9 @@ impl GroupTable {
     }
 }
 
-/// Whether `group`'s key begins with `key` (the window's own values follow).
+/// Whether `group`'s key begins with `key` (the window's own values follow). Always inline: it runs per row, and
+/// a call costs as much as comparing a one-value key.
+#[inline(always)]
 fn has_key(group: &Group, key: &[Value]) -> bool {
     group.keys.len() >= key.len() && group.keys.iter().zip(key).all(|(a, b)| same(a, b))
 }
@@ -280,6 +284,50 @@ mod tests {
         // A drained table forgets its last group: the same key makes a new group.
         count(&mut table, Value::Int(1));
         assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn integer_and_timestamp_keys_compare_as_the_general_equality_does() {
+        let values = [
+            Value::Int(5),
+            Value::Int(-5),
+            Value::Timestamp(5),
+            Value::Timestamp(6),
+            Value::Interval(5),
+            Value::Decimal(Decimal { unscaled: 50, scale: 1 }),
+            Value::Double(5.0),
+            Value::Null,
+        ];
+        for a in &values {
+            for b in &values {
+                // The quick arm for two integers or two timestamps; everything else as before it.
+                let general = match (a, b) {
+                    (Value::Decimal(_), _) | (_, Value::Decimal(_)) => {
+                        ops::compare(a, b) == Some(std::cmp::Ordering::Equal) || (a.is_null() && b.is_null())
+                    }
+                    _ => a == b,
+                };
+                assert_eq!(same(a, b), general, "{a:?} {b:?}");
+            }
+        }
+        assert!(same(&Value::Int(5), &Value::Decimal(Decimal { unscaled: 50, scale: 1 })));
+        assert!(!same(&Value::Int(5), &Value::Timestamp(5)));
+    }
+
+    #[test]
+    fn scratch_keys_refilled_after_a_new_group_took_the_buffer() {
+        // A new group takes the key buffer; the next row's key is a fresh one: both keys stay whole.
+        let mut table = GroupTable::default();
+        let mut key = vec![Value::Timestamp(60_000)];
+        table.find_or_insert(&mut key, Vec::new);
+        assert!(key.is_empty(), "taken by the new group");
+        key.resize(1, Value::Null);
+        key[0] = Value::Timestamp(120_000);
+        table.find_or_insert(&mut key, Vec::new);
+        key.resize(1, Value::Null);
+        key[0] = Value::Timestamp(60_000);
+        assert_eq!(table.find_or_insert(&mut key, Vec::new).keys, [Value::Timestamp(60_000)]);
+        assert_eq!(table.len(), 2);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 
-use super::InputColumn;
 use super::coerce;
+use super::{InputColumn, RowPool};
 use crate::error::SqlError;
 use crate::value::Value;
 
@@ -44,11 +44,17 @@ impl CsvMapping {
 
     /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record). Fields are coerced
     /// as they are split, straight into the row.
-    pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
+    pub(crate) fn map(
+        &self,
+        columns: &[InputColumn],
+        data: &[u8],
+        out: &mut Vec<Vec<Value>>,
+        pool: &mut RowPool,
+    ) -> Result<(), SqlError> {
         let mut rest =
             std::str::from_utf8(data).map_err(|e| SqlError::data(format!("the record is not UTF-8 text: {e}")))?;
         while !rest.is_empty() {
-            let mut row = Vec::with_capacity(columns.len() + super::APPENDED_COLUMNS);
+            let mut row = pool.take(columns.len());
             let mut fields = 0;
             let blank = loop {
                 let (field, end, after) = self.field(rest);
@@ -61,7 +67,9 @@ impl CsvMapping {
                     break fields == 1 && field.is_empty();
                 }
             };
-            if !blank {
+            if blank {
+                pool.give(row);
+            } else {
                 row.resize(columns.len(), Value::Null);
                 out.push(row);
             }

@@ -23,10 +23,10 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::InputColumn;
 use super::coerce::{self, Json};
 use super::flat::{self, FlatMapping};
 use super::jsonpath::{self, Step};
+use super::{InputColumn, RowPool};
 use crate::error::{SqlError, SqlErrorKind};
 use crate::types::SqlType;
 use crate::value::Value;
@@ -191,8 +191,14 @@ impl JsonMapping {
 
     /// Maps one record; see [`InputMapping::map_record`](super::InputMapping::map_record).
     #[inline]
-    pub(crate) fn map(&self, columns: &[InputColumn], data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
-        let mut row = null_row(columns.len());
+    pub(crate) fn map(
+        &self,
+        columns: &[InputColumn],
+        data: &[u8],
+        out: &mut Vec<Vec<Value>>,
+        pool: &mut RowPool,
+    ) -> Result<(), SqlError> {
+        let mut row = null_row(columns.len(), pool);
         if let Some(flat) = &self.flat {
             let mut error = None;
             if flat.map(columns, data, &mut row, &mut error).is_some() {
@@ -200,6 +206,7 @@ impl JsonMapping {
                 return Ok(());
             }
             if let Some(error) = flat::coercion_error(error, data) {
+                pool.give(row);
                 return Err(error);
             }
             // Not simple enough for the fast path: the general walk, from a clean row.
@@ -245,10 +252,11 @@ impl JsonMapping {
     }
 }
 
-/// A row of `columns` NULLs, with room for the columns the application appends.
+/// A row of `columns` NULLs (a buffer from `pool`, or a new one with room for the columns the application
+/// appends).
 #[inline]
-fn null_row(columns: usize) -> Vec<Value> {
-    let mut row = Vec::with_capacity(columns + super::APPENDED_COLUMNS);
+fn null_row(columns: usize, pool: &mut RowPool) -> Vec<Value> {
+    let mut row = pool.take(columns);
     row.extend((0..columns).map(|_| Value::Null));
     row
 }
@@ -293,7 +301,7 @@ impl State<'_> {
     }
 
     fn new_element(&mut self) -> usize {
-        self.elements.push(null_row(self.columns.len()));
+        self.elements.push(null_row(self.columns.len(), &mut RowPool::default()));
         self.elements.len() - 1
     }
 }

@@ -60,6 +60,44 @@ pub enum InputFormat {
 /// are made with room for them, so appending does not reallocate.
 pub const APPENDED_COLUMNS: usize = 2;
 
+/// Emptied row buffers for the rows the mapping makes next ([`InputMapping::map_record_pooled`]): a caller that
+/// gets its rows' buffers back from the runner ([`crate::engine::Runner::push_recycling`]) gives them here, so a
+/// row costs no allocation and no free.
+#[derive(Debug, Default)]
+pub struct RowPool {
+    buffers: Vec<Vec<Value>>,
+}
+
+impl RowPool {
+    /// At most this many buffers are kept: rows made without the pool (a flattened array's) come back too.
+    pub const MAX_BUFFERS: usize = 1024;
+
+    /// Keeps `row`'s buffer, emptied, for a later row (drops it when the pool is full).
+    pub fn give(&mut self, mut row: Vec<Value>) {
+        if self.buffers.len() < Self::MAX_BUFFERS {
+            row.clear();
+            self.buffers.push(row);
+        }
+    }
+
+    /// How many buffers wait.
+    pub fn len(&self) -> usize {
+        self.buffers.len()
+    }
+
+    /// Whether no buffer waits.
+    pub fn is_empty(&self) -> bool {
+        self.buffers.is_empty()
+    }
+
+    /// An empty buffer for a row of `columns` mapped columns: a kept one, else a new one with room for the
+    /// appended columns.
+    #[inline]
+    pub(crate) fn take(&mut self, columns: usize) -> Vec<Value> {
+        self.buffers.pop().unwrap_or_else(|| Vec::with_capacity(columns + APPENDED_COLUMNS))
+    }
+}
+
 /// A compiled input mapping: turns records into rows of the input stream's columns.
 #[derive(Debug)]
 pub struct InputMapping {
@@ -122,13 +160,26 @@ impl InputMapping {
     /// in column order. `Err`: the record cannot be mapped (not JSON, a coercion error...); the message names the
     /// column, and the caller sends the record to error_stream with it. On `Err`, `out` is unchanged.
     pub fn map_record(&self, data: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), SqlError> {
+        self.map_record_pooled(data, out, &mut RowPool::default())
+    }
+
+    /// [`map_record`](Self::map_record), the rows' buffers taken from `pool` while it has some. On `Err`, the
+    /// rows made so far go back to `pool`.
+    pub fn map_record_pooled(
+        &self,
+        data: &[u8],
+        out: &mut Vec<Vec<Value>>,
+        pool: &mut RowPool,
+    ) -> Result<(), SqlError> {
         let before = out.len();
         let mapped = match &self.reader {
-            Reader::Json(json) => json.map(&self.columns, data, out),
-            Reader::Csv(csv) => csv.map(&self.columns, data, out),
+            Reader::Json(json) => json.map(&self.columns, data, out, pool),
+            Reader::Csv(csv) => csv.map(&self.columns, data, out, pool),
         };
         if let Err(error) = mapped {
-            out.truncate(before);
+            for row in out.drain(before..) {
+                pool.give(row);
+            }
             return Err(error);
         }
         Ok(())
@@ -191,6 +242,72 @@ mod tests {
         let expected = literal::parse_timestamp("2020-07-01 00:00:00.000").expect("a timestamp");
         assert_eq!(rows(&seed_mapping(), SEED)?, vec![vec![Value::Timestamp(expected), s("82,1,0,2")]]);
         Ok(())
+    }
+
+    /// Maps `record` with `pool`, then gives its rows back as a runner would: (the rows, whether each row's
+    /// buffer was one of the pool's).
+    fn pooled(mapping: &InputMapping, record: &str, pool: &mut RowPool) -> Result<(Vec<Vec<Value>>, bool), SqlError> {
+        let kept: Vec<*const Value> = pool.buffers.iter().map(|b| b.as_ptr()).collect();
+        let mut out = Vec::new();
+        mapping.map_record_pooled(record.as_bytes(), &mut out, pool)?;
+        let reused = out.iter().all(|row| kept.contains(&row.as_ptr()));
+        let rows = out.clone();
+        for row in out {
+            pool.give(row);
+        }
+        Ok((rows, reused))
+    }
+
+    #[test]
+    fn pooled_mapping_reuses_the_buffers_given_back_and_maps_the_same_rows() -> Result<(), SqlError> {
+        let csv = csv_mapping(&[("a", "INTEGER"), ("b", "VARCHAR(4)")]);
+        let nested = json_mapping(&[("x", "INTEGER", "$.a.b")]);
+        let cases: [(&InputMapping, &str); 4] =
+            [(&seed_mapping(), SEED), (&nested, r#"{"a": {"b": 7}}"#), (&csv, "1,x\n\n2"), (&csv, "3,yz")];
+        for (mapping, record) in cases {
+            let mut pool = RowPool::default();
+            let (first, reused) = pooled(mapping, record, &mut pool)?;
+            assert!(!reused || first.is_empty(), "an empty pool: new buffers");
+            assert_eq!(first, rows(mapping, record)?, "{record}");
+            let before = pool.len();
+            assert!(before >= first.len() && pool.buffers.iter().all(Vec::is_empty), "given back, emptied");
+            let (again, reused) = pooled(mapping, record, &mut pool)?;
+            assert_eq!(again, first, "{record}");
+            assert!(reused, "the second record's rows are the first's buffers: {record}");
+            assert_eq!(pool.len(), before);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_that_does_not_map_leaves_out_as_it_was_and_its_rows_in_the_pool() {
+        let mut pool = RowPool::default();
+        pool.give(Vec::with_capacity(8));
+        let mut out = vec![vec![Value::Int(1)]];
+        let csv = csv_mapping(&[("a", "INTEGER")]);
+        // The first row maps, the second does not: the record is the error, its first row back in the pool.
+        let error = csv.map_record_pooled(b"1\nnot a number", &mut out, &mut pool).expect_err("a bad field");
+        assert!(error.message.contains("column `a`"), "{}", error.message);
+        assert_eq!(out, [vec![Value::Int(1)]]);
+        assert_eq!(pool.len(), 1);
+        assert!(pool.buffers.iter().all(|b| b.is_empty() && b.capacity() >= 8));
+        let seed = seed_mapping();
+        let error = seed.map_record_pooled(br#"{"timestamp": 5}"#, &mut out, &mut pool).expect_err("a number");
+        assert!(error.message.contains("COL_timestamp"), "{}", error.message);
+        assert_eq!(out.len(), 1);
+        assert_eq!(pool.len(), 1, "the failed row's buffer is back");
+        assert_eq!(seed.map_record_pooled(SEED.as_bytes(), &mut out, &mut pool).map(|()| out.len()), Ok(2));
+        assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn the_pool_keeps_a_bounded_number_of_buffers() {
+        let mut pool = RowPool::default();
+        for _ in 0..RowPool::MAX_BUFFERS + 5 {
+            pool.give(vec![Value::string("x")]);
+        }
+        assert_eq!(pool.len(), RowPool::MAX_BUFFERS);
+        assert!(pool.buffers.iter().all(Vec::is_empty));
     }
 
     #[test]

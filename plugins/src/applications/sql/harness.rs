@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use sluice_core::runtime::record::Record;
 use sluice_sql::engine::{Program, StreamId};
 use sluice_sql::error_stream::{ERROR_STREAM, error_stream_columns};
-use sluice_sql::input::InputMapping;
+use sluice_sql::input::{InputMapping, RowPool};
 use sluice_sql::literal;
 use sluice_sql::output::{OutputFormat, write_row};
 use sluice_sql::types::SqlType;
@@ -202,7 +202,7 @@ impl Harness {
         if let (Some(rows), Some(reference)) = (table, &self.reference) {
             runner.set_table_rows(&reference.table, rows);
         }
-        let mut rows = Vec::new();
+        let (mut rows, mut pool) = (Vec::new(), RowPool::default());
         let mut last_rowtime = i64::MIN;
         let key: Arc<str> = Arc::from("");
         let mut emit = |stream: Option<StreamId>, rowtime: i64, values: &[Value]| {
@@ -240,7 +240,7 @@ impl Harness {
                 arrival_ms: record.at_ms,
                 shard: record.shard,
             };
-            push_record(&mut runner, &self.mapping, &input, last_rowtime, &mut rows, &mut emit);
+            push_record(&mut runner, &self.mapping, &input, last_rowtime, &mut rows, &mut pool, &mut emit);
         }
         while let Some(end) = runner.next_window_end() {
             runner.set_row_clock(end);

@@ -26,7 +26,7 @@ use sluice_core::runtime::component::RunError;
 use sluice_core::runtime::metrics::StageMetrics;
 use sluice_core::runtime::record::{Positions, Record};
 use sluice_sql::engine::{Program, Runner, StreamId};
-use sluice_sql::input::InputMapping;
+use sluice_sql::input::{InputMapping, RowPool};
 use sluice_sql::output::RowWriter;
 use sluice_sql::value::Value;
 use tokio::sync::oneshot;
@@ -46,6 +46,8 @@ const MIN_CHUNK: usize = 256;
 /// wait for it.
 const MAP_CHUNK: usize = 256;
 const MAPPED_AHEAD: usize = 4;
+/// How many chunks a batch mapped ahead uses, over and over: those waiting, the one being pushed, one mapped.
+const CHUNKS_GOING_ROUND: usize = MAPPED_AHEAD + 2;
 
 /// What every worker reads: the program, the input mapping and the outputs.
 pub struct Shared {
@@ -259,7 +261,8 @@ const WINDOW_KEY: &str = "window";
 /// A record's rows, as the runner takes them.
 type Rows<'a> = dyn Iterator<Item = Vec<Value>> + 'a;
 
-/// Rows a mapping thread made of some records of a batch, for the runner to push ([`map_ahead`]).
+/// Rows a mapping thread made of some records of a batch, for the runner to push ([`map_ahead`]). The runner's
+/// side sends it back, its rows' buffers in `pool`, for a later chunk's rows.
 #[derive(Default)]
 struct MappedChunk {
     /// The batch index of its first record.
@@ -268,19 +271,32 @@ struct MappedChunk {
     rows: Vec<Vec<Value>>,
     /// Per record, how many of `rows` it made, or the mapping's message.
     outcomes: Vec<Result<usize, String>>,
+    /// Emptied row buffers: taken by the mapping, given back by the runner.
+    pool: RowPool,
 }
 
 /// Maps `records[range]` on a second thread, [`MAP_CHUNK`] records at a time, while this thread hands each
-/// chunk to `push` as it comes, in order: the runner's work overlaps the mapping's.
-fn map_ahead(mapping: &InputMapping, records: &[Record], range: Range<usize>, mut push: impl FnMut(MappedChunk)) {
+/// chunk to `push` as it comes, in order: the runner's work overlaps the mapping's. Pushed chunks go back to
+/// the mapping thread, which reuses them and their rows' buffers.
+fn map_ahead(mapping: &InputMapping, records: &[Record], range: Range<usize>, mut push: impl FnMut(&mut MappedChunk)) {
     std::thread::scope(|scope| {
         let (sender, chunks) = mpsc::sync_channel::<MappedChunk>(MAPPED_AHEAD);
+        let (give_back, returned) = mpsc::channel::<MappedChunk>();
         scope.spawn(move || {
-            for start in range.clone().step_by(MAP_CHUNK) {
-                let mut chunk = MappedChunk { start, ..MappedChunk::default() };
+            for (made, start) in range.clone().step_by(MAP_CHUNK).enumerate() {
+                // A few chunks go round: later ones are those the runner's side has pushed.
+                let mut chunk = if made < CHUNKS_GOING_ROUND {
+                    MappedChunk::default()
+                } else {
+                    let Ok(chunk) = returned.recv() else { return }; // The runner's side stopped.
+                    chunk
+                };
+                chunk.start = start;
+                chunk.rows.clear();
+                chunk.outcomes.clear();
                 for record in &records[start..(start + MAP_CHUNK).min(range.end)] {
                     let before = chunk.rows.len();
-                    let outcome = map_record(mapping, record, &mut chunk.rows);
+                    let outcome = map_record(mapping, record, &mut chunk.rows, &mut chunk.pool);
                     chunk.outcomes.push(outcome.map(|()| chunk.rows.len() - before));
                 }
                 if sender.send(chunk).is_err() {
@@ -288,8 +304,10 @@ fn map_ahead(mapping: &InputMapping, records: &[Record], range: Range<usize>, mu
                 }
             }
         });
-        for chunk in chunks {
-            push(chunk);
+        for mut chunk in chunks {
+            push(&mut chunk);
+            // The mapping thread may be done: then the chunk is dropped here.
+            let _ = give_back.send(chunk);
         }
     });
 }
@@ -302,7 +320,7 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>, map_ahead: bool) {
     let streams: Vec<Option<StreamId>> = shared.plans.iter().map(|p| p.stream).collect();
     // Per output, bytes per input record in the last chunk: the next chunk's buffer starts about that big.
     let mut bytes_per_record = vec![0usize; shared.plans.len()];
-    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let (mut rows, mut pool): (Vec<Vec<Value>>, RowPool) = (Vec::new(), RowPool::default());
     let window_key: Arc<str> = Arc::from(WINDOW_KEY);
     let windows = shared.program.has_windows();
     // GROUP BY windows hold input back from the checkpoint, and restore what they emitted before a restart.
@@ -356,26 +374,30 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>, map_ahead: bool) {
                 let mut rowtime = rowtime_before;
                 let first_mark = marked.as_ref().map_or(0, |(mark, _)| *mark);
                 // One record's rows through the runner, in input order.
-                let mut run_record =
-                    |runner: &mut Runner<'_>, index: usize, mapped: Result<usize, String>, rows: &mut Rows<'_>| {
-                        let record = &records[index];
-                        rowtime = rowtime.max(record.arrival_ms);
-                        runner.set_input_mark(first_mark + index as u64);
-                        let mut emit = |stream, at, values: &[Value]| write(Some(record), stream, at, values);
-                        push_mapped(runner, record, mapped, rows, rowtime, &mut emit);
-                    };
+                let mut run_record = |runner: &mut Runner<'_>,
+                                      index: usize,
+                                      mapped: Result<usize, String>,
+                                      rows: &mut Rows<'_>,
+                                      pool: &mut RowPool| {
+                    let record = &records[index];
+                    rowtime = rowtime.max(record.arrival_ms);
+                    runner.set_input_mark(first_mark + index as u64);
+                    let mut emit = |stream, at, values: &[Value]| write(Some(record), stream, at, values);
+                    push_mapped(runner, record, mapped, rows, rowtime, pool, &mut emit);
+                };
                 if map_ahead && range.len() >= 2 * MAP_CHUNK {
                     self::map_ahead(&shared.mapping, &records, range, |chunk| {
-                        let mut rows = chunk.rows.into_iter();
-                        for (offset, mapped) in chunk.outcomes.into_iter().enumerate() {
-                            run_record(&mut runner, chunk.start + offset, mapped, &mut rows);
+                        let mut rows = chunk.rows.drain(..);
+                        for (offset, mapped) in chunk.outcomes.drain(..).enumerate() {
+                            run_record(&mut runner, chunk.start + offset, mapped, &mut rows, &mut chunk.pool);
                         }
                     });
                 } else {
                     for index in range {
                         rows.clear();
-                        let mapped = map_record(&shared.mapping, &records[index], &mut rows).map(|()| rows.len());
-                        run_record(&mut runner, index, mapped, &mut rows.drain(..));
+                        let mapped =
+                            map_record(&shared.mapping, &records[index], &mut rows, &mut pool).map(|()| rows.len());
+                        run_record(&mut runner, index, mapped, &mut rows.drain(..), &mut pool);
                     }
                 }
                 ran = marked.map(|(mark, positions)| (records, mark, positions));
@@ -582,5 +604,39 @@ mod tests {
         assert!(alone[0].contains("Mapping_Error") && alone[0].contains("Data_Error"), "{}", alone[0]);
         assert!(alone[0].contains("held: Some") || alone[0].contains("hold Some"), "{}", alone[0]);
         assert_eq!(ahead, alone);
+    }
+
+    #[test]
+    fn chunks_mapped_ahead_come_back_with_their_rows_buffers_for_later_chunks() {
+        let shared = shared(PASS_THROUGH);
+        let mut records = records(0..(MAP_CHUNK as i64 * (CHUNKS_GOING_ROUND as i64 + 3)));
+        records[MAP_CHUNK * 2 + 7].data = Bytes::from_static(b"{\"id\": \"not a number\"}");
+        let (mut seen, mut pushed, mut reused, mut failed) = (Vec::new(), 0, 0, 0);
+        map_ahead(&shared.mapping, &records, 0..records.len(), |chunk| {
+            for (offset, outcome) in chunk.outcomes.iter().enumerate() {
+                let index = chunk.start + offset;
+                match outcome {
+                    Ok(count) => assert_eq!(*count, 1, "record {index}"),
+                    Err(message) => {
+                        assert_eq!(index, MAP_CHUNK * 2 + 7);
+                        assert!(message.contains("`id`"), "{message}");
+                        failed += 1;
+                    }
+                }
+            }
+            for row in chunk.rows.drain(..) {
+                assert_eq!(row.len(), 3, "id, arrival and shard");
+                if chunk.start / MAP_CHUNK >= CHUNKS_GOING_ROUND {
+                    reused += usize::from(seen.contains(&row.as_ptr()));
+                }
+                seen.push(row.as_ptr());
+                chunk.pool.give(row);
+                pushed += 1;
+            }
+        });
+        assert_eq!((pushed, failed), (records.len() - 1, 1));
+        // Every chunk after the first few is one pushed before, its rows in the buffers of earlier rows; but the
+        // third came back with a buffer fewer (its failed record's buffer went to its next record).
+        assert_eq!(reused, 3 * MAP_CHUNK - 1);
     }
 }
