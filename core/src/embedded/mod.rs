@@ -91,7 +91,7 @@ pub enum FsyncPolicy {
     #[default]
     Interval,
     /// Left to the operating system: fastest, no guarantee (a power cut loses recent records, even ones
-    /// consumers already read). Readers see records at the periodic ledger commit.
+    /// consumers already read). Readers see records at the periodic ledger commit (sooner once 8 MiB wait).
     Never,
 }
 
