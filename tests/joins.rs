@@ -279,18 +279,12 @@ CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT"
 
 #[test]
 fn a_test_naming_an_unknown_table_or_needing_s3_fails_saying_so() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let yaml = std::fs::read_to_string(format!("{SUITE}/reference_joins.yaml")).expect("the suite's file");
-    let path = dir.path().join("reference_joins.yaml");
-    std::fs::write(&path, yaml.replacen("      table: Sites\n      rows:", "      table: Site\n      rows:", 1))
-        .expect("write");
-    let output = sluice(&["test", path.to_str().expect("utf-8")]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    assert!(
-        stdout.contains("no application has a reference table `Site` (reference tables: Sites)"),
-        "{}",
-        shown(&output)
+    suite::assert_edited_test_fails(
+        SUITE,
+        "reference_joins.yaml",
+        "      table: Sites\n      rows:",
+        "      table: Site\n      rows:",
+        "no application has a reference table `Site` (reference tables: Sites)",
     );
     // A test without inline rows cannot read the S3 object.
     let yaml = std::fs::read_to_string(format!("{SUITE}/reference_joins.yaml")).expect("the suite's file");
@@ -298,37 +292,31 @@ fn a_test_naming_an_unknown_table_or_needing_s3_fails_saying_so() {
         .find("    reference:\n      table: Sites\n      rows:\n        - {site_id: 1, city: Lisbon}\n")
         .expect("the cross join test's reference");
     let end = start + yaml[start..].find("    input:").expect("its input");
-    std::fs::write(&path, format!("{}{}", &yaml[..start], &yaml[end..])).expect("write");
-    let output = sluice(&["test", path.to_str().expect("utf-8")]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    assert!(
-        stdout.contains(
-            "reference table `Sites` is read from s3://reference-bucket/sites/sites.json, which tests do not reach"
-        ),
-        "{}",
-        shown(&output)
+    suite::assert_edited_test_fails(
+        SUITE,
+        "reference_joins.yaml",
+        &yaml[start..end],
+        "",
+        "reference table `Sites` is read from s3://reference-bucket/sites/sites.json, which tests do not reach",
     );
     // A reference row naming no column of the table.
-    let yaml = std::fs::read_to_string(format!("{SUITE}/reference_joins.yaml")).expect("the suite's file");
-    std::fs::write(&path, yaml.replacen("{site_id: 1, city: Lisbon, max_temp: 30}", "{site_id: 1, town: Lisbon}", 1))
-        .expect("write");
-    let output = sluice(&["test", path.to_str().expect("utf-8")]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    assert!(stdout.contains("reference row 1: table `Sites` has no column `town`"), "{}", shown(&output));
+    suite::assert_edited_test_fails(
+        SUITE,
+        "reference_joins.yaml",
+        "{site_id: 1, city: Lisbon, max_temp: 30}",
+        "{site_id: 1, town: Lisbon}",
+        "reference row 1: table `Sites` has no column `town`",
+    );
 }
 
 #[test]
 fn a_wrong_join_expectation_fails_naming_the_actual_value() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let yaml = std::fs::read_to_string(format!("{SUITE}/stream_to_stream.yaml")).expect("the suite's file");
     let row = r#"ORDERID: 1, ORDERAMOUNT: 120, TRADEAMOUNT: 20}"#;
-    assert!(yaml.contains(row));
-    let path = dir.path().join("stream_to_stream.yaml");
-    std::fs::write(&path, yaml.replacen(row, &row.replace("TRADEAMOUNT: 20", "TRADEAMOUNT: 21"), 1)).expect("write");
-    let output = sluice(&["test", path.to_str().expect("utf-8")]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    assert!(stdout.contains("column `TRADEAMOUNT` differs: expected 21, actual 20"), "{}", shown(&output));
+    suite::assert_edited_test_fails(
+        SUITE,
+        "stream_to_stream.yaml",
+        row,
+        &row.replace("TRADEAMOUNT: 20", "TRADEAMOUNT: 21"),
+        "column `TRADEAMOUNT` differs: expected 21, actual 20",
+    );
 }

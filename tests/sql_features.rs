@@ -29,21 +29,12 @@ fn every_feature_test_passes() {
 
 #[test]
 fn a_wrong_shard_expectation_fails_naming_the_actual_shard() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let yaml = std::fs::read_to_string(format!("{SUITE}/shard_id.yaml")).expect("the suite's file");
-    let row = "- {device_id: d2, SHARD_ID: shardId-000000000001}";
-    assert!(yaml.contains(row));
-    let path = dir.path().join("shard_id.yaml");
-    std::fs::write(&path, yaml.replacen(row, "- {device_id: d2, SHARD_ID: shardId-000000000002}", 1)).expect("write");
-    let output = sluice(&["test", path.to_str().expect("utf-8")]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    assert!(
-        stdout.contains(
-            r#"row 2: column `SHARD_ID` differs: expected "shardId-000000000002", actual "shardId-000000000001""#
-        ),
-        "{}",
-        shown(&output)
+    suite::assert_edited_test_fails(
+        SUITE,
+        "shard_id.yaml",
+        "- {device_id: d2, SHARD_ID: shardId-000000000001}",
+        "- {device_id: d2, SHARD_ID: shardId-000000000002}",
+        r#"row 2: column `SHARD_ID` differs: expected "shardId-000000000002", actual "shardId-000000000001""#,
     );
 }
 

@@ -26,16 +26,14 @@ fn every_window_test_passes() {
 
 #[test]
 fn a_wrong_window_expectation_fails_naming_the_actual_count() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let yaml = std::fs::read_to_string(format!("{SUITE}/stagger_page_tumbling.yaml")).expect("the suite's file");
     let row = r#"EVENT_TIME: "2020-07-01 11:00:00", TICKER_SYMBOL: AMZN, TICKER_COUNT: 2}"#;
-    assert!(yaml.contains(row));
-    let path = dir.path().join("stagger_page_tumbling.yaml");
-    std::fs::write(&path, yaml.replacen(row, &row.replace("COUNT: 2", "COUNT: 3"), 1)).expect("write");
-    let output = sluice(&["test", path.to_str().expect("utf-8")]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    assert!(stdout.contains("row 1: column `TICKER_COUNT` differs: expected 3, actual 2"), "{}", shown(&output));
+    suite::assert_edited_test_fails(
+        SUITE,
+        "stagger_page_tumbling.yaml",
+        row,
+        &row.replace("COUNT: 2", "COUNT: 3"),
+        "row 1: column `TICKER_COUNT` differs: expected 3, actual 2",
+    );
 }
 
 const RUN_PIPELINE: &str = r#"name: hourly

@@ -44,3 +44,17 @@ pub fn assert_passes(dir: &str) {
         assert!(stdout.contains(&format!("test {name}: ")), "no test ran from {name}\n{}", shown(&output));
     }
 }
+
+/// `sluice test` on a copy of the suite file `dir/file` in which `text` (which must be there) is replaced by
+/// `replacement` fails, and its report contains `message`.
+#[allow(dead_code)] // Not every suite edits its files.
+pub fn assert_edited_test_fails(dir: &str, file: &str, text: &str, replacement: &str, message: &str) {
+    let yaml = std::fs::read_to_string(format!("{dir}/{file}")).expect("the suite's file");
+    assert!(yaml.contains(text), "{dir}/{file} no longer contains {text:?}");
+    let copy = tempfile::tempdir().expect("tempdir");
+    let path = copy.path().join(file);
+    std::fs::write(&path, yaml.replacen(text, replacement, 1)).expect("write the edited copy");
+    let output = sluice(&["test", path.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(message), "{}", shown(&output));
+}
