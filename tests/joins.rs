@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+#[macro_use]
 #[path = "support/suite.rs"]
 mod suite;
 
@@ -19,15 +20,7 @@ use suite::{shown, sluice};
 
 const SUITE: &str = "tests/joins";
 
-#[test]
-fn every_join_pipeline_is_valid() {
-    suite::assert_valid(SUITE);
-}
-
-#[test]
-fn every_join_test_passes() {
-    suite::assert_passes(SUITE);
-}
+suite_tests!(SUITE);
 
 /// A pipeline whose application reads `events` (id, ticker) and joins the table `Companies` (`reference`).
 fn pipeline(reference: &str) -> String {

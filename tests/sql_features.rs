@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use sluice_core::embedded::{shard_for_key, shard_id};
 
+#[macro_use]
 #[path = "support/suite.rs"]
 mod suite;
 
@@ -17,15 +18,7 @@ use suite::{shown, sluice};
 
 const SUITE: &str = "tests/sql_features";
 
-#[test]
-fn every_feature_pipeline_is_valid() {
-    suite::assert_valid(SUITE);
-}
-
-#[test]
-fn every_feature_test_passes() {
-    suite::assert_passes(SUITE);
-}
+suite_tests!(SUITE);
 
 #[test]
 fn a_wrong_shard_expectation_fails_naming_the_actual_shard() {

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+#[macro_use]
 #[path = "support/suite.rs"]
 mod suite;
 
@@ -14,15 +15,7 @@ use suite::{shown, sluice};
 
 const SUITE: &str = "tests/windows";
 
-#[test]
-fn every_window_pipeline_is_valid() {
-    suite::assert_valid(SUITE);
-}
-
-#[test]
-fn every_window_test_passes() {
-    suite::assert_passes(SUITE);
-}
+suite_tests!(SUITE);
 
 #[test]
 fn a_wrong_window_expectation_fails_naming_the_actual_count() {

@@ -1,8 +1,24 @@
 //! Running a folder of pipelines through the CLI, as a user does: `sluice validate` must find every file valid,
 //! and `sluice test` must pass every test with each file having run at least one. Shared by the suites of
-//! `tests/` (`#[path = "support/suite.rs"] mod suite;`).
+//! `tests/` (`#[macro_use] #[path = "support/suite.rs"] mod suite;`, then `suite_tests!("tests/<folder>");`).
 
 use std::process::{Command, Output};
+
+/// The two tests every suite folder has: its pipelines are valid (`sluice validate`) and their tests pass
+/// (`sluice test`).
+macro_rules! suite_tests {
+    ($dir:expr) => {
+        #[test]
+        fn every_pipeline_is_valid() {
+            suite::assert_valid($dir);
+        }
+
+        #[test]
+        fn every_test_passes() {
+            suite::assert_passes($dir);
+        }
+    };
+}
 
 /// Runs the built `sluice` with `args` (logs at warn, so failures show only what matters).
 pub fn sluice(args: &[&str]) -> Output {
