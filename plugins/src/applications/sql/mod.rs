@@ -6,6 +6,7 @@
 
 pub mod harness;
 mod holdback;
+mod map_ahead;
 pub mod reference;
 mod rows;
 mod run;

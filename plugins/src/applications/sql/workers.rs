@@ -14,7 +14,7 @@
 //! GROUP BY window must see every row of its window. That worker also hears the clock ([`WorkerPool::advance`])
 //! and the end of input ([`WorkerPool::finish`]), which close windows. Mapping records to rows is stateless even
 //! then: on a machine with more than one core, a second thread maps that worker's batch ahead of it, chunk by
-//! chunk, and the worker only pushes the rows, in input order ([`map_ahead`]).
+//! chunk, and the worker only pushes the rows, in input order ([`MapAhead`]).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ use sluice_sql::value::Value;
 use tokio::sync::oneshot;
 
 use super::holdback::{HoldBack, restored_marks};
+use super::map_ahead::{MAP_CHUNK, MapAhead};
 use super::rows::{advance, finish, map_record, push_mapped};
 use super::run::OutputPlan;
 use super::tapped::TapPlan;
@@ -41,13 +42,6 @@ const ERROR_NAME_COLUMN: usize = 2;
 
 /// Below this many records a batch is not split: handing out a chunk costs more than it saves.
 const MIN_CHUNK: usize = 256;
-
-/// Records a mapping thread maps at a time ahead of the runner ([`map_ahead`]), and how many such chunks may
-/// wait for it.
-const MAP_CHUNK: usize = 256;
-const MAPPED_AHEAD: usize = 4;
-/// How many chunks a batch mapped ahead uses, over and over: those waiting, the one being pushed, one mapped.
-const CHUNKS_GOING_ROUND: usize = MAPPED_AHEAD + 2;
 
 /// What every worker reads: the program, the input mapping and the outputs.
 pub struct Shared {
@@ -162,13 +156,19 @@ impl WorkerPool {
         let outputs = shared.plans.len();
         let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(count);
+        let cannot_start = |e: std::io::Error| RunError(format!("application `{name}`: cannot start a thread: {e}"));
         for index in 0..count {
             let (jobs, inbox) = mpsc::channel::<Job>();
+            let worker = format!("sql-{name}-{index}");
+            let mapper = match map_ahead {
+                true => Some(MapAhead::start(Arc::clone(&shared), format!("{worker}-map")).map_err(cannot_start)?),
+                false => None,
+            };
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
-                .name(format!("sql-{name}-{index}"))
-                .spawn(move || work(&shared, &inbox, map_ahead))
-                .map_err(|e| RunError(format!("application `{name}`: cannot start a worker thread: {e}")))?;
+                .name(worker)
+                .spawn(move || work(&shared, &inbox, mapper.as_ref()))
+                .map_err(cannot_start)?;
             workers.push(jobs);
         }
         Ok(WorkerPool { workers, outputs, rowtime: i64::MIN, marks: 0 })
@@ -261,60 +261,9 @@ const WINDOW_KEY: &str = "window";
 /// A record's rows, as the runner takes them.
 type Rows<'a> = dyn Iterator<Item = Vec<Value>> + 'a;
 
-/// Rows a mapping thread made of some records of a batch, for the runner to push ([`map_ahead`]). The runner's
-/// side sends it back, its rows' buffers in `pool`, for a later chunk's rows.
-#[derive(Default)]
-struct MappedChunk {
-    /// The batch index of its first record.
-    start: usize,
-    /// The rows of its records, back to back.
-    rows: Vec<Vec<Value>>,
-    /// Per record, how many of `rows` it made, or the mapping's message.
-    outcomes: Vec<Result<usize, String>>,
-    /// Emptied row buffers: taken by the mapping, given back by the runner.
-    pool: RowPool,
-}
-
-/// Maps `records[range]` on a second thread, [`MAP_CHUNK`] records at a time, while this thread hands each
-/// chunk to `push` as it comes, in order: the runner's work overlaps the mapping's. Pushed chunks go back to
-/// the mapping thread, which reuses them and their rows' buffers.
-fn map_ahead(mapping: &InputMapping, records: &[Record], range: Range<usize>, mut push: impl FnMut(&mut MappedChunk)) {
-    std::thread::scope(|scope| {
-        let (sender, chunks) = mpsc::sync_channel::<MappedChunk>(MAPPED_AHEAD);
-        let (give_back, returned) = mpsc::channel::<MappedChunk>();
-        scope.spawn(move || {
-            for (made, start) in range.clone().step_by(MAP_CHUNK).enumerate() {
-                // A few chunks go round: later ones are those the runner's side has pushed.
-                let mut chunk = if made < CHUNKS_GOING_ROUND {
-                    MappedChunk::default()
-                } else {
-                    let Ok(chunk) = returned.recv() else { return }; // The runner's side stopped.
-                    chunk
-                };
-                chunk.start = start;
-                chunk.rows.clear();
-                chunk.outcomes.clear();
-                for record in &records[start..(start + MAP_CHUNK).min(range.end)] {
-                    let before = chunk.rows.len();
-                    let outcome = map_record(mapping, record, &mut chunk.rows, &mut chunk.pool);
-                    chunk.outcomes.push(outcome.map(|()| chunk.rows.len() - before));
-                }
-                if sender.send(chunk).is_err() {
-                    return; // The runner's side stopped (it panicked): the scope passes that on.
-                }
-            }
-        });
-        for mut chunk in chunks {
-            push(&mut chunk);
-            // The mapping thread may be done: then the chunk is dropped here.
-            let _ = give_back.send(chunk);
-        }
-    });
-}
-
-/// A worker's loop: chunks in, output batches out, until the pool is dropped. `map_ahead`: a batch big enough
-/// is mapped on a second thread ([`map_ahead`]).
-fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>, map_ahead: bool) {
+/// A worker's loop: chunks in, output batches out, until the pool is dropped. With a `mapper`, a batch big
+/// enough is mapped on its thread ([`MapAhead`]).
+fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>, mapper: Option<&MapAhead>) {
     let mut runner = shared.program.runner();
     let writers: Vec<RowWriter> = shared.plans.iter().map(|p| RowWriter::new(p.format, &p.columns)).collect();
     let streams: Vec<Option<StreamId>> = shared.plans.iter().map(|p| p.stream).collect();
@@ -385,8 +334,8 @@ fn work(shared: &Shared, inbox: &mpsc::Receiver<Job>, map_ahead: bool) {
                     let mut emit = |stream, at, values: &[Value]| write(Some(record), stream, at, values);
                     push_mapped(runner, record, mapped, rows, rowtime, pool, &mut emit);
                 };
-                if map_ahead && range.len() >= 2 * MAP_CHUNK {
-                    self::map_ahead(&shared.mapping, &records, range, |chunk| {
+                if let Some(mapper) = mapper.filter(|_| range.len() >= 2 * MAP_CHUNK) {
+                    mapper.run(&records, range, |chunk| {
                         let mut rows = chunk.rows.drain(..);
                         for (offset, mapped) in chunk.outcomes.drain(..).enumerate() {
                             run_record(&mut runner, chunk.start + offset, mapped, &mut rows, &mut chunk.pool);
@@ -607,36 +556,44 @@ mod tests {
     }
 
     #[test]
-    fn chunks_mapped_ahead_come_back_with_their_rows_buffers_for_later_chunks() {
-        let shared = shared(PASS_THROUGH);
+    fn chunks_mapped_ahead_come_back_with_their_rows_buffers_for_later_chunks_and_batches() {
+        use super::super::map_ahead::CHUNKS_GOING_ROUND;
+        let mapper = MapAhead::start(Arc::new(shared(PASS_THROUGH)), "test-map".into()).expect("mapping thread");
         let mut records = records(0..(MAP_CHUNK as i64 * (CHUNKS_GOING_ROUND as i64 + 3)));
         records[MAP_CHUNK * 2 + 7].data = Bytes::from_static(b"{\"id\": \"not a number\"}");
-        let (mut seen, mut pushed, mut reused, mut failed) = (Vec::new(), 0, 0, 0);
-        map_ahead(&shared.mapping, &records, 0..records.len(), |chunk| {
-            for (offset, outcome) in chunk.outcomes.iter().enumerate() {
-                let index = chunk.start + offset;
-                match outcome {
-                    Ok(count) => assert_eq!(*count, 1, "record {index}"),
-                    Err(message) => {
-                        assert_eq!(index, MAP_CHUNK * 2 + 7);
-                        assert!(message.contains("`id`"), "{message}");
-                        failed += 1;
+        let records = Arc::new(records);
+        let mut seen = Vec::new();
+        for batch in 0..2 {
+            let (mut pushed, mut reused, mut failed) = (0, 0, 0);
+            mapper.run(&records, 0..records.len(), |chunk| {
+                for (offset, outcome) in chunk.outcomes.iter().enumerate() {
+                    let index = chunk.start + offset;
+                    match outcome {
+                        Ok(count) => assert_eq!(*count, 1, "record {index}"),
+                        Err(message) => {
+                            assert_eq!(index, MAP_CHUNK * 2 + 7);
+                            assert!(message.contains("`id`"), "{message}");
+                            failed += 1;
+                        }
                     }
                 }
-            }
-            for row in chunk.rows.drain(..) {
-                assert_eq!(row.len(), 3, "id, arrival and shard");
-                if chunk.start / MAP_CHUNK >= CHUNKS_GOING_ROUND {
+                for row in chunk.rows.drain(..) {
+                    assert_eq!(row.len(), 3, "id, arrival and shard");
                     reused += usize::from(seen.contains(&row.as_ptr()));
+                    seen.push(row.as_ptr());
+                    chunk.pool.give(row);
+                    pushed += 1;
                 }
-                seen.push(row.as_ptr());
-                chunk.pool.give(row);
-                pushed += 1;
+            });
+            assert_eq!((pushed, failed), (records.len() - 1, 1), "batch {batch}");
+            if batch == 0 {
+                // Every chunk after the first few is one pushed before, its rows in the buffers of earlier rows;
+                // but the third came back with a buffer fewer (its failed record's buffer went to its next record).
+                assert_eq!(reused, 3 * MAP_CHUNK - 1);
+            } else {
+                // The chunks go on round across batches: every row of the second batch is in a reused buffer.
+                assert_eq!(reused, pushed);
             }
-        });
-        assert_eq!((pushed, failed), (records.len() - 1, 1));
-        // Every chunk after the first few is one pushed before, its rows in the buffers of earlier rows; but the
-        // third came back with a buffer fewer (its failed record's buffer went to its next record).
-        assert_eq!(reused, 3 * MAP_CHUNK - 1);
+        }
     }
 }
