@@ -171,18 +171,7 @@ fn bench(c: &mut Criterion) {
 const TUMBLING_WINDOWS: u64 = 334;
 
 fn bench_tumbling(c: &mut Criterion, dir: &Path, input: &Path) {
-    let config = serde_json::json!({
-        "input": {
-            "stream": "records",
-            "columns": [
-                {"name": "COL_timestamp", "type": "TIMESTAMP", "path": "$.timestamp"},
-                {"name": "metrics", "type": "VARCHAR(32)", "path": "$.requests_newUsers_newOrders_churnUsers"},
-            ],
-        },
-        "code": engine_thread::TUMBLING_SQL,
-        "outputs": [{"stream": "DESTINATION_SQL_STREAM", "destination": "bucket", "format": "json"}],
-    });
-    let stage = sql_stage::SqlStage::with_application(dir, input, config, |index| index as i64 * 10);
+    let stage = sql_stage::SqlStage::tumbling(dir, input);
     let mut group = c.benchmark_group("tumbling_2M_records");
     group.sample_size(10).throughput(Throughput::Elements(RECORDS));
     group.bench_function("hand-written per-minute SUM/COUNT, one thread (the ceiling)", |b| {

@@ -15,6 +15,8 @@ use sluice_core::runtime::metrics::StageMetrics;
 use sluice_core::runtime::record::Record;
 use sluice_core::runtime::stream::{ReadBatch, StreamError, StreamReader};
 
+use super::engine_thread::TUMBLING_SQL;
+
 /// Records per batch, as the embedded stream's readers hand them to an application.
 const BATCH: usize = 4096;
 
@@ -45,9 +47,26 @@ impl SqlStage {
         SqlStage::with_application(dir, input, config, |index| (index / 1000) as i64)
     }
 
+    /// performance.md's window, the 1-minute tumbling SUM/COUNT ([`TUMBLING_SQL`]), over the workload at
+    /// `input`; records arrive as they were stamped, 10 ms apart.
+    pub fn tumbling(dir: &Path, input: &Path) -> Self {
+        let config = serde_json::json!({
+            "input": {
+                "stream": "records",
+                "columns": [
+                    {"name": "COL_timestamp", "type": "TIMESTAMP", "path": "$.timestamp"},
+                    {"name": "metrics", "type": "VARCHAR(32)", "path": "$.requests_newUsers_newOrders_churnUsers"},
+                ],
+            },
+            "code": TUMBLING_SQL,
+            "outputs": [{"stream": "DESTINATION_SQL_STREAM", "destination": "bucket", "format": "json"}],
+        });
+        SqlStage::with_application(dir, input, config, |index| index as i64 * 10)
+    }
+
     /// The application `config` over the workload at `input`; record `i` arrives `arrival(i)` ms after the
     /// workload's first timestamp.
-    pub fn with_application(dir: &Path, input: &Path, config: serde_json::Value, arrival: fn(usize) -> i64) -> Self {
+    fn with_application(dir: &Path, input: &Path, config: serde_json::Value, arrival: fn(usize) -> i64) -> Self {
         sluice_plugins::link();
         let data = Bytes::from(std::fs::read(input).expect("read the workload"));
         let key: Arc<str> = Arc::from("partitionkey");
