@@ -93,6 +93,28 @@ impl Field {
         }
     }
 
+    /// The unit of time this field prints, in milliseconds: days for date fields, and for text that does not
+    /// change (literals, the zone).
+    fn resolution_ms(&self) -> i64 {
+        match self {
+            Field::Millis(_) => 1,
+            Field::Second(_) => 1000,
+            Field::Minute(_) => 60_000,
+            Field::AmPm | Field::Hour0To23(_) | Field::Hour1To24(_) | Field::Hour0To11(_) | Field::Hour1To12(_) => {
+                3_600_000
+            }
+            Field::Literal(_)
+            | Field::Era
+            | Field::Year(_)
+            | Field::Month(_)
+            | Field::Day(_)
+            | Field::DayOfYear(_)
+            | Field::DayName(_)
+            | Field::DayNumber(_)
+            | Field::Zone(..) => MS_PER_DAY,
+        }
+    }
+
     /// The most bytes this field prints.
     fn max_len(&self) -> usize {
         match self {
@@ -125,7 +147,7 @@ impl Field {
 pub struct DatePattern {
     fields: Vec<Field>,
     max_len: usize,
-    uses_millis: bool,
+    resolution_ms: i64,
 }
 
 impl DatePattern {
@@ -202,8 +224,8 @@ impl DatePattern {
             fields.push(Field::Literal(literal));
         }
         let max_len = fields.iter().map(Field::max_len).sum();
-        let uses_millis = fields.iter().any(|f| matches!(f, Field::Millis(_)));
-        Ok(DatePattern { fields, max_len, uses_millis })
+        let resolution_ms = fields.iter().map(Field::resolution_ms).min().unwrap_or(MS_PER_DAY);
+        Ok(DatePattern { fields, max_len, resolution_ms })
     }
 
     /// The compiled fields.
@@ -216,10 +238,11 @@ impl DatePattern {
         self.max_len
     }
 
-    /// Whether the output depends on the milliseconds (an `S` field): when not, one formatted second serves every
-    /// timestamp in it.
-    pub fn uses_millis(&self) -> bool {
-        self.uses_millis
+    /// The unit of the pattern's finest field in milliseconds (1 for `S`, 1000 for `s`, ..., a day for date
+    /// fields or none): [`format`](Self::format) gives the same text for every instant of one such unit counted
+    /// from the epoch (`ms.div_euclid(resolution)`), since every unit divides the day and the coarser units.
+    pub fn resolution_ms(&self) -> i64 {
+        self.resolution_ms
     }
 
     /// Appends `ms` (milliseconds since the epoch, UTC) formatted by the pattern to `out`.
@@ -527,6 +550,53 @@ pub(crate) mod tests {
 
     fn parse(pattern: &str, text: &str) -> Option<i64> {
         DatePattern::compile(pattern).expect("pattern").parse(text)
+    }
+
+    #[test]
+    fn a_pattern_formats_every_instant_of_its_resolution_alike() {
+        let cases = [
+            ("yyyy-MM-dd HH:mm:ss.SSS", 1),
+            ("yyyy-MM-dd hh:mm:ss", 1000),
+            ("ss", 1000),
+            ("HH:mm", 60_000),
+            ("h a", 3_600_000),
+            ("K", 3_600_000),
+            ("EEEE, d MMMM yyyy G", MS_PER_DAY),
+            ("D u zzzz Z X", MS_PER_DAY),
+            ("'literal only'", MS_PER_DAY),
+            ("", MS_PER_DAY),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for (pattern, resolution) in cases {
+            let compiled = DatePattern::compile(pattern).expect("pattern");
+            assert_eq!(compiled.resolution_ms(), resolution, "{pattern}");
+            let text = |ms: i64| {
+                let mut out = String::new();
+                compiled.format(ms, &mut out);
+                out
+            };
+            for _ in 0..2000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Instants from about 1000 BC to 3000 AD, and the last of a unit.
+                let ms = (state % 126_000_000_000_000) as i64 - 94_000_000_000_000;
+                let start = ms - ms.rem_euclid(resolution);
+                assert_eq!(text(ms), text(start), "{pattern} at {ms}");
+                assert_eq!(text(start + resolution - 1), text(start), "{pattern} at {ms}");
+            }
+        }
+        // The finest field is exact: the next unit prints differently.
+        let at = ts("2020-07-01 13:05:09.007");
+        for (pattern, resolution) in
+            [("ss.SSS", 1), ("mm:ss", 1000), ("mm", 60_000), ("hh", 3_600_000), ("dd", MS_PER_DAY)]
+        {
+            let compiled = DatePattern::compile(pattern).expect("pattern");
+            let (mut now, mut next) = (String::new(), String::new());
+            compiled.format(at, &mut now);
+            compiled.format(at + resolution, &mut next);
+            assert_ne!(now, next, "{pattern}");
+        }
     }
 
     #[test]

@@ -77,24 +77,26 @@ pub struct RowWriter {
 
 /// The text before a column's value in a JSON row, followed by a `"` that string values take with it: kept in
 /// a fixed-size array when short enough, so that writing it is one fixed-size copy (no call to copy a few bytes).
+/// With the column's type, so that a row is one walk over the keys and the values.
 #[derive(Debug, Clone)]
 struct JsonKey {
     text: Vec<u8>,
     /// `text` then `"`, padded: when the key is shorter than the array.
     short: Option<[u8; SHORT_KEY]>,
+    ty: SqlType,
 }
 
 const SHORT_KEY: usize = 32;
 
 impl JsonKey {
-    fn new(text: Vec<u8>) -> Self {
+    fn new(text: Vec<u8>, ty: SqlType) -> Self {
         let short = (text.len() < SHORT_KEY).then(|| {
             let mut short = [b' '; SHORT_KEY];
             short[..text.len()].copy_from_slice(&text);
             short[text.len()] = b'"';
             short
         });
-        JsonKey { text, short }
+        JsonKey { text, short, ty }
     }
 
     /// Appends the key, and the opening quote of a string value when `quote`.
@@ -124,11 +126,11 @@ impl RowWriter {
             OutputFormat::Json => columns
                 .iter()
                 .enumerate()
-                .map(|(i, (name, _))| {
+                .map(|(i, (name, ty))| {
                     let mut key = vec![if i == 0 { b'{' } else { b',' }];
                     write_json_string(name, &mut key);
                     key.push(b':');
-                    JsonKey::new(key)
+                    JsonKey::new(key, ty.clone())
                 })
                 .collect(),
             OutputFormat::Csv => Vec::new(),
@@ -143,7 +145,7 @@ impl RowWriter {
             return;
         }
         let mut scratch = String::new();
-        for ((key, (_, ty)), value) in self.keys.iter().zip(&self.columns).zip(row) {
+        for (key, value) in self.keys.iter().zip(row) {
             match plain_json_text(value) {
                 // The usual value: the key takes its opening quote.
                 Some(bytes) => {
@@ -153,7 +155,7 @@ impl RowWriter {
                 }
                 None => {
                     key.write(false, out);
-                    write_json_value(value, ty, out, &mut scratch);
+                    write_json_value(value, &key.ty, out, &mut scratch);
                 }
             }
         }
@@ -575,5 +577,159 @@ mod tests {
         let mut out = b"prefix ".to_vec();
         write_row(OutputFormat::Json, &columns, &[Value::Int(1)], &mut out);
         assert_eq!(out, br#"prefix {"say \"hi\"":1}"#);
+    }
+
+    /// A straightforward writer to compare with: serde_json for strings and keys, `format!` for the rest.
+    fn reference(format: OutputFormat, columns: &[(String, SqlType)], row: &[Value]) -> String {
+        let fields: Vec<String> = columns.iter().zip(row).map(|((_, ty), v)| reference_value(format, ty, v)).collect();
+        match format {
+            OutputFormat::Json => {
+                let names = columns.iter().map(|(name, _)| serde_json::to_string(name).expect("a key"));
+                let pairs: Vec<String> = names.zip(fields).map(|(name, value)| format!("{name}:{value}")).collect();
+                format!("{{{}}}", pairs.join(","))
+            }
+            OutputFormat::Csv => fields.join(","),
+        }
+    }
+
+    fn text_of(format: fn(i64, &mut String), value: i64) -> String {
+        let mut text = String::new();
+        format(value, &mut text);
+        text
+    }
+
+    fn reference_value(format: OutputFormat, ty: &SqlType, value: &Value) -> String {
+        let json = format == OutputFormat::Json;
+        let quoted = |text: String| if json { format!("\"{text}\"") } else { text };
+        match value {
+            Value::Null => (if json { "null" } else { "" }).to_owned(),
+            Value::String(text) if json => serde_json::to_string(text.as_str()).expect("a string"),
+            Value::String(text) if text.is_empty() || text.contains([',', '"', '\r', '\n']) => {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            }
+            Value::String(text) => text.to_string(),
+            Value::Boolean(b) => b.to_string(),
+            Value::Int(n) | Value::Interval(n) => n.to_string(),
+            Value::IntervalMonths(n) => n.to_string(),
+            Value::Double(x) if x.is_finite() => serde_json::to_string(x).expect("a number"),
+            Value::Double(_) if json => "null".to_owned(),
+            Value::Double(x) => (if x.is_nan() {
+                "NaN"
+            } else if *x > 0.0 {
+                "Infinity"
+            } else {
+                "-Infinity"
+            })
+            .to_owned(),
+            Value::Decimal(d) => {
+                let (sign, digits) = (if d.unscaled < 0 { "-" } else { "" }, d.unscaled.unsigned_abs().to_string());
+                let scale = usize::from(d.scale);
+                let digits = format!("{digits:0>width$}", width = scale + 1);
+                let (whole, fraction) = digits.split_at(digits.len() - scale);
+                if scale == 0 { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
+            }
+            Value::Date(days) => quoted(text_of(literal::format_date, i64::from(*days))),
+            Value::Time(ms) => quoted(text_of(literal::format_time, i64::from(*ms))),
+            Value::Timestamp(ms) => quoted(text_of(literal::format_timestamp, *ms)),
+            Value::Binary(bytes) => quoted(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+            Value::Row(fields) => {
+                let SqlType::Row(names) = ty else { panic!("a row type") };
+                let text = reference(OutputFormat::Json, names, fields);
+                if json { text } else { format!("\"{}\"", text.replace('"', "\"\"")) }
+            }
+        }
+    }
+
+    #[test]
+    fn the_row_writer_writes_what_a_straightforward_writer_writes_for_random_rows() {
+        let row_type: Arc<[(String, SqlType)]> =
+            Arc::from(vec![("a".to_owned(), SqlType::Varchar(8)), ("b \"c\"".to_owned(), SqlType::Integer)]);
+        let long_name = "a column name longer than thirty-two bytes".to_owned();
+        let types = [
+            SqlType::Varchar(64),
+            SqlType::Varchar(64),
+            SqlType::BigInt,
+            SqlType::Boolean,
+            SqlType::Double,
+            SqlType::Decimal { precision: 12, scale: 3 },
+            SqlType::Date,
+            SqlType::Time,
+            SqlType::Timestamp,
+            SqlType::Varbinary(8),
+            SqlType::Row(row_type),
+        ];
+        let names = ["ts", "say \"hi\"", "n", "flag", "x", "price", "day", "clock", "at", "bin", "parsed", &long_name];
+        let columns: Vec<(String, SqlType)> =
+            names.iter().zip(types.iter().cycle()).map(|(n, t)| (n.to_string(), t.clone())).collect();
+        let pieces = [
+            "a",
+            "7",
+            "42",
+            "é",
+            "😀",
+            ",",
+            "\"",
+            "\\",
+            "\n",
+            "\r",
+            "\t",
+            "\u{1}",
+            "\u{1f}",
+            " ",
+            "2020-07-01 12:00:01",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        for _ in 0..3000 {
+            let row: Vec<Value> = columns
+                .iter()
+                .map(|(_, ty)| {
+                    if next(6) == 0 {
+                        return Value::Null;
+                    }
+                    match ty {
+                        SqlType::BigInt => Value::Int(next(2_000_001) as i64 - 1_000_000),
+                        SqlType::Boolean => Value::Boolean(next(2) == 0),
+                        SqlType::Double => Value::Double([f64::NAN, 1e-7, -2.5, 3.0, f64::INFINITY][next(5) as usize]),
+                        SqlType::Decimal { .. } => {
+                            Value::Decimal(Decimal { unscaled: next(200_001) as i128 - 100_000, scale: 3 })
+                        }
+                        SqlType::Date => Value::Date(next(40_000) as i32 - 20_000),
+                        SqlType::Time => Value::Time(next(86_400_000) as i32),
+                        SqlType::Timestamp => Value::Timestamp(next(4_000_000_000_000) as i64 - 1_000_000_000_000),
+                        SqlType::Varbinary(_) => {
+                            Value::Binary(Bytes::from((0..next(5)).map(|b| b as u8 * 61).collect::<Vec<_>>()))
+                        }
+                        SqlType::Row(_) => {
+                            Value::Row(Arc::from(vec![Value::string("x,\"y\""), Value::Int(next(9) as i64)]))
+                        }
+                        _ => Value::string(
+                            &(0..next(6)).map(|_| pieces[next(pieces.len() as u64) as usize]).collect::<String>(),
+                        ),
+                    }
+                })
+                .collect();
+            let width = next(columns.len() as u64 + 1) as usize;
+            for format in [OutputFormat::Json, OutputFormat::Csv] {
+                let (columns, row) = (&columns[..width], &row[..width]);
+                let mut out = b"earlier row\n".to_vec();
+                RowWriter::new(format, columns).write(row, &mut out);
+                let expected = if width == 0 && format == OutputFormat::Json {
+                    "{}".to_owned()
+                } else {
+                    reference(format, columns, row)
+                };
+                assert_eq!(
+                    String::from_utf8(out).expect("UTF-8"),
+                    format!("earlier row\n{expected}"),
+                    "{format:?} {row:?}"
+                );
+            }
+        }
     }
 }

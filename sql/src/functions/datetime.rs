@@ -12,6 +12,7 @@
 //! data error (the row goes to error_stream).
 
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,7 +24,7 @@ use crate::error::SqlError;
 use crate::literal::{civil_from_days, days_from_civil, parse_timestamp};
 use crate::operator::TimeUnit;
 use crate::types::SqlType;
-use crate::value::{Decimal, Text, Value};
+use crate::value::{Decimal, INLINE, Text, Value};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -392,19 +393,54 @@ fn to_char_type(args: &[SqlType], literals: &[Option<&Value>], t: SqlType) -> Re
 thread_local! {
     /// The formatting buffer, reused across calls on a thread.
     static FORMAT_BUFFER: RefCell<String> = RefCell::new(String::with_capacity(64));
-    /// The last text a constant pattern without milliseconds produced on this thread: (evaluator id, second,
-    /// text). Streams arrive in time order, so consecutive rows mostly fall in the same second and share the text.
-    static LAST_SECOND: RefCell<(u64, i64, Option<Text>)> = const { RefCell::new((0, i64::MIN, None)) };
+    /// The last text an evaluator with a constant pattern gave on this thread. Streams arrive in time order, so
+    /// consecutive rows mostly fall in the same unit of the pattern's finest field (the same second for
+    /// `yyyy-MM-dd hh:mm:ss`) and share the text. Nothing in it needs dropping (see [`LastText`]), which keeps
+    /// the access to it a plain thread-local read.
+    static LAST_TEXT: RefCell<LastText> = const { RefCell::new(LastText::NONE) };
 }
 
-/// Ids of `*_TO_CHAR` evaluators, for [`LAST_SECOND`] (never reused, unlike addresses).
+/// A text a `*_TO_CHAR` evaluator gave, and the instants it stands for: `[from, until)`, one unit of the
+/// pattern's finest field, in which every instant formats alike.
+struct LastText {
+    /// The evaluator ([`NEXT_ID`]); 0 for none.
+    id: u64,
+    from: i64,
+    until: i64,
+    /// At most [`INLINE`] bytes, so inline: no memory of its own, and nothing lost in not dropping it when the
+    /// thread ends.
+    text: ManuallyDrop<Text>,
+}
+
+impl LastText {
+    const NONE: LastText = LastText { id: 0, from: 0, until: 0, text: ManuallyDrop::new(Text::new()) };
+
+    /// The text, when it is `id`'s for `ms`.
+    #[inline]
+    fn get(&self, id: u64, ms: i64) -> Option<Text> {
+        (self.id == id && self.from <= ms && ms < self.until).then(|| Text::clone(&self.text))
+    }
+
+    /// Keeps `text` as `id`'s for the unit of `resolution` ms holding `ms`, when it is short enough to be inline
+    /// (and the unit's bounds are instants).
+    fn keep(&mut self, id: u64, ms: i64, resolution: i64, text: &Text) {
+        let from = ms.checked_sub(ms.rem_euclid(resolution));
+        if let (Some(from), true) = (from, text.len() <= INLINE) {
+            let until = from.saturating_add(resolution);
+            let old = std::mem::replace(&mut self.text, ManuallyDrop::new(text.clone()));
+            drop(ManuallyDrop::into_inner(old));
+            (self.id, self.from, self.until) = (id, from, until);
+        }
+    }
+}
+
+/// Ids of `*_TO_CHAR` evaluators, for [`LAST_TEXT`] (never reused, unlike addresses).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A prepared `*_TO_CHAR` call.
 struct ToChar {
-    pattern: Option<Arc<DatePattern>>,
-    /// Non-zero when results may be shared within a second (a constant pattern with no `S`).
-    id: u64,
+    /// The pattern when constant, and its id for [`LAST_TEXT`].
+    pattern: Option<(Arc<DatePattern>, u64)>,
 }
 
 fn format_ms(pattern: &DatePattern, ms: i64) -> Text {
@@ -413,6 +449,20 @@ fn format_ms(pattern: &DatePattern, ms: i64) -> Text {
         pattern.format(ms, buf);
         Text::from(buf.as_str())
     })
+}
+
+/// `ms` formatted by a constant `pattern` (evaluator `id`): the last text when it stands for `ms`.
+#[inline]
+fn format_or_last(pattern: &DatePattern, id: u64, ms: i64) -> Text {
+    // Only the lookup in the closure, so that it is small enough to inline into the caller.
+    LAST_TEXT.with_borrow(|last| last.get(id, ms)).unwrap_or_else(|| format_and_keep(pattern, id, ms))
+}
+
+#[cold]
+fn format_and_keep(pattern: &DatePattern, id: u64, ms: i64) -> Text {
+    let text = format_ms(pattern, ms);
+    LAST_TEXT.with_borrow_mut(|last| last.keep(id, ms, pattern.resolution_ms(), &text));
+    text
 }
 
 impl ScalarEval for ToChar {
@@ -424,32 +474,19 @@ impl ScalarEval for ToChar {
                 epoch_ms(v).ok_or_else(|| SqlError::data(format!("cannot format {} as a date", crate::ops::kind(v))))?
             }
         };
-        let Some(pattern) = &self.pattern else {
-            let pattern = DatePattern::compile(text).map_err(SqlError::data)?;
-            return Ok(Value::String(format_ms(&pattern, ms)));
-        };
-        if self.id == 0 {
-            return Ok(Value::String(format_ms(pattern, ms)));
-        }
-        let second = ms.div_euclid(1000);
-        Ok(Value::String(LAST_SECOND.with_borrow_mut(|last| match &last.2 {
-            Some(text) if last.0 == self.id && last.1 == second => text.clone(),
-            _ => {
-                let text = format_ms(pattern, ms);
-                *last = (self.id, second, Some(text.clone()));
-                text
+        match &self.pattern {
+            Some((pattern, id)) => Ok(Value::String(format_or_last(pattern, *id, ms))),
+            None => {
+                let pattern = DatePattern::compile(text).map_err(SqlError::data)?;
+                Ok(Value::String(format_ms(&pattern, ms)))
             }
-        })))
+        }
     }
 }
 
 fn to_char_prepare(literals: &[Option<&Value>]) -> Result<Box<dyn ScalarEval>, String> {
-    let pattern = pattern_arg("*_TO_CHAR", literals)?;
-    let id = match &pattern {
-        Some(p) if !p.uses_millis() => NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        _ => 0,
-    };
-    Ok(Box::new(ToChar { pattern, id }))
+    let pattern = pattern_arg("*_TO_CHAR", literals)?.map(|p| (p, NEXT_ID.fetch_add(1, Ordering::Relaxed)));
+    Ok(Box::new(ToChar { pattern }))
 }
 
 #[cfg(test)]
@@ -480,6 +517,53 @@ mod tests {
         assert_eq!(call("DATE_TO_CHAR", &[s("dd/MM/yyyy"), Value::Date(18_444)]), Ok(s("01/07/2020")));
         assert_eq!(call("TIME_TO_CHAR", &[s("HH:mm"), Value::Time(3_600_000)]), Ok(s("01:00")));
         assert!(type_of_call("TIMESTAMP_TO_CHAR", &[s("yyyy-qq"), ts("2020-07-01 00:00:00")]).is_err());
+    }
+
+    #[test]
+    fn to_char_gives_the_pattern_s_text_whether_or_not_it_reuses_the_last_one() {
+        // A long text (beyond inline), milliseconds, a coarse field, a date only: evaluators interleaved on one
+        // thread, at instants that stay in a unit, leave it, come back, and cross the epoch.
+        let patterns =
+            ["yyyy-MM-dd hh:mm:ss", "yyyy-MM-dd HH:mm:ss.SSS", "HH:mm", "EEEE, d MMMM yyyy 'at' h a zzzz", "dd"];
+        let f = lookup("TIMESTAMP_TO_CHAR").expect("registered");
+        let evals: Vec<_> = patterns
+            .iter()
+            .map(|p| (f.prepare)(&[SqlType::Varchar(40), SqlType::Timestamp], &[Some(&s(p)), None]).expect("prepare"))
+            .collect();
+        let base = parse_timestamp("2020-07-01 23:59:58.990").expect("ts");
+        let offsets = [0, 0, 5, 9, 10, 1009, 1010, 9, 60_000, 60_001, -1, 86_400_000, -base, -base - 1, -base + 999];
+        let cx = EvalContext::default();
+        for offset in offsets {
+            let ms = base + offset;
+            for (pattern, eval) in patterns.iter().zip(&evals) {
+                let mut expected = String::new();
+                DatePattern::compile(pattern).expect("pattern").format(ms, &mut expected);
+                let got = eval.eval(&[&s(pattern), &Value::Timestamp(ms)], &cx).expect("formats");
+                assert_eq!(got, s(&expected), "{pattern} at {ms}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_text_stands_for_its_unit_and_evaluator_only() {
+        let text = Text::from("2020-07-01 12:00:01");
+        let mut last = LastText::NONE;
+        assert!(last.get(0, 0).is_none());
+        last.keep(7, 1500, 1000, &text);
+        assert_eq!(last.get(7, 1000).as_deref(), Some("2020-07-01 12:00:01"));
+        assert_eq!(last.get(7, 1999).as_deref(), Some("2020-07-01 12:00:01"));
+        for (id, ms) in [(7, 999), (7, 2000), (8, 1500), (0, 1500)] {
+            assert!(last.get(id, ms).is_none(), "{id} {ms}");
+        }
+        last.keep(7, -1, 1000, &text);
+        assert!(last.get(7, -1000).is_some() && last.get(7, -1001).is_none() && last.get(7, 0).is_none());
+        // Not kept: a text that would need memory of its own, a unit starting before the first instant.
+        last.keep(9, 1500, 1000, &Text::from("Wednesday, 1 July 2020 at 12 PM UTC"));
+        assert!(last.get(9, 1500).is_none());
+        last.keep(9, i64::MIN, 1000, &text);
+        assert!(last.get(9, i64::MIN).is_none());
+        last.keep(9, i64::MAX, 1000, &text);
+        assert!(last.get(9, i64::MAX - 1).is_some() && last.get(9, i64::MAX).is_none());
     }
 
     #[test]
