@@ -121,39 +121,42 @@ pub(crate) fn parse_canonical_timestamp(text: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let clock = word(b, 8);
-    let clock = pairs(digit_values(clock, CLOCK_T).or_else(|| digit_values(clock, CLOCK_SPACE))?);
     let seconds = digit_values(word(b, 15), SECONDS)?;
-    let (hour, minute, second) = (byte(clock, 3), byte(clock, 6), byte(pairs(seconds), 2));
-    let millis = byte(pairs(seconds), 5) * 10 + byte(seconds, 7);
-    if hour > 23 || minute > 59 || second > 59 {
+    let (second, millis) = (byte(pairs(seconds), 2), byte(pairs(seconds), 5) * 10 + byte(seconds, 7));
+    if second > 59 {
         return None;
     }
-    let days = canonical_date(word(b, 0), byte(clock, 0))?;
-    let time = ((hour * 60 + minute) * 60 + second) * 1000 + millis;
-    Some(days * MS_PER_DAY + i64::from(time))
+    Some(canonical_minute(word(b, 0), word(b, 8))? + i64::from(second * 1000 + millis))
 }
 
-/// The day number of `yyyy-MM-` (`date`, a word) and the day of month, or None when they are no date. The last
-/// date is remembered, per thread: the timestamps of a stream share their date for hours, and reading it again
-/// costs more than the rest of the timestamp.
+/// The milliseconds of `yyyy-MM-ddTHH:mm` (`date` and `clock`, bytes 0 to 7 and 8 to 15; ` ` or `T` between),
+/// or None when they are no date and time. The last minute read is remembered, per thread: the timestamps of a
+/// stream share their minute for many records, and reading it again costs more than the seconds.
 #[inline]
-fn canonical_date(date: u64, day: u32) -> Option<i64> {
+fn canonical_minute(date: u64, clock: u64) -> Option<i64> {
     thread_local! {
-        static LAST: std::cell::Cell<(u64, u32, i64)> = const { std::cell::Cell::new((0, 0, 0)) };
+        /// The epoch's bytes at first, so that only a valid date and time is ever remembered.
+        static LAST: std::cell::Cell<(u64, u64, i64)> = const {
+            std::cell::Cell::new((u64::from_le_bytes(*b"1970-01-"), u64::from_le_bytes(*b"01T00:00"), 0))
+        };
     }
-    let (last_date, last_day, last_days) = LAST.get();
-    if (last_date, last_day) == (date, day) {
-        return Some(last_days);
+    let (last_date, last_clock, last_ms) = LAST.get();
+    if (last_date, last_clock) == (date, clock) {
+        return Some(last_ms);
     }
-    let values = pairs(digit_values(date, DATE)?);
-    let (year, month) = (byte(values, 0) * 100 + byte(values, 2), byte(values, 5));
+    let clock_values = pairs(digit_values(clock, CLOCK_T).or_else(|| digit_values(clock, CLOCK_SPACE))?);
+    let (day, hour, minute) = (byte(clock_values, 0), byte(clock_values, 3), byte(clock_values, 6));
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    let date_values = pairs(digit_values(date, DATE)?);
+    let (year, month) = (byte(date_values, 0) * 100 + byte(date_values, 2), byte(date_values, 5));
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(i64::from(year), month) {
         return None;
     }
-    let days = days_from_civil_ce(year, month, day);
-    LAST.set((date, day, days));
-    Some(days)
+    let ms = days_from_civil_ce(year, month, day) * MS_PER_DAY + i64::from((hour * 60 + minute) * 60_000);
+    LAST.set((date, clock, ms));
+    Some(ms)
 }
 
 /// The separators of one word of the layout: the mask of their bytes and their values.
@@ -368,17 +371,34 @@ mod tests {
     }
 
     #[test]
-    fn the_remembered_date_is_only_taken_for_the_same_bytes() {
+    fn the_remembered_minute_is_only_taken_for_the_same_bytes() {
         let at = |text: &str| parse_canonical_timestamp(text.as_bytes());
         let day = |d: i64| Some(days_from_civil(2020, 7, 1) * MS_PER_DAY + (d - 1) * MS_PER_DAY);
+        let plus = |ms: Option<i64>, more: i64| ms.map(|ms| ms + more);
         assert_eq!(at("2020-07-01 00:00:00"), day(1));
         assert_eq!(at("2020-07-01T00:00:00.000"), day(1));
+        assert_eq!(at("2020-07-01T00:00:59.999"), plus(day(1), 59_999));
+        assert_eq!(at("2020-07-01T00:00:60.000"), None, "the seconds are checked under a remembered minute");
+        assert_eq!(at("2020-07-01T00:00:0x.000"), None);
+        assert_eq!(at("2020-07-01T00:01:00.000"), plus(day(1), 60_000));
+        assert_eq!(at("2020-07-01 23:59:01"), plus(day(1), 86_399_000 - 58_000));
         assert_eq!(at("2020-07-02 00:00:00"), day(2));
         assert_eq!(at("2020-07-01 00:00:00"), day(1));
         assert_eq!(at("2020-07-32 00:00:00"), None);
         assert_eq!(at("2020-07-0: 00:00:00"), None);
         assert_eq!(at("2020-07-01 00:00:00"), day(1));
+        assert_eq!(at("2020-07-01 24:00:00"), None);
+        assert_eq!(at("2020-07-01 00:60:00"), None);
         assert_eq!(at("2020/07-01 00:00:00"), None);
+        // Nothing read yet on a new thread: the initial memory is the epoch's own bytes, nothing else.
+        std::thread::spawn(|| {
+            let zero_bytes_then_seconds = [&[0u8; 15][..], b"0:00.000"].concat();
+            assert_eq!(parse_canonical_timestamp(&zero_bytes_then_seconds), None);
+            assert_eq!(parse_canonical_timestamp(b"1970-01-01T00:00:01.000"), Some(1000));
+            assert_eq!(parse_canonical_timestamp(b"1970-01-01 00:00:00.000"), Some(0));
+        })
+        .join()
+        .expect("the thread's checks pass");
     }
 
     #[test]
