@@ -43,9 +43,10 @@ struct Field {
     /// `"name":`, the name as a record spells it without escapes (the scanner gives up on escaped names): a
     /// record that spells it so is read with one comparison.
     key: Box<[u8]>,
-    /// `, "name": ` and `,"name":`: the field right after another's value in the two usual layouts (Python's
-    /// default and compact JSON), read with one comparison instead of token by token.
-    after_value: [Box<[u8]>; 2],
+    /// What leads to this field when it follows the one before it (the first field: when it opens the record), in
+    /// the two usual layouts (Python's default and compact JSON): `, "name": ` and `,"name":` (`{"name": ` and
+    /// `{"name":`), read with one comparison instead of token by token.
+    lead: [Box<[u8]>; 2],
     leaves: Vec<Leaf>,
 }
 
@@ -94,8 +95,9 @@ impl FlatMapping {
                 })
                 .collect();
             let key: Box<[u8]> = [b"\"", name.as_bytes(), b"\":"].concat().into();
-            let after_value = [[b", ", &*key, b" "].concat().into(), [b",", &*key].concat().into()];
-            compiled.push(Field { key, after_value, leaves });
+            let (spaced, compact): (&[u8], &[u8]) = if compiled.is_empty() { (b"{", b"{") } else { (b", ", b",") };
+            let lead = [[spaced, &*key, b" "].concat().into(), [compact, &*key].concat().into()];
+            compiled.push(Field { key, lead, leaves });
         }
         let lookup = (compiled.len() > LINEAR_FIELDS)
             .then(|| compiled.iter().enumerate().map(|(i, field)| (field.name().into(), i)).collect());
@@ -115,18 +117,21 @@ impl FlatMapping {
         error: &mut Option<SqlError>,
     ) -> Option<()> {
         let mut scan = Scan::new(data);
-        scan.skip_whitespace();
-        if !scan.eat(b'{') {
-            return None;
-        }
-        scan.skip_whitespace();
-        if scan.eat(b'}') {
-            scan.skip_whitespace();
-            return scan.at_end().then_some(());
-        }
         // The field expected next: the one after the last found.
         let mut next = 0;
-        let mut field = self.field_name(&mut scan, next)?;
+        let mut field = if self.leads_to(0, &mut scan) {
+            Some(0)
+        } else {
+            scan.skip_whitespace();
+            if !scan.eat(b'{') {
+                return None;
+            }
+            scan.skip_whitespace();
+            if scan.eat(b'}') {
+                return scan.end();
+            }
+            self.field_name(&mut scan, next)?
+        };
         loop {
             scan.skip_whitespace();
             match field {
@@ -138,16 +143,17 @@ impl FlatMapping {
                     scan.value()?;
                 }
             }
-            if let Some(expected) = self.fields.get(next)
-                && expected.after_value.iter().any(|bytes| scan.eat_bytes(bytes))
-            {
+            // (Field 0's lead opens the record: never after a value.)
+            if next > 0 && self.leads_to(next, &mut scan) {
                 field = Some(next);
                 continue;
             }
+            if scan.rest == b"}" {
+                return Some(()); // The usual end, without whitespace.
+            }
             scan.skip_whitespace();
             if scan.eat(b'}') {
-                scan.skip_whitespace();
-                return scan.at_end().then_some(());
+                return scan.end();
             }
             if !scan.eat(b',') {
                 return None;
@@ -155,6 +161,12 @@ impl FlatMapping {
             scan.skip_whitespace();
             field = self.field_name(&mut scan, next)?;
         }
+    }
+
+    /// Whether field `at` follows in one of the usual layouts ([`Field::lead`]), consumed if it does.
+    #[inline(always)]
+    fn leads_to(&self, at: usize, scan: &mut Scan<'_>) -> bool {
+        self.fields.get(at).is_some_and(|field| field.lead.iter().any(|bytes| scan.eat_bytes(bytes)))
     }
 
     /// Reads a field name and its colon: the index of the field the mapping knows by it, or None (Some(None)) for
@@ -313,6 +325,12 @@ impl<'a> Scan<'a> {
 
     fn at_end(&self) -> bool {
         self.rest.is_empty()
+    }
+
+    /// After the closing brace: Some when only whitespace is left.
+    fn end(&mut self) -> Option<()> {
+        self.skip_whitespace();
+        self.at_end().then_some(())
     }
 
     /// `expected`, consumed if it is next.
