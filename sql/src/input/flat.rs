@@ -216,18 +216,29 @@ impl Field {
         match self.leaves[..] {
             [Leaf { column, read: Read::Timestamp }] => {
                 if let Some(ms) = scan.canonical_timestamp() {
-                    row[column] = Value::Timestamp(ms);
+                    put(&mut row[column], Value::Timestamp(ms));
                     return Some(());
                 }
             }
             [Leaf { column, read: Read::Text }] if scan.eat(b'"') => {
-                row[column] = coerce::string(utf8(scan.string_body()?)?, &columns[column].sql_type);
+                put(&mut row[column], coerce::string(utf8(scan.string_body()?)?, &columns[column].sql_type));
                 return Some(());
             }
             _ => {}
         }
         let value = scan.value()?;
         assign(&self.leaves, &value, columns, row, error)
+    }
+}
+
+/// Puts `value` in a column's slot. The row is all NULL before a record is read and a field usually appears
+/// once: a NULL slot is overwritten without dropping what it held (nothing), which the compiler cannot see.
+#[inline(always)]
+fn put(slot: &mut Value, value: Value) {
+    if slot.is_null() {
+        std::mem::forget(std::mem::replace(slot, value));
+    } else {
+        *slot = value;
     }
 }
 
@@ -501,6 +512,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn put_replaces_whatever_the_slot_held() {
+        let long = "a text too long to be kept inline, in shared bytes";
+        let mut slot = Value::Null;
+        put(&mut slot, Value::string(long));
+        assert_eq!(slot, Value::string(long));
+        // A repeated field: the slot holds the first value, which is dropped.
+        put(&mut slot, Value::Int(2));
+        assert_eq!(slot, Value::Int(2));
     }
 
     #[test]
