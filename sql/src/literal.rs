@@ -106,44 +106,46 @@ pub fn parse_time(text: &str) -> Option<i32> {
 /// `yyyy-MM-dd HH:mm:ss`, optionally `.SSS`, with ` ` or `T` between. None: another layout (the general parser
 /// decides), or not a timestamp.
 ///
-/// The text is read as three 8-byte words, checked and converted a word at a time (all digits at once).
+/// The text is read as three 8-byte words, checked and converted a word at a time (all digits at once), straight
+/// from the text (no copy, no stack).
 #[inline]
 pub(crate) fn parse_canonical_timestamp(text: &[u8]) -> Option<i64> {
-    let padded: [u8; 23];
-    let b: &[u8; 23] = match text.len() {
-        23 => text.try_into().ok()?,
+    let seconds = match text.len() {
+        23 => word(text, 15),
+        // No fraction: `m:ss` read with `.000`.
         19 => {
-            // No fraction: read as `.000`.
-            let mut with_millis = *b"0000-00-00 00:00:00.000";
-            with_millis[..19].copy_from_slice(text);
-            padded = with_millis;
-            &padded
+            u64::from(u32::from_le_bytes(text[15..19].try_into().ok()?)) | u64::from(u32::from_le_bytes(*b".000")) << 32
         }
         _ => return None,
     };
-    let seconds = digit_values(word(b, 15), SECONDS)?;
+    let seconds = digit_values(seconds, SECONDS)?;
     let (second, millis) = (byte(pairs(seconds), 2), byte(pairs(seconds), 5) * 10 + byte(seconds, 7));
     if second > 59 {
         return None;
     }
-    Some(canonical_minute(word(b, 0), word(b, 8))? + i64::from(second * 1000 + millis))
+    let (date, clock, within_minute) = (word(text, 0), word(text, 8), i64::from(second * 1000 + millis));
+    let (last_date, last_clock, last_minute) = LAST_MINUTE.get();
+    if (last_date, last_clock) == (date, clock) {
+        return Some(last_minute + within_minute);
+    }
+    read_minute(date, clock).map(|minute| minute + within_minute)
 }
 
-/// The milliseconds of `yyyy-MM-ddTHH:mm` (`date` and `clock`, bytes 0 to 7 and 8 to 15; ` ` or `T` between),
-/// or None when they are no date and time. The last minute read is remembered, per thread: the timestamps of a
-/// stream share their minute for many records, and reading it again costs more than the seconds.
-#[inline]
-fn canonical_minute(date: u64, clock: u64) -> Option<i64> {
-    thread_local! {
-        /// The epoch's bytes at first, so that only a valid date and time is ever remembered.
-        static LAST: std::cell::Cell<(u64, u64, i64)> = const {
-            std::cell::Cell::new((u64::from_le_bytes(*b"1970-01-"), u64::from_le_bytes(*b"01T00:00"), 0))
-        };
-    }
-    let (last_date, last_clock, last_ms) = LAST.get();
-    if (last_date, last_clock) == (date, clock) {
-        return Some(last_ms);
-    }
+thread_local! {
+    /// The last `yyyy-MM-ddTHH:mm` [`parse_canonical_timestamp`] read (bytes 0 to 7 and 8 to 15) and its
+    /// milliseconds, per thread: the timestamps of a stream share their minute for many records, and reading it
+    /// again costs more than the seconds. The epoch's bytes at first, so that only a valid date and time is ever
+    /// remembered.
+    static LAST_MINUTE: std::cell::Cell<(u64, u64, i64)> = const {
+        std::cell::Cell::new((u64::from_le_bytes(*b"1970-01-"), u64::from_le_bytes(*b"01T00:00"), 0))
+    };
+}
+
+/// The milliseconds of `yyyy-MM-ddTHH:mm` (`date` and `clock`; ` ` or `T` between), remembered in
+/// [`LAST_MINUTE`]; None when they are no date and time. Apart (not inlined), so that the remembered minute's
+/// path saves no registers for it.
+#[inline(never)]
+fn read_minute(date: u64, clock: u64) -> Option<i64> {
     let clock_values = pairs(digit_values(clock, CLOCK_T).or_else(|| digit_values(clock, CLOCK_SPACE))?);
     let (day, hour, minute) = (byte(clock_values, 0), byte(clock_values, 3), byte(clock_values, 6));
     if hour > 23 || minute > 59 {
@@ -155,7 +157,7 @@ fn canonical_minute(date: u64, clock: u64) -> Option<i64> {
         return None;
     }
     let ms = days_from_civil_ce(year, month, day) * MS_PER_DAY + i64::from((hour * 60 + minute) * 60_000);
-    LAST.set((date, clock, ms));
+    LAST_MINUTE.set((date, clock, ms));
     Some(ms)
 }
 
@@ -187,8 +189,9 @@ const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
 
 /// Eight bytes from `at` as a little-endian word (byte `at` the lowest).
 #[inline]
-fn word(b: &[u8; 23], at: usize) -> u64 {
-    u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
+fn word(b: &[u8], at: usize) -> u64 {
+    // (0, no digits and no separators, where `b` is too short: the callers read within its length.)
+    b.get(at..at + 8).and_then(|word| word.try_into().ok()).map_or(0, u64::from_le_bytes)
 }
 
 /// A word's digits as values 0 to 9 (0 at its separators), or None when a separator is not in its place or a
