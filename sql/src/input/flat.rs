@@ -133,13 +133,14 @@ impl FlatMapping {
             self.field_name(&mut scan, next)?
         };
         loop {
-            scan.skip_whitespace();
+            // (Whitespace before the value is skipped where a value is not read straight away: see `read`.)
             match field {
                 Some(at) => {
                     self.fields[at].read(&mut scan, columns, row, error)?;
                     next = at + 1;
                 }
                 None => {
+                    scan.skip_whitespace();
                     scan.value()?;
                 }
             }
@@ -204,7 +205,8 @@ impl Field {
         &self.key[1..self.key.len() - 2]
     }
 
-    /// Reads the field's value into its columns; None: not simple JSON, or a coercion error (in `error`).
+    /// Reads the field's value (whitespace before it skipped) into its columns; None: not simple JSON, or a
+    /// coercion error (in `error`).
     fn read(
         &self,
         scan: &mut Scan<'_>,
@@ -226,6 +228,8 @@ impl Field {
             }
             _ => {}
         }
+        // Another value, or one after whitespace: the general reading, which takes the same strings the same way.
+        scan.skip_whitespace();
         let value = scan.value()?;
         assign(&self.leaves, &value, columns, row, error)
     }
@@ -429,7 +433,13 @@ impl<'a> Scan<'a> {
     fn number(&mut self) -> Option<&'a [u8]> {
         let start = self.rest;
         self.eat(b'-');
-        if !self.eat(b'0') {
+        if self.eat(b'0') {
+            // A leading zero stands alone: `01` is no number, and no value to coerce (its error would come before
+            // the general walk's, which stops at it).
+            if self.rest.first().is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+        } else {
             self.digits()?;
         }
         if self.eat(b'.') {
