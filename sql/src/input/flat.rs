@@ -284,8 +284,8 @@ fn assign(
 /// above 0x7F stop [`special_at`](crate::json_scan::special_at) until the whole record is checked, and a number's grammar is ASCII; or lying
 /// between two ASCII bytes of a record checked as UTF-8), so this never fails; `unsafe` (which would skip the
 /// check) is forbidden in this workspace. The check is `utf8_chunks`', whose loop over ASCII bytes is a
-/// byte compare and an increment: half the instructions of `str::from_utf8` on short text, which steps
-/// through its bytes until they are word-aligned.
+/// byte compare and an increment: on short text (8 bytes) about 80 instructions where `str::from_utf8`, which
+/// steps through unaligned bytes one by one with more checks, takes about 100.
 #[inline]
 fn utf8(bytes: &[u8]) -> Option<&str> {
     match bytes.utf8_chunks().next() {
