@@ -106,54 +106,59 @@ pub fn parse_time(text: &str) -> Option<i32> {
 /// `yyyy-MM-dd HH:mm:ss`, optionally `.SSS`, with ` ` or `T` between. None: another layout (the general parser
 /// decides), or not a timestamp.
 ///
-/// The text is read as three 8-byte words, checked and converted a word at a time (all digits at once).
+/// The text is read as three 8-byte words, checked and converted a word at a time (all digits at once), straight
+/// from the text (no copy, no stack).
 #[inline]
 pub(crate) fn parse_canonical_timestamp(text: &[u8]) -> Option<i64> {
-    let padded: [u8; 23];
-    let b: &[u8; 23] = match text.len() {
-        23 => text.try_into().ok()?,
+    let seconds = match text.len() {
+        23 => word(text, 15),
+        // No fraction: `m:ss` read with `.000`.
         19 => {
-            // No fraction: read as `.000`.
-            let mut with_millis = *b"0000-00-00 00:00:00.000";
-            with_millis[..19].copy_from_slice(text);
-            padded = with_millis;
-            &padded
+            u64::from(u32::from_le_bytes(text[15..19].try_into().ok()?)) | u64::from(u32::from_le_bytes(*b".000")) << 32
         }
         _ => return None,
     };
-    let clock = word(b, 8);
-    let clock = pairs(digit_values(clock, CLOCK_T).or_else(|| digit_values(clock, CLOCK_SPACE))?);
-    let seconds = digit_values(word(b, 15), SECONDS)?;
-    let (hour, minute, second) = (byte(clock, 3), byte(clock, 6), byte(pairs(seconds), 2));
-    let millis = byte(pairs(seconds), 5) * 10 + byte(seconds, 7);
-    if hour > 23 || minute > 59 || second > 59 {
+    let seconds = digit_values(seconds, SECONDS)?;
+    let (second, millis) = (byte(pairs(seconds), 2), byte(pairs(seconds), 5) * 10 + byte(seconds, 7));
+    if second > 59 {
         return None;
     }
-    let days = canonical_date(word(b, 0), byte(clock, 0))?;
-    let time = ((hour * 60 + minute) * 60 + second) * 1000 + millis;
-    Some(days * MS_PER_DAY + i64::from(time))
+    let (date, clock, within_minute) = (word(text, 0), word(text, 8), i64::from(second * 1000 + millis));
+    let (last_date, last_clock, last_minute) = LAST_MINUTE.get();
+    if (last_date, last_clock) == (date, clock) {
+        return Some(last_minute + within_minute);
+    }
+    read_minute(date, clock).map(|minute| minute + within_minute)
 }
 
-/// The day number of `yyyy-MM-` (`date`, a word) and the day of month, or None when they are no date. The last
-/// date is remembered, per thread: the timestamps of a stream share their date for hours, and reading it again
-/// costs more than the rest of the timestamp.
-#[inline]
-fn canonical_date(date: u64, day: u32) -> Option<i64> {
-    thread_local! {
-        static LAST: std::cell::Cell<(u64, u32, i64)> = const { std::cell::Cell::new((0, 0, 0)) };
+thread_local! {
+    /// The last `yyyy-MM-ddTHH:mm` [`parse_canonical_timestamp`] read (bytes 0 to 7 and 8 to 15) and its
+    /// milliseconds, per thread: the timestamps of a stream share their minute for many records, and reading it
+    /// again costs more than the seconds. The epoch's bytes at first, so that only a valid date and time is ever
+    /// remembered.
+    static LAST_MINUTE: std::cell::Cell<(u64, u64, i64)> = const {
+        std::cell::Cell::new((u64::from_le_bytes(*b"1970-01-"), u64::from_le_bytes(*b"01T00:00"), 0))
+    };
+}
+
+/// The milliseconds of `yyyy-MM-ddTHH:mm` (`date` and `clock`; ` ` or `T` between), remembered in
+/// [`LAST_MINUTE`]; None when they are no date and time. Apart (not inlined), so that the remembered minute's
+/// path saves no registers for it.
+#[inline(never)]
+fn read_minute(date: u64, clock: u64) -> Option<i64> {
+    let clock_values = pairs(digit_values(clock, CLOCK_T).or_else(|| digit_values(clock, CLOCK_SPACE))?);
+    let (day, hour, minute) = (byte(clock_values, 0), byte(clock_values, 3), byte(clock_values, 6));
+    if hour > 23 || minute > 59 {
+        return None;
     }
-    let (last_date, last_day, last_days) = LAST.get();
-    if (last_date, last_day) == (date, day) {
-        return Some(last_days);
-    }
-    let values = pairs(digit_values(date, DATE)?);
-    let (year, month) = (byte(values, 0) * 100 + byte(values, 2), byte(values, 5));
+    let date_values = pairs(digit_values(date, DATE)?);
+    let (year, month) = (byte(date_values, 0) * 100 + byte(date_values, 2), byte(date_values, 5));
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(i64::from(year), month) {
         return None;
     }
-    let days = days_from_civil_ce(year, month, day);
-    LAST.set((date, day, days));
-    Some(days)
+    let ms = days_from_civil_ce(year, month, day) * MS_PER_DAY + i64::from((hour * 60 + minute) * 60_000);
+    LAST_MINUTE.set((date, clock, ms));
+    Some(ms)
 }
 
 /// The separators of one word of the layout: the mask of their bytes and their values.
@@ -184,8 +189,9 @@ const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
 
 /// Eight bytes from `at` as a little-endian word (byte `at` the lowest).
 #[inline]
-fn word(b: &[u8; 23], at: usize) -> u64 {
-    u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
+fn word(b: &[u8], at: usize) -> u64 {
+    // (0, no digits and no separators, where `b` is too short: the callers read within its length.)
+    b.get(at..at + 8).and_then(|word| word.try_into().ok()).map_or(0, u64::from_le_bytes)
 }
 
 /// A word's digits as values 0 to 9 (0 at its separators), or None when a separator is not in its place or a
@@ -368,17 +374,34 @@ mod tests {
     }
 
     #[test]
-    fn the_remembered_date_is_only_taken_for_the_same_bytes() {
+    fn the_remembered_minute_is_only_taken_for_the_same_bytes() {
         let at = |text: &str| parse_canonical_timestamp(text.as_bytes());
         let day = |d: i64| Some(days_from_civil(2020, 7, 1) * MS_PER_DAY + (d - 1) * MS_PER_DAY);
+        let plus = |ms: Option<i64>, more: i64| ms.map(|ms| ms + more);
         assert_eq!(at("2020-07-01 00:00:00"), day(1));
         assert_eq!(at("2020-07-01T00:00:00.000"), day(1));
+        assert_eq!(at("2020-07-01T00:00:59.999"), plus(day(1), 59_999));
+        assert_eq!(at("2020-07-01T00:00:60.000"), None, "the seconds are checked under a remembered minute");
+        assert_eq!(at("2020-07-01T00:00:0x.000"), None);
+        assert_eq!(at("2020-07-01T00:01:00.000"), plus(day(1), 60_000));
+        assert_eq!(at("2020-07-01 23:59:01"), plus(day(1), 86_399_000 - 58_000));
         assert_eq!(at("2020-07-02 00:00:00"), day(2));
         assert_eq!(at("2020-07-01 00:00:00"), day(1));
         assert_eq!(at("2020-07-32 00:00:00"), None);
         assert_eq!(at("2020-07-0: 00:00:00"), None);
         assert_eq!(at("2020-07-01 00:00:00"), day(1));
+        assert_eq!(at("2020-07-01 24:00:00"), None);
+        assert_eq!(at("2020-07-01 00:60:00"), None);
         assert_eq!(at("2020/07-01 00:00:00"), None);
+        // Nothing read yet on a new thread: the initial memory is the epoch's own bytes, nothing else.
+        std::thread::spawn(|| {
+            let zero_bytes_then_seconds = [&[0u8; 15][..], b"0:00.000"].concat();
+            assert_eq!(parse_canonical_timestamp(&zero_bytes_then_seconds), None);
+            assert_eq!(parse_canonical_timestamp(b"1970-01-01T00:00:01.000"), Some(1000));
+            assert_eq!(parse_canonical_timestamp(b"1970-01-01 00:00:00.000"), Some(0));
+        })
+        .join()
+        .expect("the thread's checks pass");
     }
 
     #[test]
