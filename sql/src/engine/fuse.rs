@@ -60,10 +60,8 @@ pub(super) fn evaluate(
     for spread in &stage.spreads {
         spread.fill(row, cx, next)?;
     }
-    for ((slot, projection), spread) in next.iter_mut().zip(&stage.projections).zip(&stage.spread) {
-        if !spread {
-            *slot = projection.eval(row, cx)?;
-        }
+    for &computed in &stage.computed {
+        next[computed] = stage.projections[computed].eval(row, cx)?;
     }
     Ok(())
 }
@@ -164,7 +162,8 @@ fn merge(inner: MapStage, outer: MapStage, plan: Plan) -> MapStage {
         .filter(|(value, _)| !plain(value))
         .map(|(value, fields)| Spread { direct: direct(&fields), value, fields })
         .collect();
-    MapStage { filter: inner.filter, projections, rowtime: None, spreads, spread }
+    let computed = (0..projections.len()).filter(|&projection| !spread[projection]).collect();
+    MapStage { filter: inner.filter, projections, rowtime: None, spreads, computed }
 }
 
 /// `(first, width)` when `fields` are `(0, first), (1, first + 1), ..` in order: every field of a row, if the row

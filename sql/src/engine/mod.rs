@@ -111,13 +111,13 @@ struct MapStage {
     rowtime: Option<Bound>,
     /// A merged subquery's computed values, evaluated first, their fields written into the projections ([`fuse`]).
     spreads: Vec<fuse::Spread>,
-    /// Per projection, whether a spread fills it (empty without spreads).
-    spread: Vec<bool>,
+    /// With spreads, the projections they do not fill: those evaluated.
+    computed: Vec<usize>,
 }
 
 impl MapStage {
     fn new(filter: Option<Bound>, projections: Vec<Bound>, rowtime: Option<Bound>) -> MapStage {
-        MapStage { filter, projections, rowtime, spreads: Vec::new(), spread: Vec::new() }
+        MapStage { filter, projections, rowtime, spreads: Vec::new(), computed: Vec::new() }
     }
 }
 
