@@ -268,19 +268,24 @@ thread_local! {
 }
 
 fn make_row<'a>(line: &Text, columns: &[Column], fields: impl Iterator<Item = Option<&'a str>>) -> Evaluated {
+    make_row_with(columns.len(), |slots| fill(slots, line, columns, fields))
+}
+
+/// A row value of `width` fields that `fill_slots` fills.
+fn make_row_with(width: usize, fill_slots: impl FnOnce(&mut [Value]) -> Result<(), Box<SqlError>>) -> Evaluated {
     ROWS.with_borrow_mut(|spare| {
         // A spare row of this width that no one else holds any more, else a new one (which joins the spares).
         for row in spare.iter_mut() {
-            if row.len() == columns.len()
+            if row.len() == width
                 && let Some(slots) = Arc::get_mut(row)
             {
-                fill(slots, line, columns, fields)?;
+                fill_slots(slots)?;
                 return Ok(Value::Row(Arc::clone(row)));
             }
         }
-        let mut row: Arc<[Value]> = std::iter::repeat_n(Value::Null, columns.len()).collect();
+        let mut row: Arc<[Value]> = std::iter::repeat_n(Value::Null, width).collect();
         match Arc::get_mut(&mut row) {
-            Some(slots) => fill(slots, line, columns, fields)?,
+            Some(slots) => fill_slots(slots)?,
             None => unreachable!("a row just made is not shared"),
         }
         if spare.len() == SPARE_ROWS {
@@ -364,19 +369,37 @@ fn split_ascii(text: &str, byte: u8) -> impl Iterator<Item = &str> {
     })
 }
 
-impl ScalarEval for VariableColumn {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
-        let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
+impl VariableColumn {
+    /// Fills `slots` (one per column) with the fields of `line`.
+    fn parse(&self, line: &Text, slots: &mut [Value]) -> Result<(), Box<SqlError>> {
         let special = |c: Option<char>| c.is_some_and(|c| line.contains(c));
         if !special(self.escape) && !special(self.quote) {
             return match self.delimiter_char {
-                Some(c) if c.is_ascii() => make_row(line, &self.columns, split_ascii(line, c as u8).map(Some)),
-                Some(c) => make_row(line, &self.columns, line.split(c).map(Some)),
-                None => make_row(line, &self.columns, line.split(self.delimiter.as_str()).map(Some)),
+                Some(c) if c.is_ascii() => fill(slots, line, &self.columns, split_ascii(line, c as u8).map(Some)),
+                Some(c) => fill(slots, line, &self.columns, line.split(c).map(Some)),
+                None => fill(slots, line, &self.columns, line.split(self.delimiter.as_str()).map(Some)),
             };
         }
         let fields = split_fields(line, &self.delimiter, self.escape, self.quote);
-        make_row(line, &self.columns, fields.iter().map(|f| Some(f.as_ref())))
+        fill(slots, line, &self.columns, fields.iter().map(|f| Some(f.as_ref())))
+    }
+}
+
+impl ScalarEval for VariableColumn {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
+        let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
+        make_row_with(self.columns.len(), |slots| self.parse(line, slots))
+    }
+
+    fn eval_into(&self, args: &[&Value], _: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
+        if slots.len() != self.columns.len() {
+            return None;
+        }
+        let Some(Value::String(line)) = args.first() else {
+            slots.fill(Value::Null); // A NULL row: every field NULL.
+            return Some(Ok(()));
+        };
+        Some(self.parse(line, slots))
     }
 }
 

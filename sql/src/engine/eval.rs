@@ -162,6 +162,105 @@ impl Bound {
     }
 }
 
+impl Bound {
+    /// For a call whose function can write a row value's fields straight into `slots` ([`ScalarEval::eval_into`]),
+    /// with constants and columns as arguments: writes them and gives true. False, having written nothing, for
+    /// any other node (then evaluate it with [`Bound::eval`]).
+    pub(crate) fn eval_into(&self, row: &RowRef<'_>, cx: &EvalContext, slots: &mut [Value]) -> Result<bool, SqlError> {
+        let Bound::Call(Callee { function, in_place: true, .. }, args) = self else { return Ok(false) };
+        let written = match args.len() {
+            1 => function.eval_into(&in_place::<1>(args, row), cx, slots),
+            2 => function.eval_into(&in_place::<2>(args, row), cx, slots),
+            3 => function.eval_into(&in_place::<3>(args, row), cx, slots),
+            4 => function.eval_into(&in_place::<4>(args, row), cx, slots),
+            5 => function.eval_into(&in_place::<5>(args, row), cx, slots),
+            _ => None,
+        };
+        match written {
+            None => Ok(false),
+            Some(result) => result.map(|()| true).map_err(|e| *e),
+        }
+    }
+
+    /// Calls `f` on each operand of this node (not deeper).
+    pub(crate) fn for_each_child(&self, f: &mut dyn FnMut(&Bound)) {
+        match self {
+            Bound::Literal(_) | Bound::Column(_) | Bound::RowTime => {}
+            Bound::Field(inner, _)
+            | Bound::Unary(_, inner)
+            | Bound::Cast(inner, ..)
+            | Bound::IsNull(inner, _)
+            | Bound::IntervalCast(inner, ..) => f(inner),
+            Bound::Binary(_, a, b) | Bound::DatetimeMinus(a, b, _) => {
+                f(a);
+                f(b);
+            }
+            Bound::Call(_, args) => args.iter().for_each(f),
+            Bound::Case { operand, whens, otherwise } => {
+                operand.iter().for_each(|o| f(o));
+                for (when, then) in whens {
+                    f(when);
+                    f(then);
+                }
+                otherwise.iter().for_each(|o| f(o));
+            }
+            Bound::InList(inner, list, _) => {
+                f(inner);
+                list.iter().for_each(f);
+            }
+            Bound::Between(inner, low, high, _) => {
+                f(inner);
+                f(low);
+                f(high);
+            }
+            Bound::Like { expr, pattern, escape, .. } => {
+                f(expr);
+                f(pattern);
+                escape.iter().for_each(|e| f(e));
+            }
+        }
+    }
+
+    /// Calls `f` on each operand of this node (not deeper), mutably.
+    pub(crate) fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Bound)) {
+        match self {
+            Bound::Literal(_) | Bound::Column(_) | Bound::RowTime => {}
+            Bound::Field(inner, _)
+            | Bound::Unary(_, inner)
+            | Bound::Cast(inner, ..)
+            | Bound::IsNull(inner, _)
+            | Bound::IntervalCast(inner, ..) => f(inner),
+            Bound::Binary(_, a, b) | Bound::DatetimeMinus(a, b, _) => {
+                f(a);
+                f(b);
+            }
+            Bound::Call(_, args) => args.iter_mut().for_each(f),
+            Bound::Case { operand, whens, otherwise } => {
+                operand.iter_mut().for_each(|o| f(o));
+                for (when, then) in whens {
+                    f(when);
+                    f(then);
+                }
+                otherwise.iter_mut().for_each(|o| f(o));
+            }
+            Bound::InList(inner, list, _) => {
+                f(inner);
+                list.iter_mut().for_each(f);
+            }
+            Bound::Between(inner, low, high, _) => {
+                f(inner);
+                f(low);
+                f(high);
+            }
+            Bound::Like { expr, pattern, escape, .. } => {
+                f(expr);
+                f(pattern);
+                escape.iter_mut().for_each(|e| f(e));
+            }
+        }
+    }
+}
+
 /// Field `i` of a row value.
 #[inline(never)]
 fn field(inner: &Bound, i: usize, row: &RowRef<'_>, cx: &EvalContext) -> Evaluated {

@@ -20,6 +20,7 @@ mod aggregate;
 mod analytics;
 mod checkpoint;
 mod eval;
+mod fuse;
 mod grouped;
 mod grouping;
 mod groups;
@@ -108,6 +109,16 @@ struct MapStage {
     filter: Option<Bound>,
     projections: Vec<Bound>,
     rowtime: Option<Bound>,
+    /// A merged subquery's computed values, evaluated first, their fields written into the projections ([`fuse`]).
+    spreads: Vec<fuse::Spread>,
+    /// With spreads, the projections they do not fill: those evaluated.
+    computed: Vec<usize>,
+}
+
+impl MapStage {
+    fn new(filter: Option<Bound>, projections: Vec<Bound>, rowtime: Option<Bound>) -> MapStage {
+        MapStage { filter, projections, rowtime, spreads: Vec::new(), computed: Vec::new() }
+    }
 }
 
 impl Stage {
@@ -520,14 +531,19 @@ impl Runner<'_> {
             return Ok(None);
         }
         let mut next = self.buffer();
-        for projection in &stage.projections {
-            match projection.eval(row, &self.cx) {
-                Ok(value) => next.push(value),
-                Err(e) => {
-                    self.recycle(next);
-                    return Err(e);
+        if stage.spreads.is_empty() {
+            for projection in &stage.projections {
+                match projection.eval(row, &self.cx) {
+                    Ok(value) => next.push(value),
+                    Err(e) => {
+                        self.recycle(next);
+                        return Err(e);
+                    }
                 }
             }
+        } else if let Err(e) = fuse::evaluate(stage, row, &self.cx, &mut next) {
+            self.recycle(next);
+            return Err(e);
         }
         let rowtime = match &stage.rowtime {
             None => row.rowtime,

@@ -428,6 +428,7 @@ fn compile_select(program: &Program, select: &Select, clock: &Cell<bool>) -> Res
             compile_stage(select, &scope)?
         };
         branch.stages.push(stage);
+        super::fuse::fuse_last_two(&mut branch.stages);
         branch.columns = columns;
         branch.intervals = intervals;
         branches.push(branch);
@@ -517,7 +518,7 @@ pub(super) fn compile_stage(select: &Select, scope: &Scope<'_>) -> Result<(Stage
             }
         }
     }
-    Ok((Stage::Map(MapStage { filter, projections, rowtime }), (columns, intervals)))
+    Ok((Stage::Map(MapStage::new(filter, projections, rowtime)), (columns, intervals)))
 }
 
 fn literal_type(literal: &Literal) -> SqlType {

@@ -62,6 +62,15 @@ pub trait ScalarEval: Send + Sync {
     fn text_part(&self) -> Option<&dyn TextPart> {
         None
     }
+
+    /// For a function returning a row value (a log parser): writes the row's fields for `args` straight into
+    /// `slots`, one per field, as the row that [`eval`](Self::eval) gives holds them (all NULL for a NULL row),
+    /// without making the row. None, having written nothing, when the function cannot (the default) or `slots`
+    /// is not as wide as its rows.
+    fn eval_into(&self, args: &[&Value], cx: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
+        let _ = (args, cx, slots);
+        None
+    }
 }
 
 /// A function whose result, unless NULL, is a part of the text of one of its arguments (its source): a caller
