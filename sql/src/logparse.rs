@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::java_regex::JavaRegex;
+use crate::java_regex::{Captures, JavaRegex};
 
 use crate::cast::{cast, cut_chars, fit};
 use crate::datetime_format::DatePattern;
@@ -259,6 +259,29 @@ fn fill<'a>(
     Ok(())
 }
 
+/// [`ScalarEval::eval_into`] of a parser of rows of `columns`: `parse` fills the slots from the line, or gives
+/// false for a line it does not match (a NULL row, as its `eval` gives). A NULL line is a NULL row too. Declines
+/// (writing nothing) a fill not as wide as its rows.
+fn fill_from_line(
+    columns: &[Column],
+    args: &[&Value],
+    slots: &mut [Value],
+    parse: impl FnOnce(&Text, &mut [Value]) -> Result<bool, Box<SqlError>>,
+) -> Option<Result<(), Box<SqlError>>> {
+    if slots.len() != columns.len() {
+        return None;
+    }
+    let matched = match args.first() {
+        Some(Value::String(line)) => parse(line, slots),
+        _ => Ok(false),
+    };
+    Some(matched.map(|matched| {
+        if !matched {
+            slots.fill(Value::Null);
+        }
+    }))
+}
+
 /// Row values a parser made on this thread, kept to be filled again: a row value usually lives only while its
 /// row goes through a pump, after which the pool's reference is the only one left and the allocation is reused.
 const SPARE_ROWS: usize = 4;
@@ -466,16 +489,29 @@ pub fn fixed_column_prepare(args: &[SqlType], literals: &[Option<&Value>]) -> Re
     Ok(Box::new(fixed_column(args, literals)?))
 }
 
-impl ScalarEval for FixedColumn {
-    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
-        let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
+impl FixedColumn {
+    /// The fields of `line`: each column's characters from its start, for its length or to the end of the line
+    /// (missing when the line ends before its start).
+    fn fields<'a>(&'a self, line: &'a str) -> impl Iterator<Item = Option<&'a str>> + 'a {
         let byte_at = |n: usize| line.char_indices().nth(n).map(|(i, _)| i);
-        let fields = self.columns.iter().map(|c| {
+        self.columns.iter().map(move |c| {
             let start = byte_at(c.start)?;
             let end = c.len.and_then(|l| byte_at(c.start + l)).unwrap_or(line.len());
             Some(&line[start..end])
-        });
-        make_row(line, &self.columns, fields)
+        })
+    }
+}
+
+impl ScalarEval for FixedColumn {
+    fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
+        let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
+        make_row(line, &self.columns, self.fields(line))
+    }
+
+    fn eval_into(&self, args: &[&Value], _: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
+        fill_from_line(&self.columns, args, slots, |line, slots| {
+            fill(slots, line, &self.columns, self.fields(line)).map(|()| true)
+        })
     }
 }
 
@@ -544,19 +580,43 @@ pub fn sys_prepare(args: &[SqlType], _: &[Option<&Value>]) -> Result<Box<dyn Sca
     Ok(Box::new(syslog_parse(args)?))
 }
 
+/// The groups of a match, from the first: a group that took no part in it is missing.
+fn groups<'a>(caps: &'a Captures<'_>) -> impl Iterator<Item = Option<&'a str>> + 'a {
+    (1..caps.len()).map(|i| caps.get(i).map(|m| m.text))
+}
+
+/// SYS_LOG_PARSE's fields of a matched line: its timestamp and message, or None when the timestamp is not one.
+fn syslog_fields(caps: &Captures<'_>) -> Result<Option<[Value; 2]>, Box<SqlError>> {
+    let group = |i: usize| caps.get(i).map_or("", |m| m.text);
+    let stamp = format!("{} {} {}:{}:{}", group(1), group(2), group(3), group(4), group(5));
+    let pattern = DatePattern::compile("MMM d H:m:s").map_err(SqlError::data)?;
+    let Some(ms) = pattern.parse(&stamp) else { return Ok(None) };
+    let message = fit(Value::string(group(6)), &DEFAULT_COLUMN_TYPE)?;
+    Ok(Some([Value::Timestamp(ms), message]))
+}
+
 impl ScalarEval for RegexParse {
     fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let Some(caps) = self.regex.captures(line)? else { return Ok(Value::Null) };
         if self.syslog {
-            let group = |i: usize| caps.get(i).map_or("", |m| m.text);
-            let stamp = format!("{} {} {}:{}:{}", group(1), group(2), group(3), group(4), group(5));
-            let pattern = DatePattern::compile("MMM d H:m:s").map_err(SqlError::data)?;
-            let Some(ms) = pattern.parse(&stamp) else { return Ok(Value::Null) };
-            let message = fit(Value::string(group(6)), &DEFAULT_COLUMN_TYPE)?;
-            return Ok(Value::Row(Arc::from(vec![Value::Timestamp(ms), message])));
+            return Ok(syslog_fields(&caps)?.map_or(Value::Null, |fields| Value::Row(Arc::from(fields))));
         }
-        make_row(line, &self.columns, (1..caps.len()).map(|i| caps.get(i).map(|m| m.text)))
+        make_row(line, &self.columns, groups(&caps))
+    }
+
+    fn eval_into(&self, args: &[&Value], _: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
+        fill_from_line(&self.columns, args, slots, |line, slots| {
+            let Some(caps) = self.regex.captures(line)? else { return Ok(false) };
+            if self.syslog {
+                let Some(fields) = syslog_fields(&caps)? else { return Ok(false) };
+                for (slot, field) in slots.iter_mut().zip(fields) {
+                    *slot = field;
+                }
+                return Ok(true);
+            }
+            fill(slots, line, &self.columns, groups(&caps)).map(|()| true)
+        })
     }
 }
 
@@ -692,6 +752,13 @@ impl ScalarEval for W3cParse {
             Some(fields) => make_row(line, &self.columns, fields.into_iter().map(Some)),
             None => Ok(Value::Null),
         }
+    }
+
+    fn eval_into(&self, args: &[&Value], _: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
+        fill_from_line(&self.columns, args, slots, |line, slots| match self.fields(line) {
+            Some(fields) => fill(slots, line, &self.columns, fields.into_iter().map(Some)).map(|()| true),
+            None => Ok(false),
+        })
     }
 }
 
@@ -856,5 +923,88 @@ mod tests {
         let mut slot = [Value::Null];
         fill(&mut slot, &line, &columns[1..2], [Some(&line[..30])].into_iter()).expect("a field");
         assert!(matches!(&slot[0], Value::String(t) if t.as_ptr() == line.as_ptr()), "a long field shares the line");
+    }
+
+    type Prepare = fn(&[SqlType], &[Option<&Value>]) -> Result<Box<dyn ScalarEval>, String>;
+
+    /// `eval_into` of the parser `prepare` makes from `rest` (its arguments after the line) fills what its `eval`
+    /// gives for each of `lines` (every field NULL for a NULL row) and fails as it does; it declines a narrower fill.
+    /// Gives how many lines made a row, a NULL row and a failure.
+    fn fills_as_it_evaluates(prepare: Prepare, rest: &[Value], width: usize, lines: &[Option<&str>]) -> [usize; 3] {
+        let types: Vec<SqlType> =
+            std::iter::once(SqlType::Varchar(128)).chain(rest.iter().map(|_| SqlType::Varchar(256))).collect();
+        let literals: Vec<Option<&Value>> = std::iter::once(None).chain(rest.iter().map(Some)).collect();
+        let parser = prepare(&types, &literals).expect("prepares");
+        let cx = EvalContext::default();
+        let mut outcomes = [0; 3];
+        for line in lines {
+            let line = line.map_or(Value::Null, s);
+            let mut slots = vec![Value::Int(7); width];
+            assert!(parser.eval_into(&[&line], &cx, &mut slots[1..]).is_none(), "a narrower fill: {line:?}");
+            assert!(slots.iter().all(|v| *v == Value::Int(7)), "declined without writing: {line:?}");
+            let filled = parser.eval_into(&[&line], &cx, &mut slots).expect("fills its width");
+            match parser.eval(&[&line], &cx) {
+                Ok(Value::Row(fields)) => {
+                    assert_eq!((filled, &slots[..]), (Ok(()), &fields[..]), "{line:?}");
+                    outcomes[0] += 1;
+                }
+                Ok(Value::Null) => {
+                    assert_eq!((filled, slots), (Ok(()), vec![Value::Null; width]), "{line:?}");
+                    outcomes[1] += 1;
+                }
+                Ok(other) => panic!("not a row: {other:?}"),
+                Err(e) => {
+                    assert_eq!(filled.map_err(|f| f.message), Err(e.message), "{line:?}");
+                    outcomes[2] += 1;
+                }
+            }
+        }
+        outcomes
+    }
+
+    const LINES: [Option<&str>; 8] = [
+        Some("abc1234 tail of the line, longer than the inline capacity"),
+        Some("xy"),
+        Some("é€😀é1234567"),
+        Some("abcNaN!rest"),
+        Some("abc99999999999 too big for an INTEGER"),
+        Some(""),
+        None,
+        Some("Oct 11 22:14:15 mymachine su: 'su root' failed"),
+    ];
+
+    #[test]
+    fn every_parser_fills_slots_as_its_rows_hold_the_fields() {
+        let mut outcomes = std::collections::BTreeMap::new();
+        let mut check = |name: &'static str, prepare: Prepare, rest: &[Value], width: usize, lines: &[Option<&str>]| {
+            let counts: &mut [usize; 3] = outcomes.entry(name).or_default();
+            for (total, n) in counts.iter_mut().zip(fills_as_it_evaluates(prepare, rest, width, lines)) {
+                *total += n;
+            }
+        };
+        let fixed = s("A TYPE VARCHAR(2) START 0 FOR 3, B TYPE INTEGER START 3 FOR 4, C TYPE VARCHAR(10) START 8");
+        check("fixed", fixed_column_prepare, &[fixed], 3, &LINES);
+        let not_null = s("A TYPE VARCHAR(3) NOT NULL START 9 FOR 3, B TYPE VARCHAR(3) START 0");
+        check("fixed, NOT NULL", fixed_column_prepare, &[not_null], 2, &LINES);
+        let regex = s(r"^(\w{3})([0-9]+)?(.*)$");
+        check("regex", regex_prepare, std::slice::from_ref(&regex), 3, &LINES);
+        let typed = s("A TYPE VARCHAR(2), B TYPE INTEGER NOT NULL, C TYPE VARCHAR(4)");
+        check("regex, typed", regex_prepare, &[regex, typed.clone()], 3, &LINES);
+        // Lazy (its greediness swapped) and anchored: the space makes it take every digit.
+        check("fast regex, typed", fast_regex_prepare, &[s(r"^(\w{3})([0-9]+) (.*)$"), typed], 3, &LINES);
+        check("syslog", sys_prepare, &[], 2, &LINES);
+        check("syslog", sys_prepare, &[], 2, &[Some("Feb 30 10:00:00 host a date that is not one")]);
+        check("w3c", w3c_prepare, &[s("%h %l %u")], 3, &LINES);
+        let w3c = s(r#"%h %l %u %t "%r" %>s %b"#);
+        check(
+            "w3c",
+            w3c_prepare,
+            &[w3c],
+            7,
+            &[Some(r#"1.2.3.4 - bob [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 23"#)],
+        );
+        // Each parser is seen to make rows and NULL rows, and the typed ones to fail.
+        assert!(outcomes.values().all(|[rows, nulls, _]| *rows > 0 && *nulls > 0), "{outcomes:?}");
+        assert_eq!(outcomes.values().filter(|[.., failures]| *failures > 0).count(), 4, "{outcomes:?}");
     }
 }

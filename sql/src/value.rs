@@ -50,7 +50,7 @@ impl Text {
     #[inline]
     fn copied(text: &str) -> Text {
         if text.len() <= INLINE {
-            Text(Repr::Inline(compact_str::CompactString::new(text)))
+            Text(Repr::Inline(inline_copy(text)))
         } else {
             Text(Repr::Shared(bytestring::ByteString::from(text)))
         }
@@ -64,6 +64,23 @@ impl Text {
             _ => Text::copied(part),
         }
     }
+}
+
+/// `text`, of at most [`INLINE`] bytes, inline. `CompactString::new` copies text of a length unknown to the
+/// compiler with a call to `memcpy`, which costs more than the rest of making a short text; an arm per length
+/// makes each copy one of a fixed size, a few moves. Only the shortest lengths (log fields, codes, numbers as
+/// text) get an arm: more arms make every caller bigger for little gain.
+#[inline]
+fn inline_copy(text: &str) -> compact_str::CompactString {
+    macro_rules! by_length {
+        ($($n:literal)*) => {
+            match text.len() {
+                $($n => compact_str::CompactString::new(&text[..$n]),)*
+                _ => compact_str::CompactString::new(text),
+            }
+        };
+    }
+    by_length!(1 2 3 4 5 6 7 8)
 }
 
 impl Default for Text {
@@ -239,5 +256,29 @@ mod tests {
         assert_eq!(Text::default(), Text::from(""));
         assert_eq!(INLINE, 24);
         assert!(std::mem::size_of::<Value>() <= 48, "a value stays six words");
+    }
+
+    #[test]
+    fn inline_copies_of_every_short_length_are_the_text() {
+        let source = "aé€😀bcdefghijklmnopqrstuvwxyz";
+        for start in source.char_indices().map(|(at, _)| at) {
+            for end in (start..=source.len()).filter(|&end| source.is_char_boundary(end) && end - start <= INLINE) {
+                let text = &source[start..end];
+                let copy = inline_copy(text);
+                assert_eq!(copy.as_str(), text);
+                assert_eq!(copy, compact_str::CompactString::new(text));
+                assert!(!copy.is_heap_allocated(), "{text:?} stays inline");
+                let value = Text::from(text);
+                assert_eq!((value.as_str(), value.len()), (text, text.len()));
+                let shared = Text(Repr::Shared(bytestring::ByteString::from(text)));
+                assert_eq!(value.clone(), shared, "{text:?}");
+                assert_eq!(value.cmp(&shared), std::cmp::Ordering::Equal);
+                let state = std::hash::RandomState::new();
+                assert_eq!(
+                    std::hash::BuildHasher::hash_one(&state, &value),
+                    std::hash::BuildHasher::hash_one(&state, &shared)
+                );
+            }
+        }
     }
 }

@@ -235,12 +235,17 @@ mod tests {
     /// Compiles `sql` with its outer `{where}` empty (the stages merge, into `merged` stages) and with a WHERE
     /// that keeps every row (they do not): both emit the same for every line.
     fn same_as_unmerged(sql: &str, merged: (usize, usize)) -> Vec<String> {
+        same_as_unmerged_over(sql, merged, &lines())
+    }
+
+    /// [`same_as_unmerged`] over `rows`.
+    fn same_as_unmerged_over(sql: &str, merged: (usize, usize), rows: &[Vec<Value>]) -> Vec<String> {
         let fused = Program::compile(&sql.replace("{where}", ""), input()).expect("compiles");
         let unfused = Program::compile(&sql.replace("{where}", "WHERE 1 = 1"), input()).expect("compiles");
         assert_eq!(shape(&fused), merged, "merged");
         assert_eq!(shape(&unfused).0, 2, "not merged");
-        let got = emitted(&fused, &lines());
-        assert_eq!(got, emitted(&unfused, &lines()));
+        let got = emitted(&fused, rows);
+        assert_eq!(got, emitted(&unfused, rows));
         got
     }
 
@@ -314,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn a_parser_without_a_direct_fill_merges_and_gives_the_same_rows() {
+    fn a_regex_parse_merges_and_gives_the_same_rows() {
         let sql = r#"
             CREATE OR REPLACE STREAM "OUT" (a VARCHAR(8), b VARCHAR(8));
             CREATE OR REPLACE PUMP p AS INSERT INTO "OUT"
@@ -323,6 +328,83 @@ mod tests {
                   FROM "SOURCE_SQL_STREAM_001") AS t {where};"#;
         let emitted = same_as_unmerged(sql, (1, 1));
         assert_eq!(count(&emitted, "[String(\"1\"), String(\"2\")]"), 3, "{emitted:#?}");
+    }
+
+    #[test]
+    fn a_typed_regex_parse_fills_the_slots_as_unmerged() {
+        // Cut to VARCHAR(4), a number that is not one fails the row, a line that does not match is a NULL row.
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (a VARCHAR(8), b INTEGER);
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT"
+            SELECT STREAM t.r."A", t.r."B"
+            FROM (SELECT STREAM REGEX_LOG_PARSE(line, '([^,]*),([^,]*).*', 'A TYPE VARCHAR(4), B TYPE INTEGER') AS r
+                  FROM "SOURCE_SQL_STREAM_001") AS t {where};"#;
+        let emitted = same_as_unmerged(sql, (1, 1));
+        assert_eq!(count(&emitted, "[String(\"1\"), Int(2)]"), 3, "{emitted:#?}");
+        assert_eq!(count(&emitted, "[Null, Null]"), 2, "no match, NULL line: {emitted:#?}");
+        assert_eq!(count(&emitted, "cannot cast string 'notanumber'"), 1, "{emitted:#?}");
+        assert_eq!(count(&emitted, "cannot cast string 'é'"), 1, "{emitted:#?}");
+    }
+
+    #[test]
+    fn a_fast_regex_parse_fills_the_slots_as_unmerged() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (a VARCHAR(8), b INTEGER);
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT"
+            SELECT STREAM t.r."A", t.r."B"
+            FROM (SELECT STREAM FAST_REGEX_LOG_PARSE(line, '([^,]*),([^,]*),.*', 'A TYPE VARCHAR(4), B TYPE INTEGER')
+                  AS r FROM "SOURCE_SQL_STREAM_001") AS t {where};"#;
+        let emitted = same_as_unmerged(sql, (1, 1));
+        assert_eq!(count(&emitted, "[String(\"1\"), Int(2)]"), 2, "{emitted:#?}");
+        assert_eq!(count(&emitted, "[Null, Null]"), 3, "'1,2', '', NULL: {emitted:#?}");
+        assert_eq!(count(&emitted, "cannot cast string 'notanumber'"), 1, "{emitted:#?}");
+    }
+
+    #[test]
+    fn a_fixed_column_parse_fills_the_slots_as_unmerged() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (a VARCHAR(8), b INTEGER, c VARCHAR(8));
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT"
+            SELECT STREAM t.r."A", t.r."B", t.r."C"
+            FROM (SELECT STREAM FIXED_COLUMN_LOG_PARSE(line, 'A TYPE VARCHAR(2) START 0 FOR 3,
+                  B TYPE INTEGER START 2 FOR 1, C TYPE VARCHAR(8) NOT NULL START 6') AS r
+                  FROM "SOURCE_SQL_STREAM_001") AS t {where};"#;
+        let emitted = same_as_unmerged(sql, (1, 1));
+        assert_eq!(count(&emitted, "[String(\"1,\"), Int(2), String(\"4\")]"), 1, "cut to 2: {emitted:#?}");
+        assert_eq!(count(&emitted, "[String(\"1,\"), Int(2), String(\"4,5,6\")]"), 1, "{emitted:#?}");
+        assert_eq!(count(&emitted, "column C is NOT NULL"), 2, "'1,2', '': {emitted:#?}");
+        assert_eq!(count(&emitted, "[Null, Null, Null]"), 1, "a NULL line: {emitted:#?}");
+        assert_eq!(count(&emitted, "cannot cast string 'n'"), 1, "{emitted:#?}");
+    }
+
+    #[test]
+    fn a_w3c_parse_fills_the_slots_as_unmerged() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (h VARCHAR(64), u VARCHAR(64), b VARCHAR(64));
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT"
+            SELECT STREAM t.r.COLUMN1, t.r.COLUMN2, t.r.COLUMN3
+            FROM (SELECT STREAM W3C_LOG_PARSE(line, '%h,%u,%b') AS r FROM "SOURCE_SQL_STREAM_001") AS t {where};"#;
+        let emitted = same_as_unmerged(sql, (1, 1));
+        assert_eq!(count(&emitted, "[String(\"1\"), String(\"2\"), String(\"3,4\")]"), 1, "{emitted:#?}");
+        assert_eq!(count(&emitted, "[Null, Null, Null]"), 3, "'1,2', '', NULL: {emitted:#?}");
+    }
+
+    #[test]
+    fn a_sys_log_parse_fills_the_slots_as_unmerged() {
+        let sql = r#"
+            CREATE OR REPLACE STREAM "OUT" (at TIMESTAMP, message VARCHAR(64));
+            CREATE OR REPLACE PUMP p AS INSERT INTO "OUT"
+            SELECT STREAM t.r.COLUMN1, t.r.COLUMN2
+            FROM (SELECT STREAM SYS_LOG_PARSE(line) AS r FROM "SOURCE_SQL_STREAM_001") AS t {where};"#;
+        let rows = [
+            line(Some("Oct 11 22:14:15 mymachine su: 'su root' failed"), 1),
+            line(Some("Feb 30 10:00:00 host not a date"), 2),
+            line(Some("garbage"), 3),
+            line(None, 4),
+        ];
+        let emitted = same_as_unmerged_over(sql, (1, 1), &rows);
+        assert_eq!(count(&emitted, "String(\"mymachine su: 'su root' failed\")"), 1, "{emitted:#?}");
+        assert_eq!(count(&emitted, "[Null, Null]"), 3, "{emitted:#?}");
     }
 
     #[test]
