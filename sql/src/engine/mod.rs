@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Each input row flows through the pumps at once, depth first, in the order the pumps were created. A pump's
-//! query is compiled into a chain of stages, innermost subquery first; `UNION ALL` becomes one chain per branch
-//! into the same stream. A tumbling GROUP BY is a stateful stage ([`grouped`]): its rows come out when their
+//! query is compiled into a chain of stages, innermost subquery first; a subquery that only projects is merged
+//! into the stage reading it ([`fuse`]), so the tutorial's parse-then-pick query is one stage; `UNION ALL` becomes
+//! one chain per branch into the same stream. A tumbling GROUP BY is a stateful stage ([`grouped`]): its rows come out when their
 //! window closes, with ROWTIME = the window's end. Stagger windows and the table functions of `FROM TABLE(...)` are
 //! stateful operators ([`stateful`]) that decide themselves when their rows come out.
 
