@@ -93,6 +93,48 @@ fn truth(value: &Value) -> Option<bool> {
 /// NULL, for a column index past the end of a row (borrowed, as a column is).
 static NULL: Value = Value::Null;
 
+/// Calls `$f` on each operand of the node `$bound` (not deeper), taking lists' items with `$iter` (`iter` or
+/// `iter_mut`): the one match behind [`Bound::for_each_child`] and [`Bound::for_each_child_mut`].
+macro_rules! each_operand {
+    ($bound:expr, $f:ident, $iter:ident) => {
+        match $bound {
+            Bound::Literal(_) | Bound::Column(_) | Bound::RowTime => {}
+            Bound::Field(inner, _)
+            | Bound::Unary(_, inner)
+            | Bound::Cast(inner, ..)
+            | Bound::IsNull(inner, _)
+            | Bound::IntervalCast(inner, ..) => $f(inner),
+            Bound::Binary(_, a, b) | Bound::DatetimeMinus(a, b, _) => {
+                $f(a);
+                $f(b);
+            }
+            Bound::Call(_, args) => args.$iter().for_each(|arg| $f(arg)),
+            Bound::Case { operand, whens, otherwise } => {
+                operand.$iter().for_each(|o| $f(o));
+                for (when, then) in whens {
+                    $f(when);
+                    $f(then);
+                }
+                otherwise.$iter().for_each(|o| $f(o));
+            }
+            Bound::InList(inner, list, _) => {
+                $f(inner);
+                list.$iter().for_each(|item| $f(item));
+            }
+            Bound::Between(inner, low, high, _) => {
+                $f(inner);
+                $f(low);
+                $f(high);
+            }
+            Bound::Like { expr, pattern, escape, .. } => {
+                $f(expr);
+                $f(pattern);
+                escape.$iter().for_each(|e| $f(e));
+            }
+        }
+    };
+}
+
 impl Bound {
     /// A call of `function` on `args`.
     pub(crate) fn call(function: Box<dyn ScalarEval>, args: Vec<Bound>) -> Bound {
@@ -184,80 +226,12 @@ impl Bound {
 
     /// Calls `f` on each operand of this node (not deeper).
     pub(crate) fn for_each_child(&self, f: &mut dyn FnMut(&Bound)) {
-        match self {
-            Bound::Literal(_) | Bound::Column(_) | Bound::RowTime => {}
-            Bound::Field(inner, _)
-            | Bound::Unary(_, inner)
-            | Bound::Cast(inner, ..)
-            | Bound::IsNull(inner, _)
-            | Bound::IntervalCast(inner, ..) => f(inner),
-            Bound::Binary(_, a, b) | Bound::DatetimeMinus(a, b, _) => {
-                f(a);
-                f(b);
-            }
-            Bound::Call(_, args) => args.iter().for_each(f),
-            Bound::Case { operand, whens, otherwise } => {
-                operand.iter().for_each(|o| f(o));
-                for (when, then) in whens {
-                    f(when);
-                    f(then);
-                }
-                otherwise.iter().for_each(|o| f(o));
-            }
-            Bound::InList(inner, list, _) => {
-                f(inner);
-                list.iter().for_each(f);
-            }
-            Bound::Between(inner, low, high, _) => {
-                f(inner);
-                f(low);
-                f(high);
-            }
-            Bound::Like { expr, pattern, escape, .. } => {
-                f(expr);
-                f(pattern);
-                escape.iter().for_each(|e| f(e));
-            }
-        }
+        each_operand!(self, f, iter);
     }
 
     /// Calls `f` on each operand of this node (not deeper), mutably.
     pub(crate) fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut Bound)) {
-        match self {
-            Bound::Literal(_) | Bound::Column(_) | Bound::RowTime => {}
-            Bound::Field(inner, _)
-            | Bound::Unary(_, inner)
-            | Bound::Cast(inner, ..)
-            | Bound::IsNull(inner, _)
-            | Bound::IntervalCast(inner, ..) => f(inner),
-            Bound::Binary(_, a, b) | Bound::DatetimeMinus(a, b, _) => {
-                f(a);
-                f(b);
-            }
-            Bound::Call(_, args) => args.iter_mut().for_each(f),
-            Bound::Case { operand, whens, otherwise } => {
-                operand.iter_mut().for_each(|o| f(o));
-                for (when, then) in whens {
-                    f(when);
-                    f(then);
-                }
-                otherwise.iter_mut().for_each(|o| f(o));
-            }
-            Bound::InList(inner, list, _) => {
-                f(inner);
-                list.iter_mut().for_each(f);
-            }
-            Bound::Between(inner, low, high, _) => {
-                f(inner);
-                f(low);
-                f(high);
-            }
-            Bound::Like { expr, pattern, escape, .. } => {
-                f(expr);
-                f(pattern);
-                escape.iter_mut().for_each(|e| f(e));
-            }
-        }
+        each_operand!(self, f, iter_mut);
     }
 }
 
