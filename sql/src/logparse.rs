@@ -415,14 +415,7 @@ impl ScalarEval for VariableColumn {
     }
 
     fn eval_into(&self, args: &[&Value], _: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
-        if slots.len() != self.columns.len() {
-            return None;
-        }
-        let Some(Value::String(line)) = args.first() else {
-            slots.fill(Value::Null); // A NULL row: every field NULL.
-            return Some(Ok(()));
-        };
-        Some(self.parse(line, slots))
+        fill_from_line(&self.columns, args, slots, |line, slots| self.parse(line, slots).map(|()| true))
     }
 }
 
@@ -521,8 +514,8 @@ impl ScalarEval for FixedColumn {
 struct RegexParse {
     regex: JavaRegex,
     columns: Vec<Column>,
-    /// SYS_LOG_PARSE: groups 1-5 are the timestamp, 6 the message.
-    syslog: bool,
+    /// SYS_LOG_PARSE: groups 1-5 are the timestamp, read with this pattern, 6 the message.
+    syslog: Option<DatePattern>,
 }
 
 fn regex_parse(name: &str, args: &[SqlType], literals: &[Option<&Value>], fast: bool) -> Result<RegexParse, String> {
@@ -538,7 +531,7 @@ fn regex_parse(name: &str, args: &[SqlType], literals: &[Option<&Value>], fast: 
         None if args.len() < 3 => default_columns(regex.captures_len() - 1),
         other => columns_arg(name, other, false)?,
     };
-    Ok(RegexParse { regex, columns, syslog: false })
+    Ok(RegexParse { regex, columns, syslog: None })
 }
 
 /// The row type of a REGEX_LOG_PARSE call.
@@ -567,7 +560,8 @@ fn syslog_parse(args: &[SqlType]) -> Result<RegexParse, String> {
     let regex = JavaRegex::new(r"^([A-Za-z]{3}) +(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}) (.*)$")?;
     let columns =
         vec![Column::plain("COLUMN1".into(), SqlType::Timestamp), Column::plain("COLUMN2".into(), DEFAULT_COLUMN_TYPE)];
-    Ok(RegexParse { regex, columns, syslog: true })
+    let stamp = DatePattern::compile("MMM d H:m:s")?;
+    Ok(RegexParse { regex, columns, syslog: Some(stamp) })
 }
 
 /// The row type of SYS_LOG_PARSE: COLUMN1 TIMESTAMP, COLUMN2 VARCHAR(1024).
@@ -586,10 +580,9 @@ fn groups<'a>(caps: &'a Captures<'_>) -> impl Iterator<Item = Option<&'a str>> +
 }
 
 /// SYS_LOG_PARSE's fields of a matched line: its timestamp and message, or None when the timestamp is not one.
-fn syslog_fields(caps: &Captures<'_>) -> Result<Option<[Value; 2]>, Box<SqlError>> {
+fn syslog_fields(caps: &Captures<'_>, pattern: &DatePattern) -> Result<Option<[Value; 2]>, Box<SqlError>> {
     let group = |i: usize| caps.get(i).map_or("", |m| m.text);
     let stamp = format!("{} {} {}:{}:{}", group(1), group(2), group(3), group(4), group(5));
-    let pattern = DatePattern::compile("MMM d H:m:s").map_err(SqlError::data)?;
     let Some(ms) = pattern.parse(&stamp) else { return Ok(None) };
     let message = fit(Value::string(group(6)), &DEFAULT_COLUMN_TYPE)?;
     Ok(Some([Value::Timestamp(ms), message]))
@@ -599,8 +592,8 @@ impl ScalarEval for RegexParse {
     fn eval(&self, args: &[&Value], _: &EvalContext) -> Evaluated {
         let Some(Value::String(line)) = args.first() else { return Ok(Value::Null) };
         let Some(caps) = self.regex.captures(line)? else { return Ok(Value::Null) };
-        if self.syslog {
-            return Ok(syslog_fields(&caps)?.map_or(Value::Null, |fields| Value::Row(Arc::from(fields))));
+        if let Some(pattern) = &self.syslog {
+            return Ok(syslog_fields(&caps, pattern)?.map_or(Value::Null, |fields| Value::Row(Arc::from(fields))));
         }
         make_row(line, &self.columns, groups(&caps))
     }
@@ -608,8 +601,8 @@ impl ScalarEval for RegexParse {
     fn eval_into(&self, args: &[&Value], _: &EvalContext, slots: &mut [Value]) -> Option<Result<(), Box<SqlError>>> {
         fill_from_line(&self.columns, args, slots, |line, slots| {
             let Some(caps) = self.regex.captures(line)? else { return Ok(false) };
-            if self.syslog {
-                let Some(fields) = syslog_fields(&caps)? else { return Ok(false) };
+            if let Some(pattern) = &self.syslog {
+                let Some(fields) = syslog_fields(&caps, pattern)? else { return Ok(false) };
                 for (slot, field) in slots.iter_mut().zip(fields) {
                     *slot = field;
                 }
